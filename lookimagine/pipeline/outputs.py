@@ -1,0 +1,115 @@
+"""Result types of the Look → Imagine → Match pipeline.
+
+One small frozen dataclass per stage, so the app and the API see stable,
+JSON-friendly shapes whatever the model (baseline or GXN) or direction.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal
+
+import numpy as np
+from PIL import Image
+
+Direction = Literal["image_to_text", "text_to_image"]
+
+
+class QueryError(ValueError):
+    """A query the pipeline refuses, with a message meant for a person."""
+
+
+@dataclass(frozen=True)
+class Look:
+    """Where the query lands in one model's joint space.
+
+    embedding:  the query's vector(s) in the joint space, shape (D,) — for GXN
+                the abstract and grounded vectors concatenated.
+    gallery_xy: the gallery projected to 2-D by a PCA fitted on the gallery, (N, 2).
+    query_xy:   the query projected with the same PCA, (2,).
+    """
+
+    embedding: np.ndarray
+    gallery_xy: np.ndarray
+    query_xy: np.ndarray
+
+
+@dataclass(frozen=True)
+class Imagined:
+    """What a model imagines from the query; both fields None for the baseline.
+
+    caption: generated sentence (image → text queries).
+    images:  generated pictures (text → image queries), one per sample.
+    note:    a plain sentence for the UI, e.g. "The baseline has no generator."
+    """
+
+    caption: str | None = None
+    images: tuple[Image.Image, ...] = ()
+    note: str = ""
+
+
+@dataclass(frozen=True)
+class RankedItem:
+    """One gallery entry in a ranking.
+
+    index: position in the gallery; id: the dataset's stable id;
+    caption: the text shown (the matched caption, or the image's first caption);
+    image: the gallery image (None when the gallery holds captions).
+    """
+
+    rank: int  # 1-based
+    index: int
+    id: str
+    score: float
+    caption: str
+    image: Image.Image | None
+    is_ground_truth: bool
+
+
+@dataclass(frozen=True)
+class ModelResult:
+    """Look, Imagine and Match of one model for one query."""
+
+    model: str  # "baseline" or "gxn"
+    look: Look
+    imagined: Imagined
+    ranking: tuple[RankedItem, ...]
+    ground_truth_rank: int | None  # 1-based rank of the best ground-truth entry, None if unknown
+    seconds: float
+
+
+@dataclass(frozen=True)
+class QueryResult:
+    """Both models side by side for one query."""
+
+    direction: Direction
+    query_text: str | None  # the text as used (after truncation) for text queries
+    baseline: ModelResult
+    gxn: ModelResult
+    notices: tuple[str, ...] = field(default_factory=tuple)  # truncation, unknown words, ...
+
+    def to_json(self) -> dict:
+        """A JSON-friendly summary (no images, no arrays) for the API."""
+
+        def model_json(r: ModelResult) -> dict:
+            return {
+                "model": r.model,
+                "imagined_caption": r.imagined.caption,
+                "imagined_images": len(r.imagined.images),
+                "imagine_note": r.imagined.note,
+                "ground_truth_rank": r.ground_truth_rank,
+                "seconds": round(r.seconds, 4),
+                "ranking": [
+                    {"rank": it.rank, "id": it.id, "score": round(it.score, 5), "caption": it.caption,
+                     "is_ground_truth": it.is_ground_truth}
+                    for it in r.ranking
+                ],
+            }
+
+        return {
+            "direction": self.direction,
+            "query_text": self.query_text,
+            "notices": list(self.notices),
+            "baseline": model_json(self.baseline),
+            "gxn": model_json(self.gxn),
+        }
