@@ -1,0 +1,162 @@
+"""Typed configuration: one frozen dataclass per component, and the presets.
+
+Configs are plain data. They are saved as JSON in every checkpoint and built
+from JSON again on load (``from_dict``), so nothing is ever pickled.
+
+Where the paper fixes a value (``paper.md``) the default says so; where it is
+silent, or where the 2-core CPU budget forces a smaller model, the comment
+says what we chose and why.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+SIMILARITIES = ("order", "cosine")
+RANKING_LOSSES = ("sum", "max")  # paper: sum over negatives; VSE++: hardest negative
+T2I_BRANCHES = ("none", "gan", "diffusion")
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    """Architecture of GXN (and of the baseline, which is GXN with generators off)."""
+
+    vocab_size: int = 0  # filled in from the vocabulary when training starts
+    image_size: int = 64
+    # Look: image CNN (paper: ResNet-152, pretrained) → small CNN from scratch for the pocket tier.
+    cnn_channels: tuple[int, ...] = (32, 64, 128, 256)
+    word_dim: int = 128  # paper: 300
+    text_hidden: int = 256  # paper: 1024
+    embed_dim: int = 256  # joint space; paper: 1024
+    similarity: str = "order"  # paper: order-violation
+    lam: float = 0.5  # paper: λ = 0.5 in s* = λ·s(t_h,v_h) + (1−λ)·s(t_l,v_l)
+    # Imagine, image → text: GRU caption decoder on v_l.
+    i2t: bool = False
+    decoder_hidden: int = 256
+    max_caption_len: int = 20
+    # Imagine, text → image: "gan" (the paper's) or "diffusion" (diffusers parts).
+    t2i: str = "none"
+    cond_dim: int = 64  # size of φ(t_l) after conditioning augmentation (paper: not stated)
+    noise_dim: int = 64
+    gen_channels: int = 32  # generator width at 64×64 is gen_channels; 4×4 has 8×
+    disc_channels: int = 32
+    diffusion_size: int = 32  # the diffusion branch works at 32×32 to fit the CPU budget
+    diffusion_channels: tuple[int, ...] = (32, 64, 64)
+    diffusion_train_steps: int = 1000
+    diffusion_sample_steps: int = 20
+
+    def __post_init__(self) -> None:
+        if self.similarity not in SIMILARITIES:
+            raise ValueError(f"similarity must be one of {SIMILARITIES}, got {self.similarity!r}")
+        if self.t2i not in T2I_BRANCHES:
+            raise ValueError(f"t2i must be one of {T2I_BRANCHES}, got {self.t2i!r}")
+        if not 0.0 <= self.lam <= 1.0:
+            raise ValueError(f"lam must be in [0, 1], got {self.lam}")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How to train; identical for GXN and its baseline except for the generative weights."""
+
+    dataset: str = "emoji"
+    n_train: int | None = None  # shapes only: size of the (fixed, seeded) training set
+    epochs: int = 30
+    batch_size: int = 128  # paper: 128
+    lr: float = 2e-4  # paper: Adam, 2e-4
+    lr_decay_epoch: int | None = None  # multiply lr by 0.1 from this epoch on (paper: not stated)
+    ranking_loss: str = "sum"  # paper: sum over in-batch negatives
+    margin: float = 0.05  # paper: 0.05 (VSE++ uses 0.2 with "max")
+    max_len: int = 20  # tokens incl. <bos>/<eos>
+    grad_clip: float = 2.0
+    # Image → text: cross-entropy with scheduled sampling, then (1−γ)·XE + γ·RL.
+    w_caption: float = 1.0
+    scheduled_sampling_max: float = 0.25  # probability of feeding the model's own word, reached linearly
+    rl_start_epoch: int | None = None  # None: XE only
+    gamma_start: float = 0.05  # paper: γ rises 0.05 → 0.95
+    gamma_end: float = 0.95
+    # Text → image.
+    w_gan: float = 1.0
+    w_kl: float = 2.0  # paper: KL weight 2.0 for conditioning augmentation
+    w_diffusion: float = 1.0
+    gen_batch: int = 64  # images per step that the generative branch sees (CPU budget)
+    gen_start_epoch: int = 0  # generative losses join from this epoch on
+    seed: int = 0
+    num_threads: int | None = None
+
+    def __post_init__(self) -> None:
+        if self.ranking_loss not in RANKING_LOSSES:
+            raise ValueError(f"ranking_loss must be one of {RANKING_LOSSES}, got {self.ranking_loss!r}")
+
+
+@dataclass(frozen=True)
+class Preset:
+    name: str
+    model: ModelConfig
+    train: TrainConfig
+    description: str = ""
+
+
+def _variants(dataset: str, base_train: TrainConfig, base_model: ModelConfig) -> dict[str, Preset]:
+    """The paper's ablation rows as presets of one model (``paper.md``, results table)."""
+    rl = dataclasses.replace(base_train, rl_start_epoch=base_train.epochs * 2 // 3)
+    rows = {
+        "baseline": ("GXN with the generators off (the paper's 'no generators' row)", base_model, base_train),
+        "i2t-xe": ("image→text branch only, cross-entropy", dataclasses.replace(base_model, i2t=True), base_train),
+        "i2t": ("image→text branch only, XE then XE+RL", dataclasses.replace(base_model, i2t=True), rl),
+        "t2i": ("text→image GAN branch only", dataclasses.replace(base_model, t2i="gan"), base_train),
+        "gxn": ("both branches: caption decoder (XE+RL) and GAN", dataclasses.replace(base_model, i2t=True, t2i="gan"), rl),
+        "gxn-xe": ("both branches, captioner XE only", dataclasses.replace(base_model, i2t=True, t2i="gan"), base_train),
+        "gxn-diffusion": ("both branches, diffusion instead of GAN",
+                          dataclasses.replace(base_model, i2t=True, t2i="diffusion"), rl),
+    }
+    return {f"{dataset}-{k}": Preset(f"{dataset}-{k}", m, t, d) for k, (d, m, t) in rows.items()}
+
+
+def _build_presets() -> dict[str, Preset]:
+    presets: dict[str, Preset] = {}
+    presets.update(_variants("emoji", TrainConfig(dataset="emoji", epochs=30), ModelConfig()))
+    presets.update(_variants("shapes", TrainConfig(dataset="shapes", n_train=10_000, epochs=12), ModelConfig()))
+    tiny_model = ModelConfig(cnn_channels=(8, 16), word_dim=16, text_hidden=16, embed_dim=16, decoder_hidden=16,
+                             cond_dim=8, noise_dim=8, gen_channels=8, disc_channels=8, max_caption_len=8,
+                             diffusion_size=16, diffusion_channels=(16, 32), diffusion_sample_steps=2)
+    tiny_train = TrainConfig(dataset="shapes", n_train=64, epochs=2, batch_size=16, max_len=12, gen_batch=8)
+    presets.update(_variants("tiny", tiny_train, tiny_model))
+    return presets
+
+
+PRESETS: dict[str, Preset] = _build_presets()
+
+
+def get_preset(name: str) -> Preset:
+    try:
+        return PRESETS[name]
+    except KeyError:
+        raise ValueError(f"unknown preset {name!r}; choose one of: {', '.join(sorted(PRESETS))}") from None
+
+
+def to_dict(cfg: Any) -> dict[str, Any]:
+    """A dataclass as a JSON-ready dict (tuples become lists)."""
+    return json.loads(json.dumps(dataclasses.asdict(cfg)))
+
+
+def from_dict(cls: type, data: dict[str, Any]):
+    """Rebuild a config dataclass from ``to_dict`` output; unknown keys are an error."""
+    names = {f.name: f for f in dataclasses.fields(cls)}
+    unknown = set(data) - set(names)
+    if unknown:
+        raise ValueError(f"{cls.__name__}: unknown keys {sorted(unknown)}")
+    kwargs = {k: tuple(v) if isinstance(v, list) else v for k, v in data.items()}
+    return cls(**kwargs)
+
+
+def config_hash(*cfgs: Any) -> str:
+    """A short, stable hash of configs (for results JSON and gallery caches)."""
+    blob = json.dumps([to_dict(c) for c in cfgs], sort_keys=True).encode()
+    return hashlib.sha256(blob).hexdigest()[:16]
+
+
+__all__ = ["ModelConfig", "TrainConfig", "Preset", "PRESETS", "get_preset", "to_dict", "from_dict", "config_hash"]

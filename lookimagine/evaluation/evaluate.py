@@ -1,0 +1,132 @@
+"""Evaluate a checkpoint on a split: retrieval, generated captions, generated images.
+
+- Retrieval: R@1/5/10, median and mean rank, rsum, both directions, with every
+  caption of an image as its ground truth (the 5-captions protocol).
+- Captions (models with the image→text branch): BLEU-4 and CIDEr-D of the
+  greedy (or beam) caption of each image against its references.
+- Images (models with a text→image branch): R-precision@1 over 100 candidate
+  captions, judged by a *separately trained* checkpoint (``judge``), never by
+  the generator's own encoders; the judge's R-precision on the real images is
+  reported beside it as the ceiling.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .. import __version__
+from ..config import ModelConfig, TrainConfig, config_hash, from_dict
+from ..data import load_dataset
+from ..data.batching import EncodedSplit, encode_split
+from ..models.checkpoint import load_checkpoint
+from ..models.gxn import GXN
+from .bleu import corpus_bleu
+from .cider import corpus_cider
+from .embedding import embed_images, embed_texts, images_to_float, split_similarity
+from .image_metrics import r_precision
+from .retrieval import evaluate_retrieval
+
+
+def code_version() -> str:
+    """The package version and, when run from a git checkout, the commit."""
+    try:
+        sha = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, timeout=5,
+                             cwd=Path(__file__).resolve().parent).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        sha = ""
+    return f"{__version__}+{sha}" if sha else __version__
+
+
+def resolve_checkpoint(path: str | Path) -> Path:
+    """A run folder (holding best/) or a checkpoint folder → the checkpoint folder."""
+    path = Path(path)
+    return path / "best" if (path / "best" / "config.json").is_file() else path
+
+
+def load_eval_split(train_cfg: TrainConfig, split: str, vocab, image_size: int, max_len: int) -> EncodedSplit:
+    dataset = load_dataset(train_cfg.dataset, split)
+    return encode_split(dataset, vocab, image_size=image_size, max_len=max_len)
+
+
+@torch.no_grad()
+def caption_scores(model: GXN, split: EncodedSplit, vocab, device, beam: int = 1, batch: int = 256) -> dict:
+    """Generate one caption per image; BLEU-4 and CIDEr-D against that image's captions."""
+    generated = []
+    for s in range(0, split.images.shape[0], batch):
+        img = embed_images(model, split.images[s:s + batch], device)
+        generated += [vocab.decode(t) for t in model.generate_caption(img, beam=beam).tolist()]
+    owner = split.image_of_caption.numpy()
+    refs = [[" ".join(vocab.tokenize(split.captions[r])) for r in np.flatnonzero(owner == i)]
+            for i in range(split.images.shape[0])]
+    cands = [" ".join(vocab.tokenize(g)) for g in generated]
+    cider, _ = corpus_cider(cands, refs)
+    bleu = corpus_bleu(cands, refs)
+    return {"bleu4": float(bleu[3]) * 100, "bleu": [float(b) * 100 for b in bleu], "cider_d": float(cider) * 100,
+            "beam": beam, "examples": [{"id": split.ids[i], "generated": generated[i], "references": refs[i]}
+                                       for i in range(min(10, len(generated)))]}
+
+
+@torch.no_grad()
+def image_scores(model: GXN, judge: GXN, judge_vocab, split: EncodedSplit, device, seed: int = 0,
+                 max_queries: int = 1000, batch: int = 64) -> dict:
+    """R-precision@1 of generated images (one per image, from its first caption), judged by ``judge``."""
+    owner = split.image_of_caption.numpy()
+    n = min(split.images.shape[0], max_queries)
+    first_caption = np.array([np.flatnonzero(owner == i)[0] for i in range(n)])
+    gen = torch.Generator(device="cpu").manual_seed(seed)
+    fakes = []
+    for s in range(0, n, batch):
+        rows = first_caption[s:s + batch]
+        model.eval()
+        txt = model.encode_text(split.tokens[rows].to(device), split.lengths[rows].to(device))
+        drawn = model.draw(txt, generator=gen, sample_condition=False) if model.generator is not None else \
+            model.draw(txt, generator=gen)
+        fakes.append(((drawn.float().cpu().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8))
+    fakes_u8 = torch.cat(fakes)
+    # The judge reads the captions with its own vocabulary.
+    tokens = [judge_vocab.encode(c) for c in split.captions]
+    width = max(len(t) for t in tokens)
+    judge_tokens = torch.tensor([t + [0] * (width - len(t)) for t in tokens])
+    judge_lengths = torch.tensor([len(t) for t in tokens])
+    txt = embed_texts(judge, judge_tokens, judge_lengths, device)
+    fake_scores = judge.similarity(embed_images(judge, fakes_u8, device), txt).cpu().numpy()
+    real_scores = judge.similarity(embed_images(judge, split.images[:n], device), txt).cpu().numpy()
+    args = dict(true_caption=first_caption, n_candidates=100, seed=seed, caption_owner=owner)
+    return {"r_precision": r_precision(fake_scores, **args) * 100,
+            "r_precision_real_images": r_precision(real_scores, **args) * 100,
+            "n_queries": int(n), "n_candidates": 100}
+
+
+def evaluate_checkpoint(checkpoint: str | Path, split: str = "test", judge: str | Path | None = None,
+                        device: str = "cpu", beam: int = 1, seed: int = 0, fold_size: int | None = None,
+                        command: str = "") -> dict:
+    start = time.time()
+    ckpt = resolve_checkpoint(checkpoint)
+    model, vocab, config = load_checkpoint(ckpt, device)
+    model_cfg = from_dict(ModelConfig, config["model"])
+    train_cfg = from_dict(TrainConfig, config["train"])
+    data = load_eval_split(train_cfg, split, vocab, model_cfg.image_size, train_cfg.max_len)
+    sims = split_similarity(model, data, device).numpy()
+    result = {
+        "command": command, "checkpoint": str(ckpt), "preset": config["meta"].get("preset"),
+        "seed": train_cfg.seed, "config_hash": config_hash(model_cfg, train_cfg), "code_version": code_version(),
+        "dataset": train_cfg.dataset, "split": split, "n_images": int(data.images.shape[0]),
+        "n_captions": int(data.tokens.shape[0]), "selected_epoch": config["meta"].get("epoch"),
+        "retrieval": evaluate_retrieval(sims, data.image_of_caption.numpy(), fold_size=fold_size,
+                                        include_ranks=fold_size is None),
+        "ids": data.ids,
+    }
+    if model.can_caption:
+        result["captioning"] = caption_scores(model, data, vocab, device, beam=beam)
+    if model.can_draw and judge is not None:
+        judge_model, judge_vocab, judge_config = load_checkpoint(resolve_checkpoint(judge), device)
+        result["image_generation"] = {**image_scores(model, judge_model, judge_vocab, data, device, seed=seed),
+                                      "judge": str(resolve_checkpoint(judge)),
+                                      "judge_preset": judge_config["meta"].get("preset")}
+    result["seconds"] = round(time.time() - start, 2)
+    return result

@@ -1,0 +1,96 @@
+"""Checkpoint I/O: a directory with config.json, model.safetensors and vocab.json.
+
+Loading never unpickles: weights are safetensors, configs and vocabularies JSON.
+A missing, corrupt or mismatched file raises ``CheckpointError`` naming the file
+and what is wrong.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import torch
+from safetensors import SafetensorsError
+from safetensors.torch import load_file, save_file
+
+from ..config import ModelConfig, TrainConfig, from_dict, to_dict
+from ..data.vocab import Vocabulary
+from .gxn import GXN
+
+CONFIG, WEIGHTS, VOCAB = "config.json", "model.safetensors", "vocab.json"
+FORMAT = "lookimagine-checkpoint-v1"
+
+
+class CheckpointError(RuntimeError):
+    pass
+
+
+def save_checkpoint(directory: str | Path, model: GXN, vocab: Vocabulary, train_cfg: TrainConfig | None = None,
+                    meta: dict | None = None, half: bool = False) -> Path:
+    """Write config.json, model.safetensors (fp16 if ``half``) and vocab.json into ``directory``."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    if half:
+        state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
+    save_file(state, str(directory / WEIGHTS), metadata={"format": FORMAT})
+    vocab.save(directory / VOCAB)
+    config = {"format": FORMAT, "model": to_dict(model.cfg),
+              "train": to_dict(train_cfg) if train_cfg is not None else None, "meta": meta or {}}
+    (directory / CONFIG).write_text(json.dumps(config, indent=2))
+    return directory
+
+
+def read_config(directory: str | Path) -> dict:
+    path = Path(directory) / CONFIG
+    if not path.is_file():
+        raise CheckpointError(f"{path}: missing (a checkpoint folder needs {CONFIG}, {WEIGHTS} and {VOCAB})")
+    try:
+        config = json.loads(path.read_text())
+    except (json.JSONDecodeError, UnicodeDecodeError) as e:
+        raise CheckpointError(f"{path}: not valid JSON ({e})") from None
+    if not isinstance(config, dict) or config.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: not a lookimagine checkpoint config (expected format {FORMAT!r})")
+    return config
+
+
+def load_checkpoint(directory: str | Path, device: str | torch.device = "cpu") -> tuple[GXN, Vocabulary, dict]:
+    """Load (model in eval mode, vocabulary, config dict) from a checkpoint directory."""
+    directory = Path(directory)
+    if not directory.is_dir():
+        raise CheckpointError(f"{directory}: checkpoint folder not found")
+    config = read_config(directory)
+    try:
+        model_cfg = from_dict(ModelConfig, config["model"])
+    except (KeyError, TypeError, ValueError) as e:
+        raise CheckpointError(f"{directory / CONFIG}: bad model config ({e})") from None
+    vocab_path = directory / VOCAB
+    if not vocab_path.is_file():
+        raise CheckpointError(f"{vocab_path}: missing")
+    try:
+        vocab = Vocabulary.load(vocab_path)
+    except ValueError as e:
+        raise CheckpointError(f"{vocab_path}: {e}") from None
+    if len(vocab) != model_cfg.vocab_size:
+        raise CheckpointError(f"{vocab_path}: {len(vocab)} words but the model expects {model_cfg.vocab_size}")
+    weights_path = directory / WEIGHTS
+    if not weights_path.is_file():
+        raise CheckpointError(f"{weights_path}: missing")
+    try:
+        state = load_file(str(weights_path))
+    except (SafetensorsError, OSError, ValueError) as e:
+        raise CheckpointError(f"{weights_path}: unreadable safetensors file ({e})") from None
+    model = GXN(model_cfg)
+    expected = model.state_dict()
+    missing, unexpected = sorted(set(expected) - set(state)), sorted(set(state) - set(expected))
+    if missing or unexpected:
+        raise CheckpointError(f"{weights_path}: does not match its config "
+                              f"(missing {missing[:3]}{'…' if len(missing) > 3 else ''}, "
+                              f"unexpected {unexpected[:3]}{'…' if len(unexpected) > 3 else ''})")
+    for key, value in state.items():
+        if value.shape != expected[key].shape:
+            raise CheckpointError(f"{weights_path}: {key} has shape {tuple(value.shape)}, "
+                                  f"config expects {tuple(expected[key].shape)}")
+    model.load_state_dict({k: v.to(expected[k].dtype) for k, v in state.items()}, strict=True)
+    return model.to(device).eval(), vocab, config

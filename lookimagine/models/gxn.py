@@ -1,0 +1,104 @@
+"""GXN: Look (two-headed encoders), Imagine (caption decoder, text→image branch), Match (s*).
+
+The baseline is this same class with ``i2t=False`` and ``t2i="none"``: the
+paper's "no generators" row. The GAN discriminator is not part of the model
+(inference never needs it); the trainer owns it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import torch
+from torch import nn
+
+from ..config import ModelConfig
+from .caption_decoder import CaptionDecoder
+from .image_encoder import ImageEncoder
+from .similarity import combined_similarity, to_joint_space
+from .t2i_gan import ConditioningAugmentation, Generator
+from .text_encoder import TextEncoder
+
+
+@dataclass
+class ImageEmbedding:
+    """Joint-space image vectors: v_h (abstract), v_l (grounded), each (B, E)."""
+
+    v_h: torch.Tensor
+    v_l: torch.Tensor
+
+
+@dataclass
+class TextEmbedding:
+    """Joint-space text vectors t_h, t_l (B, E), and the grounded per-word states (B, T, H) with mask (B, T)."""
+
+    t_h: torch.Tensor
+    t_l: torch.Tensor
+    states: torch.Tensor
+    mask: torch.Tensor
+
+
+class GXN(nn.Module):
+    def __init__(self, cfg: ModelConfig) -> None:
+        super().__init__()
+        if cfg.vocab_size <= 4:
+            raise ValueError("ModelConfig.vocab_size must be set from the vocabulary before building GXN")
+        self.cfg = cfg
+        self.image_encoder = ImageEncoder(cfg.cnn_channels, cfg.embed_dim)
+        self.text_encoder = TextEncoder(cfg.vocab_size, cfg.word_dim, cfg.text_hidden, cfg.embed_dim)
+        self.caption_decoder = (CaptionDecoder(cfg.vocab_size, cfg.word_dim, cfg.decoder_hidden, cfg.embed_dim)
+                                if cfg.i2t else None)
+        self.cond_aug = self.generator = self.diffusion = None
+        if cfg.t2i == "gan":
+            self.cond_aug = ConditioningAugmentation(cfg.embed_dim, cfg.cond_dim)
+            self.generator = Generator(cfg.cond_dim, cfg.noise_dim, cfg.gen_channels, cfg.image_size)
+        elif cfg.t2i == "diffusion":
+            from .t2i_diffusion import DiffusionT2I  # imports diffusers only when needed
+
+            self.diffusion = DiffusionT2I(cfg)
+
+    # ---- Look -------------------------------------------------------------------------
+    def encode_image(self, images: torch.Tensor) -> ImageEmbedding:
+        """images (B, 3, H, W) in [-1, 1] → joint-space v_h, v_l."""
+        v_h, v_l = self.image_encoder(images)
+        return ImageEmbedding(to_joint_space(v_h, self.cfg.similarity), to_joint_space(v_l, self.cfg.similarity))
+
+    def encode_text(self, tokens: torch.Tensor, lengths: torch.Tensor) -> TextEmbedding:
+        """tokens (B, T) with <bos>/<eos>, lengths (B,) → joint-space t_h, t_l and grounded states."""
+        t_h, t_l, states, mask = self.text_encoder(tokens, lengths)
+        return TextEmbedding(to_joint_space(t_h, self.cfg.similarity), to_joint_space(t_l, self.cfg.similarity),
+                             states, mask)
+
+    # ---- Match ------------------------------------------------------------------------
+    def similarity(self, img: ImageEmbedding, txt: TextEmbedding) -> torch.Tensor:
+        """s* for every image against every text, (N, M); higher is better."""
+        return combined_similarity(img.v_h, img.v_l, txt.t_h, txt.t_l, self.cfg.similarity, self.cfg.lam)
+
+    # ---- Imagine ----------------------------------------------------------------------
+    @property
+    def can_caption(self) -> bool:
+        return self.caption_decoder is not None
+
+    @property
+    def can_draw(self) -> bool:
+        return self.generator is not None or self.diffusion is not None
+
+    @torch.no_grad()
+    def generate_caption(self, img: ImageEmbedding, beam: int = 1) -> torch.Tensor:
+        """Caption tokens (B, L) from v_l (greedy when beam == 1)."""
+        if self.caption_decoder is None:
+            raise RuntimeError("this model has no image→text branch")
+        if beam > 1:
+            return self.caption_decoder.beam_search(img.v_l, self.cfg.max_caption_len, beam)
+        return self.caption_decoder.sample(img.v_l, self.cfg.max_caption_len, greedy=True)[0]
+
+    def draw(self, txt: TextEmbedding, generator: torch.Generator | None = None,
+             sample_condition: bool = True) -> torch.Tensor:
+        """Images (B, 3, H, W) in [-1, 1] from the grounded text (differentiable for the GAN)."""
+        if self.generator is not None:
+            t_c, _, _ = self.cond_aug(txt.t_l, generator=generator, sample=sample_condition)
+            z = torch.randn((t_c.shape[0], self.cfg.noise_dim), generator=generator, device=t_c.device)
+            return self.generator(t_c, z)
+        if self.diffusion is not None:
+            return self.diffusion.sample(txt.states, txt.mask, generator=generator)
+        raise RuntimeError("this model has no text→image branch")

@@ -1,0 +1,43 @@
+"""Look, image side: a small CNN and the two heads v_h (abstract) and v_l (grounded).
+
+The paper uses one ResNet-152 feature (2048-d, mean-pooled) under two linear
+maps. The pocket tier keeps that shape — one CNN feature, two linear heads —
+with a CNN small enough to train from scratch on a 2-core CPU.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+def conv_block(c_in: int, c_out: int) -> nn.Sequential:
+    """3×3 conv, then a strided 3×3 conv that halves the resolution; BN + ReLU after each."""
+    return nn.Sequential(
+        nn.Conv2d(c_in, c_out, 3, padding=1, bias=False),
+        nn.BatchNorm2d(c_out),
+        nn.ReLU(inplace=True),
+        nn.Conv2d(c_out, c_out, 3, stride=2, padding=1, bias=False),
+        nn.BatchNorm2d(c_out),
+        nn.ReLU(inplace=True),
+    )
+
+
+class ImageEncoder(nn.Module):
+    """(B, 3, H, W) in [-1, 1] → v_h, v_l, each (B, embed_dim), not yet normalised."""
+
+    def __init__(self, channels: tuple[int, ...], embed_dim: int, dropout: float = 0.1) -> None:
+        super().__init__()
+        blocks, c_in = [], 3
+        for c in channels:
+            blocks.append(conv_block(c_in, c))
+            c_in = c
+        self.cnn = nn.Sequential(*blocks)
+        self.dropout = nn.Dropout(dropout)
+        self.head_h = nn.Linear(c_in, embed_dim)  # abstract
+        self.head_l = nn.Linear(c_in, embed_dim)  # grounded
+
+    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        feature = self.cnn(images).mean(dim=(2, 3))  # (B, C): mean-pooled last map, as the paper does
+        feature = self.dropout(feature)
+        return self.head_h(feature), self.head_l(feature)

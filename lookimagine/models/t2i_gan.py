@@ -1,0 +1,79 @@
+"""Imagine, text → image, the paper's way: a one-stage conditional GAN on t_l.
+
+- Conditioning augmentation (StackGAN): t_c ~ N(μ(φ(t_l)), σ(φ(t_l))), with a
+  KL term to N(0, I) (weight 2.0 in the paper).
+- Generator: (t_c, z) → 64×64×3 in [-1, 1].
+- Matching-aware discriminator: scores (image, t_l) pairs; the losses live in
+  ``lookimagine.losses.adversarial``.
+"""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class ConditioningAugmentation(nn.Module):
+    """t_l (B, E) → t_c (B, C), μ (B, C), logvar (B, C)."""
+
+    def __init__(self, embed_dim: int, cond_dim: int) -> None:
+        super().__init__()
+        self.phi = nn.Sequential(nn.Linear(embed_dim, 2 * cond_dim), nn.LeakyReLU(0.2))
+        self.cond_dim = cond_dim
+
+    def forward(self, t_l: torch.Tensor, generator: torch.Generator | None = None, sample: bool = True):
+        mu, logvar = self.phi(t_l).chunk(2, dim=-1)
+        if not sample:
+            return mu, mu, logvar
+        eps = torch.randn(mu.shape, generator=generator, device=mu.device, dtype=mu.dtype)
+        return mu + eps * (0.5 * logvar).exp(), mu, logvar
+
+
+def up_block(c_in: int, c_out: int) -> nn.Sequential:
+    """Nearest ×2 upsampling then 3×3 conv: avoids the checkerboard of transposed convs."""
+    return nn.Sequential(nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(c_in, c_out, 3, padding=1, bias=False),
+                         nn.BatchNorm2d(c_out), nn.ReLU(inplace=True))
+
+
+class Generator(nn.Module):
+    """(t_c (B, C), z (B, Z)) → images (B, 3, 64, 64) in [-1, 1]."""
+
+    def __init__(self, cond_dim: int, noise_dim: int, channels: int, image_size: int = 64) -> None:
+        super().__init__()
+        n_up = (image_size // 4).bit_length() - 1  # 4 → image_size by doublings
+        widths = [channels * 2 ** max(3 - i, 0) for i in range(n_up + 1)]  # e.g. 256,128,64,32,32
+        self.fc = nn.Sequential(nn.Linear(cond_dim + noise_dim, widths[0] * 16, bias=False),
+                                nn.BatchNorm1d(widths[0] * 16), nn.ReLU(inplace=True))
+        self.ups = nn.Sequential(*[up_block(widths[i], widths[i + 1]) for i in range(n_up)])
+        self.to_rgb = nn.Sequential(nn.Conv2d(widths[-1], 3, 3, padding=1), nn.Tanh())
+        self.width0 = widths[0]
+        self.noise_dim = noise_dim
+
+    def forward(self, t_c: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+        x = self.fc(torch.cat([t_c, z], dim=-1)).view(-1, self.width0, 4, 4)
+        return self.to_rgb(self.ups(x))
+
+
+class Discriminator(nn.Module):
+    """Matching-aware: (images (B, 3, 64, 64), t_l (B, E)) → logits (B,), real-and-matching vs not."""
+
+    def __init__(self, embed_dim: int, cond_dim: int, channels: int, image_size: int = 64) -> None:
+        super().__init__()
+        n_down = (image_size // 4).bit_length() - 1
+        layers, c_in = [], 3
+        for i in range(n_down):
+            c_out = channels * 2 ** min(i, 3)
+            layers += [nn.Conv2d(c_in, c_out, 4, stride=2, padding=1, bias=i == 0)]
+            if i > 0:
+                layers += [nn.BatchNorm2d(c_out)]
+            layers += [nn.LeakyReLU(0.2, inplace=True)]
+            c_in = c_out
+        self.down = nn.Sequential(*layers)  # → (B, c_in, 4, 4)
+        self.text = nn.Sequential(nn.Linear(embed_dim, cond_dim), nn.LeakyReLU(0.2))
+        self.joint = nn.Sequential(nn.Conv2d(c_in + cond_dim, c_in, 1), nn.LeakyReLU(0.2, inplace=True),
+                                   nn.Conv2d(c_in, 1, 4))
+
+    def forward(self, images: torch.Tensor, t_l: torch.Tensor) -> torch.Tensor:
+        x = self.down(images)
+        text = self.text(t_l)[:, :, None, None].expand(-1, -1, x.shape[2], x.shape[3])
+        return self.joint(torch.cat([x, text], dim=1)).flatten()

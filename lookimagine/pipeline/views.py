@@ -1,0 +1,204 @@
+"""Turn pipeline results into what the app shows — pure functions, no gradio.
+
+Each returns a plain value a Gradio component accepts: a plotly ``Figure``
+for ``gr.Plot``, ``[(image, caption)]`` for ``gr.Gallery``, rows for
+``gr.Dataframe``, markdown strings for ``gr.Markdown``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import plotly.graph_objects as go
+from PIL import Image
+
+from .outputs import Look, ModelResult, QueryResult, RankedItem
+
+#: one height for both columns' plots, so the columns line up
+FIGURE_HEIGHT = 330
+COLOURS = {
+    "baseline": "#64748b",  # slate: the muted column
+    "gxn": "#4f46e5",  # indigo: the accent column
+    "gallery": "#cbd5e1",
+    "truth": "#16a34a",
+    "query": "#f59e0b",
+}
+RANKING_HEADERS = ["#", "caption", "score", "ground truth"]
+DIFFERENCE_HEADERS = ["direction", "query", "baseline rank", "GXN rank", "winner", "id"]
+DIRECTION_LABELS = {"text_to_image": "text → image", "image_to_text": "image → text"}
+
+
+def _model_key(title: str) -> str:
+    return "baseline" if "baseline" in title.lower() else "gxn"
+
+
+def look_figure(look: Look, ranking: Sequence[RankedItem], title: str = "", *, model: str | None = None) -> go.Figure:
+    """The gallery in 2-D (PCA of the joint space), the query as a star, top-k numbered.
+
+    Grey dots: the gallery; coloured numbered dots: the top-k (1 = best);
+    green open diamond: a ground-truth entry in the top-k; dotted lines join
+    the query to its matches. ``model`` ("baseline"/"gxn") picks the colour;
+    by default it is read from the title.
+    """
+    colour = COLOURS[model or _model_key(title)]
+    xy = np.asarray(look.gallery_xy, dtype=float).reshape(-1, 2)
+    q = np.asarray(look.query_xy, dtype=float).reshape(2)
+    fig = go.Figure()
+    fig.add_trace(
+        go.Scatter(
+            x=xy[:, 0], y=xy[:, 1], mode="markers", name="gallery",
+            marker=dict(size=6, color=COLOURS["gallery"], line=dict(width=0)),
+            text=[f"gallery item {i}" for i in range(len(xy))],
+            hovertemplate="%{text}<extra></extra>",
+        )
+    )
+    top = [it for it in ranking if 0 <= it.index < len(xy)]
+    # Dotted lines from the query to each match (one trace, gaps as None).
+    lx, ly = [], []
+    for it in top:
+        lx += [q[0], xy[it.index, 0], None]
+        ly += [q[1], xy[it.index, 1], None]
+    if top:
+        fig.add_trace(go.Scatter(x=lx, y=ly, mode="lines", hoverinfo="skip", showlegend=False,
+                                 line=dict(color=colour, width=1, dash="dot")))
+        fig.add_trace(
+            go.Scatter(
+                x=[xy[it.index, 0] for it in top], y=[xy[it.index, 1] for it in top],
+                mode="markers+text", name=f"top {len(top)}",
+                marker=dict(size=17, color=colour, line=dict(width=1, color="white")),
+                text=[str(it.rank) for it in top], textposition="middle center",
+                textfont=dict(color="white", size=10),
+                customdata=[[it.id, _short(it.caption, 60), f"{it.score:.3f}"] for it in top],
+                hovertemplate="#%{text} · %{customdata[0]}<br>%{customdata[1]}<br>score %{customdata[2]}<extra></extra>",
+            )
+        )
+    truth = [it for it in top if it.is_ground_truth]
+    if truth:
+        fig.add_trace(
+            go.Scatter(
+                x=[xy[it.index, 0] for it in truth], y=[xy[it.index, 1] for it in truth],
+                mode="markers", name="ground truth",
+                marker=dict(symbol="diamond-open", size=27, color=COLOURS["truth"], line=dict(width=3)),
+                customdata=[[it.rank, it.id] for it in truth],
+                hovertemplate="ground truth · #%{customdata[0]} · %{customdata[1]}<extra></extra>",
+            )
+        )
+    fig.add_trace(
+        go.Scatter(
+            x=[q[0]], y=[q[1]], mode="markers", name="query",
+            marker=dict(symbol="star", size=22, color=COLOURS["query"], line=dict(width=1, color="#78350f")),
+            hovertemplate="the query<extra></extra>",
+        )
+    )
+    fig.update_layout(
+        title=dict(text=title, font=dict(size=14), x=0.02, y=0.97) if title else None,
+        height=FIGURE_HEIGHT,
+        margin=dict(l=8, r=8, t=34 if title else 8, b=8),
+        template="plotly_white",
+        showlegend=True,
+        legend=dict(orientation="h", yanchor="bottom", y=0.0, xanchor="right", x=1.0,
+                    bgcolor="rgba(255,255,255,0.75)", font=dict(size=11)),
+        hoverlabel=dict(font_size=12),
+        dragmode="pan",
+    )
+    fig.update_xaxes(showticklabels=False, zeroline=False, showgrid=True, gridcolor="#f1f5f9", title=None)
+    fig.update_yaxes(showticklabels=False, zeroline=False, showgrid=True, gridcolor="#f1f5f9", title=None)
+    return fig
+
+
+def _short(text: str, n: int) -> str:
+    return text if len(text) <= n else text[: n - 1].rstrip() + "…"
+
+
+def _score_caption(it: RankedItem) -> str:
+    return f"#{it.rank} · {it.score:.3f}" + (" · ✓ ground truth" if it.is_ground_truth else "")
+
+
+def ranking_gallery(result: ModelResult) -> list[tuple[Image.Image, str]]:
+    """Text → image ranking for ``gr.Gallery``: ``(image, "#1 · 0.812 · ✓ ground truth")``."""
+    return [(it.image, _score_caption(it)) for it in result.ranking if it.image is not None]
+
+
+def ranking_table(result: ModelResult) -> list[list]:
+    """Image → text ranking as rows ``[rank, caption, score, "✓" or ""]`` (see ``RANKING_HEADERS``)."""
+    return [[it.rank, it.caption, round(float(it.score), 3), "✓" if it.is_ground_truth else ""] for it in result.ranking]
+
+
+def ranking_markdown(result: ModelResult) -> str:
+    """The same ranking as a markdown table, ground truth in bold."""
+    lines = ["| # | caption | score | |", "|---:|---|---:|:---:|"]
+    for it in result.ranking:
+        caption = _md_escape(it.caption)
+        caption = f"**{caption}**" if it.is_ground_truth else caption
+        lines.append(f"| {it.rank} | {caption} | {it.score:.3f} | {'✓' if it.is_ground_truth else ''} |")
+    return "\n".join(lines)
+
+
+def _md_escape(text: str) -> str:
+    return text.replace("|", "\\|").replace("*", "\\*").replace("_", "\\_").replace("<", "&lt;")
+
+
+def rank_badge(result: ModelResult) -> str:
+    """Where the ground truth landed, as one markdown line."""
+    n = len(np.asarray(result.look.gallery_xy).reshape(-1, 2))
+    timing = f" · {result.seconds * 1000:.0f} ms"
+    if result.ground_truth_rank is None:
+        return f"Query not from the gallery: no ground truth{timing}"
+    r, k = result.ground_truth_rank, len(result.ranking)
+    if r <= k:
+        return f"✓ Ground truth at rank {r} of {n}{timing}"
+    return f"Ground truth at rank {r} of {n} (outside the top {k}){timing}"
+
+
+def imagined_caption_markdown(result: ModelResult) -> str:
+    """GXN's generated caption as a quote, or the model's note (the baseline's "no generator")."""
+    if result.imagined.caption:
+        return f"> {_md_escape(result.imagined.caption)}"
+    return f"*{result.imagined.note or 'Nothing imagined.'}*"
+
+
+def imagined_gallery(result: ModelResult) -> list[tuple[Image.Image, str]]:
+    """GXN's generated pictures for ``gr.Gallery``, captioned "sample 1", "sample 2", ..."""
+    return [(im, f"sample {i + 1}") for i, im in enumerate(result.imagined.images)]
+
+
+def imagine_note_markdown(result: ModelResult) -> str:
+    """The imagine panel of a model that generated nothing (the baseline)."""
+    return f"*{result.imagined.note or 'Nothing imagined.'}*"
+
+
+def notices_markdown(result: QueryResult) -> str:
+    """The pipeline's notices (truncation, unknown words) as one line, or "" when there are none."""
+    return " · ".join(f"⚠ {_md_escape(n)}" for n in result.notices)
+
+
+def summary_markdown(result: QueryResult) -> str:
+    """One line comparing where the two models put the ground truth."""
+    b, g = result.baseline.ground_truth_rank, result.gxn.ground_truth_rank
+    if b is None or g is None:
+        return "The query is not from the gallery, so there is no ground truth to compare."
+    if b == g:
+        return f"Both models put the ground truth at rank {g}."
+    better = "GXN" if g < b else "The baseline"
+    return f"{better} ranks the ground truth higher: GXN {g}, baseline {b}."
+
+
+def differences_table(rows: Sequence[dict]) -> list[list]:
+    """``Pipeline.differences()`` rows for ``gr.Dataframe`` (see ``DIFFERENCE_HEADERS``)."""
+    out = []
+    for row in rows:
+        text = row.get("query_text")
+        query = _short(text, 70) if text else f"🖼 image {row['query_id']}"
+        winner = {"gxn": "GXN", "baseline": "baseline"}.get(row.get("winner"), str(row.get("winner", "")))
+        out.append([DIRECTION_LABELS.get(row["direction"], row["direction"]), query, row["baseline_rank"],
+                    row["gxn_rank"], winner, row["query_id"]])
+    return out
+
+
+def direction_of_label(label: str) -> str:
+    """Inverse of ``DIRECTION_LABELS`` (also accepts the raw direction)."""
+    for direction, shown in DIRECTION_LABELS.items():
+        if label in (direction, shown):
+            return direction
+    raise ValueError(f"unknown direction {label!r}")

@@ -1,0 +1,69 @@
+"""Train GXN, an ablation or the baseline from a preset.
+
+    python -m lookimagine.train --preset emoji-gxn --seed 0 --out runs/emoji-gxn-s0
+    python -m lookimagine.train --preset emoji-baseline --seed 0 --out runs/emoji-baseline-s0
+
+Re-running the same command after an interruption resumes from ``<out>/last``.
+Presets: ``python -m lookimagine.train --list``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+
+
+def main(argv: list[str] | None = None) -> int:
+    from .config import PRESETS, get_preset
+
+    parser = argparse.ArgumentParser(prog="python -m lookimagine.train", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--preset", help="e.g. emoji-gxn, shapes-baseline, tiny-gxn")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", help="run folder (default runs/<preset>-s<seed>)")
+    parser.add_argument("--epochs", type=int, help="override the preset's number of epochs")
+    parser.add_argument("--device", default="cpu", help="cpu (default), cuda, mps")
+    parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
+    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                        help="override a TrainConfig field, e.g. --set w_caption=0.5 (repeatable)")
+    parser.add_argument("--no-progress", action="store_true")
+    parser.add_argument("--list", action="store_true", help="list the presets and exit")
+    args = parser.parse_args(argv)
+    if args.list:
+        for name, p in sorted(PRESETS.items()):
+            print(f"{name:24s} {p.description}")
+        return 0
+    if not args.preset:
+        parser.error("--preset is required (see --list)")
+    try:
+        preset = get_preset(args.preset)
+    except ValueError as e:
+        parser.error(str(e))
+    overrides: dict = {"seed": args.seed}
+    if args.epochs is not None:
+        overrides["epochs"] = args.epochs
+    if args.threads is not None:
+        overrides["num_threads"] = args.threads
+    fields = {f.name: f for f in dataclasses.fields(preset.train)}
+    for item in args.set:
+        key, _, value = item.partition("=")
+        if key not in fields:
+            parser.error(f"--set: unknown TrainConfig field {key!r}")
+        overrides[key] = json.loads(value) if value not in ("", "None") else None
+    train_cfg = dataclasses.replace(preset.train, **overrides)
+    out = args.out or f"runs/{preset.name}-s{args.seed}"
+
+    from .training.trainer import Trainer
+
+    trainer = Trainer(preset.model, train_cfg, out, device=args.device, preset=preset.name,
+                      progress=not args.no_progress)
+    meta = trainer.fit()
+    print(json.dumps({k: meta[k] for k in ("preset", "seed", "best_epoch", "best_val_rsum", "wall_seconds",
+                                            "samples_per_second", "peak_memory_mb")}, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

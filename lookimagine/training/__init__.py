@@ -1,0 +1,1 @@
+"""Training: the trainer, its resumable state, and the ``train`` entry point."""
