@@ -28,7 +28,7 @@ class ModelConfig:
     vocab_size: int = 0  # filled in from the vocabulary when training starts
     image_size: int = 64
     # Look: image CNN (paper: ResNet-152, pretrained) → small CNN from scratch for the pocket tier.
-    cnn_channels: tuple[int, ...] = (32, 64, 128, 256)
+    cnn_channels: tuple[int, ...] = (16, 32, 64, 128)
     word_dim: int = 128  # paper: 300
     text_hidden: int = 256  # paper: 1024
     embed_dim: int = 256  # joint space; paper: 1024
@@ -42,8 +42,8 @@ class ModelConfig:
     t2i: str = "none"
     cond_dim: int = 64  # size of φ(t_l) after conditioning augmentation (paper: not stated)
     noise_dim: int = 64
-    gen_channels: int = 32  # generator width at 64×64 is gen_channels; 4×4 has 8×
-    disc_channels: int = 32
+    gen_channels: int = 16  # generator width at 64×64 is gen_channels; 4×4 has 8×
+    disc_channels: int = 16
     diffusion_size: int = 32  # the diffusion branch works at 32×32 to fit the CPU budget
     diffusion_channels: tuple[int, ...] = (32, 64, 64)
     diffusion_train_steps: int = 1000
@@ -82,7 +82,7 @@ class TrainConfig:
     w_gan: float = 1.0
     w_kl: float = 2.0  # paper: KL weight 2.0 for conditioning augmentation
     w_diffusion: float = 1.0
-    gen_batch: int = 64  # images per step that the generative branch sees (CPU budget)
+    gen_batch: int = 32  # images per step that the generative branch sees (CPU budget)
     gen_start_epoch: int = 0  # generative losses join from this epoch on
     seed: int = 0
     num_threads: int | None = None

@@ -35,7 +35,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 MAX_PIXELS = 40_000_000
 
 #: Pillow formats we decode. Everything else (EPS → Ghostscript, PDF, ...) is refused.
-FORMATS = ("PNG", "JPEG", "MPO", "GIF", "WEBP", "BMP", "TIFF", "PPM", "TGA", "ICO")
+FORMATS = ("PNG", "JPEG", "GIF", "WEBP", "BMP", "TIFF", "PPM", "TGA", "ICO", "AVIF")
 
 WHITE = (255, 255, 255)
 
@@ -100,7 +100,8 @@ def probe_image(source: str | os.PathLike | bytes, max_pixels: int = MAX_PIXELS)
                 raise ImageError(f"{label} is not a readable image: {error}") from error
             return image.size
     finally:
-        stream.close()
+        if stream is not source:
+            stream.close()
 
 
 def to_rgb(image: Image.Image, background: tuple[int, int, int] = WHITE) -> Image.Image:
@@ -130,6 +131,8 @@ def fit_square(image: Image.Image, size: int, background: tuple[int, int, int] =
     if size < 1:
         raise ValueError(f"size must be positive, got {size}")
     image = image if image.mode == "RGB" else to_rgb(image, background)
+    if image.size == (size, size):
+        return image.copy()
     width, height = image.size
     side = min(width, height)
     left, top = (width - side) / 2, (height - side) / 2

@@ -39,11 +39,23 @@ class BleuScores:
     """corpus:   (n,) BLEU-1..n of the whole corpus.
     per_item: (N, n) BLEU-1..n of each candidate alone.
     ratio:    total candidate length / total effective reference length.
+
+    Indexing and iterating go over ``corpus`` (``scores[3]`` is BLEU-4), like
+    the list pycocoevalcap returns.
     """
 
     corpus: np.ndarray
     per_item: np.ndarray
     ratio: float
+
+    def __getitem__(self, k: int) -> float:
+        return float(self.corpus[k])
+
+    def __iter__(self):
+        return (float(v) for v in self.corpus)
+
+    def __len__(self) -> int:
+        return len(self.corpus)
 
     def to_dict(self) -> dict:
         return {f"bleu{k + 1}": float(v) for k, v in enumerate(self.corpus)}

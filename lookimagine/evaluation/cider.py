@@ -1,8 +1,9 @@
 """CIDEr-D, vectorised with numpy, equal to pycocoevalcap's ``Cider``.
 
 Formula (Vedantam, Zitnick, Parikh, "CIDEr: Consensus-based Image Description
-Evaluation", CVPR 2015, Sec. 3 and the CIDEr-D paragraph of Sec. 5), for a
-candidate ``c`` with references ``s_1..s_m``::
+Evaluation", CVPR 2015 / arXiv 1411.5726: CIDEr, and its CIDEr-D variant
+that the coco-caption server reports), for a candidate ``c`` with references
+``s_1..s_m``::
 
     g_k(x)[w]  = tf_x(w) · (log |D| − log max(1, df(w)))       for every k-gram w of x
     CIDEr-D_k  = 10/m · Σ_j exp(−(l(c) − l(s_j))² / (2σ²))
@@ -14,7 +15,7 @@ of those sets in which ``w`` appears in any reference. A norm of 0 leaves the
 (necessarily zero) dot product undivided.
 
 What pycocoevalcap 1.2 (``pycocoevalcap/cider/cider_scorer.py``) does, read
-from its source — its ``Cider`` *is* CIDEr-D, the same code as
+from its source — its ``Cider`` *is* CIDEr-D, the same computation as
 ``vrama91/cider``'s ``ciderD_scorer.py`` in ``df_mode="corpus"``:
 
 * clipping ``min(g(c), g(s))·g(s)`` and the Gaussian length penalty with
@@ -144,7 +145,7 @@ class CiderD:
         # 2. n-gram ids, one order at a time (codes_k sorted; id = offset_k + position)
         self._codes: list[np.ndarray] = []
         self._offsets = [0]
-        gids, orders, sent_of = self._ngram_ids(words, lengths, build=True)
+        gids, _, sent_of = self._ngram_ids(words, lengths, build=True)
         self._n_ngrams = self._offsets[-1]
         if self._n_ngrams == 0:
             raise ValueError("the references contain no words")
@@ -156,15 +157,16 @@ class CiderD:
         self.ref_len = float(np.log(float(self.n_items)))  # log |D|
         self._idf = self.ref_len - np.log(np.maximum(df, 1.0))  # (V,)
 
-        # 4. cached reference vectors in CSR form: sentence → (n-gram id, tf)
+        # 4. cached reference vectors in CSR form: sentence → (n-gram id, tf); compact dtypes
+        #    because a COCO-size corpus has ~2e7 entries
         keys, tf = np.unique(sent_of * self._n_ngrams + gids, return_counts=True)
         n_sent = len(sentences)
-        self._ref_sent = keys // self._n_ngrams
-        self._ref_gid = keys % self._n_ngrams
-        self._ref_tf = tf.astype(np.float64)
-        self._sent_ptr = np.searchsorted(self._ref_sent, np.arange(n_sent + 1))
-        ref_val = self._ref_tf * self._idf[self._ref_gid]
-        self._ref_norm = self._norms(self._ref_sent, self._order_of(self._ref_gid), ref_val, n_sent)  # (S, n)
+        ref_sent, ref_gid = keys // self._n_ngrams, keys % self._n_ngrams
+        self._ref_gid = ref_gid.astype(np.int32 if self._n_ngrams < 2**31 else np.int64)
+        self._ref_tf = tf.astype(np.float32)  # small integers, exact in float32
+        self._sent_ptr = np.searchsorted(ref_sent, np.arange(n_sent + 1))  # (S+1,)
+        ref_val = tf * self._idf[ref_gid]
+        self._ref_norm = self._norms(ref_sent, self._order_of(ref_gid), ref_val, n_sent)  # (S, n)
         self._ref_length = self._length(lengths)  # (S,)
 
     # -- n-gram ids ---------------------------------------------------------
@@ -207,7 +209,7 @@ class CiderD:
                 codes = np.full(n_tok, -1, dtype=np.int64)
                 codes[valid] = prefix[valid] * self._base + words[np.minimum(pos + k - 1, n_tok - 1)][valid]
             vcodes = codes[valid]
-            if build:
+            if build:  # for k = 1 every word occurs, so table = arange(W) and unigram id = word id
                 table, inverse = np.unique(vcodes, return_inverse=True)
                 self._codes.append(table)
                 ids = self._offsets[-1] + inverse
@@ -293,12 +295,12 @@ class CiderD:
         sent_counts = self._sent_ptr[pair_sent + 1] - self._sent_ptr[pair_sent]
         entry = _segment_ranges(self._sent_ptr[pair_sent], sent_counts)  # (E,) into ref CSR
         entry_pair = np.repeat(np.arange(pair_cand.size), sent_counts)  # (E,)
-        r_gid = self._ref_gid[entry]
+        r_gid = self._ref_gid[entry].astype(np.int64)
         query = pair_cand[entry_pair] * n_ext + r_gid
         hit = np.searchsorted(keys, query)
         hit_c = np.minimum(hit, max(keys.size - 1, 0))
         found = (hit < keys.size) & (keys[hit_c] == query) if keys.size else np.zeros(query.size, bool)
-        r_val = self._ref_tf[entry[found]] * self._idf[r_gid[found]]
+        r_val = self._ref_tf[entry[found]].astype(np.float64) * self._idf[r_gid[found]]
         h_val = c_val[hit_c[found]]
         dots = np.bincount(
             entry_pair[found] * self.n + c_order[hit_c[found]],

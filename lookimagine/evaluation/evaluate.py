@@ -25,7 +25,9 @@ from ..data import load_dataset
 from ..data.batching import EncodedSplit, encode_split
 from ..models.checkpoint import load_checkpoint
 from ..models.gxn import GXN
+from ..data.vocab import tokenize
 from .bleu import corpus_bleu
+from .captions import reference_sets
 from .cider import corpus_cider
 from .embedding import embed_images, embed_texts, images_to_float, split_similarity
 from .image_metrics import r_precision
@@ -60,10 +62,8 @@ def caption_scores(model: GXN, split: EncodedSplit, vocab, device, beam: int = 1
     for s in range(0, split.images.shape[0], batch):
         img = embed_images(model, split.images[s:s + batch], device)
         generated += [vocab.decode(t) for t in model.generate_caption(img, beam=beam).tolist()]
-    owner = split.image_of_caption.numpy()
-    refs = [[" ".join(vocab.tokenize(split.captions[r])) for r in np.flatnonzero(owner == i)]
-            for i in range(split.images.shape[0])]
-    cands = [" ".join(vocab.tokenize(g)) for g in generated]
+    refs = reference_sets(split)
+    cands = [" ".join(tokenize(g)) for g in generated]
     cider, _ = corpus_cider(cands, refs)
     bleu = corpus_bleu(cands, refs)
     return {"bleu4": float(bleu[3]) * 100, "bleu": [float(b) * 100 for b in bleu], "cider_d": float(cider) * 100,

@@ -92,13 +92,13 @@ def look_figure(look: Look, ranking: Sequence[RankedItem], title: str = "", *, m
         )
     )
     fig.update_layout(
-        title=dict(text=title, font=dict(size=14), x=0.02, y=0.97) if title else None,
+        title=dict(text=title, font=dict(size=14), x=0.01, y=0.98, yanchor="top") if title else None,
         height=FIGURE_HEIGHT,
-        margin=dict(l=8, r=8, t=34 if title else 8, b=8),
+        margin=dict(l=6, r=6, t=56 if title else 30, b=6),
         template="plotly_white",
         showlegend=True,
-        legend=dict(orientation="h", yanchor="bottom", y=0.0, xanchor="right", x=1.0,
-                    bgcolor="rgba(255,255,255,0.75)", font=dict(size=11)),
+        # Above the plot area, so it never hides gallery points.
+        legend=dict(orientation="h", yanchor="bottom", y=1.01, xanchor="right", x=1.0, font=dict(size=11)),
         hoverlabel=dict(font_size=12),
         dragmode="pan",
     )
@@ -112,11 +112,12 @@ def _short(text: str, n: int) -> str:
 
 
 def _score_caption(it: RankedItem) -> str:
-    return f"#{it.rank} · {it.score:.3f}" + (" · ✓ ground truth" if it.is_ground_truth else "")
+    # Short enough for a thumbnail's label; the rank badge spells out "ground truth".
+    return f"#{it.rank} · {it.score:.3f}" + (" ✓" if it.is_ground_truth else "")
 
 
 def ranking_gallery(result: ModelResult) -> list[tuple[Image.Image, str]]:
-    """Text → image ranking for ``gr.Gallery``: ``(image, "#1 · 0.812 · ✓ ground truth")``."""
+    """Text → image ranking for ``gr.Gallery``: ``(image, "#1 · 0.812 ✓")`` (✓: ground truth)."""
     return [(it.image, _score_caption(it)) for it in result.ranking if it.image is not None]
 
 
@@ -189,7 +190,7 @@ def differences_table(rows: Sequence[dict]) -> list[list]:
     out = []
     for row in rows:
         text = row.get("query_text")
-        query = _short(text, 70) if text else f"🖼 image {row['query_id']}"
+        query = _short(text, 70) if text else f"[picture {row['query_id']}]"
         winner = {"gxn": "GXN", "baseline": "baseline"}.get(row.get("winner"), str(row.get("winner", "")))
         out.append([DIRECTION_LABELS.get(row["direction"], row["direction"]), query, row["baseline_rank"],
                     row["gxn_rank"], winner, row["query_id"]])

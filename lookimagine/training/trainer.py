@@ -30,6 +30,7 @@ from ..config import ModelConfig, TrainConfig, config_hash, to_dict
 from ..data import load_dataset
 from ..data.batching import EncodedSplit, encode_split, iterate_batches
 from ..data.vocab import Vocabulary
+from ..evaluation.captions import reference_sets
 from ..evaluation.cider import CiderD
 from ..evaluation.embedding import split_similarity
 from ..evaluation.retrieval import evaluate_retrieval
@@ -80,18 +81,13 @@ class Trainer:
             self.opt_d = torch.optim.Adam(self.disc.parameters(), lr=train_cfg.lr, betas=(0.5, 0.999))
         self.cider = None
         if self.model_cfg.i2t and train_cfg.rl_start_epoch is not None:
-            refs = [self._refs_of(i) for i in range(self.train_split.images.shape[0])]
-            self.cider = CiderD(refs)
+            self.cider = CiderD(reference_sets(self.train_split))
         self.gen = torch.Generator().manual_seed(train_cfg.seed)
         self.epoch, self.best_rsum, self.history, self.seconds = 0, -math.inf, [], 0.0
         if resume:
             self._restore(*resume)
 
     # ---- helpers --------------------------------------------------------------------
-    def _refs_of(self, image: int) -> list[str]:
-        rows = (self.train_split.image_of_caption == image).nonzero().flatten().tolist()
-        return [" ".join(self.vocab.tokenize(self.train_split.captions[r])) for r in rows]
-
     def _gamma(self, epoch: int) -> float:
         """Weight of RL in the caption loss: 0 before rl_start, then rising gamma_start → gamma_end."""
         cfg = self.train_cfg

@@ -1,0 +1,131 @@
+"""Look at datasets from the command line.
+
+    python -m lookimagine.data preview --dataset emoji --split test --n 64 --out sheet.png
+    python -m lookimagine.data preview --dataset shapes --split test-heldout --out shapes.png
+    python -m lookimagine.data preview --dataset folder --root DIR --out gallery.png
+    python -m lookimagine.data preview --dataset karpathy --json dataset_coco.json --images DIR --out coco.png
+    python -m lookimagine.data stats --dataset emoji [--rebuild]
+    python -m lookimagine.data stats --dataset shapes
+
+``preview`` writes a contact sheet (``lookimagine.data.preview``); ``stats``
+prints, as JSON, the size of every split and how fast items load
+(``items_per_s`` over the first ``--timing-n`` items of each split); for emoji
+it adds the skip counts and, with ``--rebuild``, the time to render the whole
+set and rewrite its cache. Every dataset is opened through ``load_dataset``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+
+from . import DATASETS, load_dataset
+from .preview import contact_sheet
+
+SPLITS = {
+    "emoji": ("train", "val", "test"),
+    "shapes": ("train", "val", "test", "test-heldout"),
+    "karpathy": ("train", "val", "test"),
+    "folder": ("all",),
+}
+
+
+def _dataset_kwargs(args: argparse.Namespace) -> dict:
+    """The keyword arguments ``load_dataset`` takes for ``args.dataset``; clear errors for missing paths."""
+    if args.dataset == "folder":
+        if not args.root:
+            raise SystemExit("--dataset folder needs --root DIR")
+        return {"root": args.root} if args.image_size is None else {"root": args.root, "image_size": args.image_size}
+    if args.dataset == "karpathy":
+        if not (args.json and args.images):
+            raise SystemExit("--dataset karpathy needs --json FILE and --images DIR")
+        return {"json_path": args.json, "image_root": args.images}
+    kwargs = {}
+    if args.image_size is not None:
+        kwargs["image_size"] = args.image_size
+    if args.dataset == "shapes" and args.data_seed is not None:
+        kwargs["seed"] = args.data_seed
+    return kwargs
+
+
+def preview(args: argparse.Namespace) -> dict:
+    dataset = load_dataset(args.dataset, args.split, **_dataset_kwargs(args))
+    sheet = contact_sheet(dataset, n=args.n, columns=args.columns, seed=args.seed)
+    sheet.save(args.out)
+    return {"out": args.out, "width": sheet.width, "height": sheet.height, "items": min(args.n, len(dataset))}
+
+
+def stats(args: argparse.Namespace) -> dict:
+    kwargs = _dataset_kwargs(args)
+    report: dict = {"dataset": args.dataset, "splits": {}}
+    if args.dataset == "emoji" and args.rebuild:
+        from .emoji_set import rebuild_cache
+
+        meta, seconds = rebuild_cache(kwargs.get("image_size", 64))
+        n = len(meta["ids"])
+        report["render"] = {"images": n, "seconds": round(seconds, 2),
+                            "images_per_s": round(n / seconds, 1), "layout": meta["layout"]}
+    for split in SPLITS[args.dataset]:
+        start = time.perf_counter()
+        dataset = load_dataset(args.dataset, split, **kwargs)
+        open_s = time.perf_counter() - start
+        k = min(args.timing_n, len(dataset))
+        start = time.perf_counter()
+        for i in range(k):
+            dataset[i]
+        item_s = time.perf_counter() - start
+        report["splits"][split] = {
+            "n": len(dataset),
+            "open_s": round(open_s, 3),
+            "items_per_s": round(k / item_s, 1) if k and item_s > 0 else None,
+        }
+        if args.dataset == "emoji":
+            report["skipped"] = {
+                "unnamed": dataset.skipped_unnamed,
+                "duplicate": dataset.skipped_duplicate,
+                "not_single_glyph": dataset.skipped_not_single_glyph,
+                "blank": dataset.skipped_blank,
+            }
+    report["total"] = sum(s["n"] for s in report["splits"].values())
+    return report
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m lookimagine.data", description=__doc__.split("\n\n")[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    commands = (("preview", "write a contact sheet PNG"), ("stats", "print split sizes and timings as JSON"))
+    for name, help_text in commands:
+        p = sub.add_parser(name, help=help_text)
+        p.add_argument("--dataset", choices=DATASETS, required=True)
+        p.add_argument("--image-size", type=int, default=None, help="image side in pixels (emoji/shapes default 64; folder: resize)")
+        p.add_argument("--data-seed", type=int, default=None, help="shapes dataset seed (default 0)")
+        p.add_argument("--root", help="folder dataset: the gallery folder")
+        p.add_argument("--json", help="karpathy dataset: the Karpathy split JSON")
+        p.add_argument("--images", help="karpathy dataset: the image folder")
+    p = sub.choices["preview"]
+    p.add_argument("--split", default="test")
+    p.add_argument("--n", type=int, default=64, help="items on the sheet")
+    p.add_argument("--columns", type=int, default=8)
+    p.add_argument("--seed", type=int, default=0, help="which items are sampled")
+    p.add_argument("--out", required=True, help="output PNG path")
+    p = sub.choices["stats"]
+    p.add_argument("--timing-n", type=int, default=500, help="items per split to time")
+    p.add_argument("--rebuild", action="store_true", help="emoji: re-render everything and time it")
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        result = preview(args) if args.command == "preview" else stats(args)
+    except (ValueError, FileNotFoundError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    print(json.dumps(result, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

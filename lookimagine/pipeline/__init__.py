@@ -1,0 +1,18 @@
+"""Look → Imagine → Match over a gallery, for GXN beside its baseline.
+
+``LookImagineMatch`` is imported lazily so that ``import lookimagine.pipeline``
+(e.g. by the app or its fake) stays cheap.
+"""
+
+from .outputs import Imagined, Look, ModelResult, QueryError, QueryResult, RankedItem
+
+
+def __getattr__(name):
+    if name == "LookImagineMatch":
+        from .look_imagine_match import LookImagineMatch
+
+        return LookImagineMatch
+    raise AttributeError(name)
+
+
+__all__ = ["LookImagineMatch", "QueryError", "QueryResult", "ModelResult", "Look", "Imagined", "RankedItem"]

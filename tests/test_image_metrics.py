@@ -1,0 +1,57 @@
+"""AttnGAN R-precision on hand-made score matrices."""
+
+import numpy as np
+import pytest
+
+from lookimagine.evaluation.image_metrics import (
+    r_precision,
+    r_precision_from_candidate_scores,
+    sample_r_precision_candidates,
+)
+
+
+def test_perfect_constant_and_half():
+    n = 120
+    owner = np.arange(n)
+    assert r_precision(np.eye(n), owner, caption_owner=owner) == 1.0
+    assert r_precision(np.ones((n, n)), owner) == 0.0  # ties count against
+    scores = np.eye(n)
+    scores[n // 2 :] *= -1  # second half: own caption scores lowest
+    assert r_precision(scores, owner) == 0.5
+
+
+def test_other_true_captions_are_never_negatives():
+    n_images, per = 30, 5
+    owner = np.repeat(np.arange(n_images), per)  # 150 captions
+    true = np.arange(n_images) * per  # each image was generated from its first caption
+    # an image's own captions all score 1, so drawing one of them as a negative would tie → failure
+    scores = (owner[None, :] == np.arange(n_images)[:, None]).astype(float)
+    assert r_precision(scores, true, n_candidates=100, caption_owner=owner) == 1.0
+    pools = sample_r_precision_candidates(true, owner.size, 100, seed=3, caption_owner=owner)
+    assert pools.shape == (n_images, 100)
+    np.testing.assert_array_equal(pools[:, 0], true)
+    assert np.all(owner[pools[:, 1:]] != np.arange(n_images)[:, None])
+    assert all(len(set(row)) == 100 for row in pools.tolist())
+    # without the owner map, the other true captions may be drawn and tie
+    assert r_precision(scores, true, n_candidates=100) < 1.0
+
+
+def test_seeded_and_hand_scores():
+    rng = np.random.default_rng(0)
+    scores = rng.normal(size=(50, 200))
+    true = rng.permutation(200)[:50]
+    a = r_precision(scores, true, seed=5)
+    assert a == r_precision(scores, true, seed=np.random.default_rng(5))
+    pools = sample_r_precision_candidates(true, 200, seed=5)
+    manual = np.mean([scores[i, p[0]] > scores[i, p[1:]].max() for i, p in enumerate(pools)])
+    assert a == manual
+    assert r_precision_from_candidate_scores(np.array([[2.0, 1.0, 0.0], [1.0, 1.0, 0.0], [0.0, 3.0, 1.0]])) == 1 / 3
+
+
+def test_bad_input_raises():
+    with pytest.raises(ValueError):
+        r_precision(np.eye(10), np.arange(10))  # fewer than 99 negatives
+    with pytest.raises(ValueError):
+        sample_r_precision_candidates(np.array([1, 0]), 200, caption_owner=np.zeros(200, int))
+    with pytest.raises(ValueError):
+        r_precision_from_candidate_scores(np.array([[np.nan, 1.0]]))

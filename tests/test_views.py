@@ -1,0 +1,203 @@
+"""The pure view functions the app renders, on FakePipeline results."""
+
+from pathlib import Path
+
+import numpy as np
+import plotly.graph_objects as go
+import pytest
+from PIL import Image
+
+from lookimagine.pipeline import showcase, validation, views
+from lookimagine.pipeline.fake import BASELINE_NOTE, FakePipeline
+from lookimagine.pipeline.outputs import QueryError
+
+
+@pytest.fixture(scope="module")
+def fake():
+    return FakePipeline()
+
+
+@pytest.fixture(scope="module")
+def text_result(fake):
+    # A gallery caption, so there is a ground truth to mark.
+    return fake.run(fake.examples("text_to_image")[1], k=5, n_images=3)
+
+
+@pytest.fixture(scope="module")
+def image_result(fake):
+    return fake.run(fake.examples("image_to_text")[2], k=4)
+
+
+def test_look_figure_marks_gallery_topk_query_and_truth(text_result):
+    g = text_result.gxn
+    fig = views.look_figure(g.look, g.ranking, "GXN")
+    assert isinstance(fig, go.Figure)
+    by_name = {t.name: t for t in fig.data if t.name}
+    assert len(by_name["gallery"].x) == len(g.look.gallery_xy)
+    top = by_name[f"top {len(g.ranking)}"]
+    assert list(top.text) == [str(i) for i in range(1, len(g.ranking) + 1)]
+    assert by_name["query"].marker.symbol == "star"
+    assert (by_name["query"].x[0], by_name["query"].y[0]) == pytest.approx(tuple(g.look.query_xy))
+    if any(it.is_ground_truth for it in g.ranking):
+        assert by_name["ground truth"].marker.symbol == "diamond-open"
+    # Hover names the caption of each match.
+    assert g.ranking[0].caption[:20] in top.customdata[0][1]
+
+
+def test_look_figures_have_one_size_and_model_colours(text_result):
+    b = views.look_figure(text_result.baseline.look, text_result.baseline.ranking, "Baseline")
+    g = views.look_figure(text_result.gxn.look, text_result.gxn.ranking, "GXN")
+    assert b.layout.height == g.layout.height == views.FIGURE_HEIGHT
+    top_colour = lambda fig: next(t for t in fig.data if (t.name or "").startswith("top")).marker.color  # noqa: E731
+    assert top_colour(b) == views.COLOURS["baseline"] and top_colour(g) == views.COLOURS["gxn"]
+
+
+def test_look_figure_without_ranking_still_draws():
+    look = validation_look()
+    fig = views.look_figure(look, (), "")
+    assert [t.name for t in fig.data] == ["gallery", "query"]
+
+
+def validation_look():
+    from lookimagine.pipeline.outputs import Look
+
+    return Look(embedding=np.zeros(4), gallery_xy=np.random.default_rng(0).normal(size=(10, 2)), query_xy=np.zeros(2))
+
+
+def test_ranking_gallery_captions(text_result):
+    items = views.ranking_gallery(text_result.gxn)
+    assert len(items) == len(text_result.gxn.ranking)
+    image, caption = items[0]
+    assert isinstance(image, Image.Image)
+    assert caption.startswith("#1 · ")
+    truth = [c for _, c in items if c.endswith(" ✓")]
+    assert len(truth) == sum(it.is_ground_truth for it in text_result.gxn.ranking)
+
+
+def test_ranking_table_and_markdown(image_result):
+    rows = views.ranking_table(image_result.gxn)
+    assert len(rows) == 4 and len(rows[0]) == len(views.RANKING_HEADERS)
+    assert [r[0] for r in rows] == [1, 2, 3, 4]
+    assert all(isinstance(r[2], float) for r in rows)
+    assert {r[3] for r in rows} <= {"✓", ""}
+    md = views.ranking_markdown(image_result.gxn)
+    assert md.count("\n") == 1 + 4
+
+
+def test_rank_badge(fake, text_result):
+    badge = views.rank_badge(text_result.gxn)
+    assert f"Ground truth at rank {text_result.gxn.ground_truth_rank} of {fake.n_gallery}" in badge
+    row = next(r for r in fake.differences() if r["direction"] == "text_to_image" and r["baseline_rank"] > 1)
+    outside = fake.run(row["query_text"], k=1)
+    assert views.rank_badge(outside.baseline).startswith(f"Ground truth at rank {row['baseline_rank']} of ")
+    assert "(outside the top 1)" in views.rank_badge(outside.baseline)
+    not_from_gallery = fake.run("red", k=3)
+    assert views.rank_badge(not_from_gallery.gxn).startswith("Query not from the gallery: no ground truth")
+
+
+def test_imagine_views(text_result, image_result):
+    assert [c for _, c in views.imagined_gallery(text_result.gxn)] == ["sample 1", "sample 2", "sample 3"]
+    assert views.imagined_gallery(text_result.baseline) == []
+    assert BASELINE_NOTE in views.imagine_note_markdown(text_result.baseline)
+    assert views.imagined_caption_markdown(image_result.gxn).startswith("> a ")
+
+
+def test_notices_and_summary(fake):
+    result = fake.run("a red zorblax circle " * 20, k=3)
+    line = views.notices_markdown(result)
+    assert "truncated to 200 characters" in line and "zorblax" in line
+    assert "ground truth" in views.summary_markdown(result)
+
+
+def test_differences_table_round_trips_direction(fake):
+    rows = fake.differences()
+    table = views.differences_table(rows)
+    assert len(table) == len(rows) and all(len(r) == len(views.DIFFERENCE_HEADERS) for r in table)
+    for row, shown in zip(rows, table):
+        assert views.direction_of_label(shown[0]) == row["direction"]
+        assert shown[-1] == row["query_id"]
+
+
+def test_showcase_without_results(tmp_path):
+    assert "No benchmark results shipped yet" in showcase.benchmark_markdown(tmp_path)
+    assert showcase.benchmark_figures(tmp_path) == []
+
+
+def test_showcase_with_results(tmp_path):
+    (tmp_path / "results").mkdir()
+    (tmp_path / "results" / "RESULTS.md").write_text("| model | R@1 |\n|---|---|\n| GXN | 50 |\n")
+    (tmp_path / "figures").mkdir()
+    for name in ("emoji_imagined.png", "emoji_recall.png", "shapes_recall.png", "other.png"):
+        Image.new("RGB", (4, 4)).save(tmp_path / "figures" / name)
+    assert "GXN" in showcase.benchmark_markdown(tmp_path)
+    assert [p.name for p in showcase.benchmark_figures(tmp_path)] == [
+        "emoji_recall.png", "shapes_recall.png", "emoji_imagined.png"]
+
+
+# ----------------------------------------------------------------- validation
+
+
+@pytest.mark.parametrize("text", ["", "   ", "\n\t ", None])
+def test_clean_text_refuses_empty(text):
+    with pytest.raises(QueryError, match="empty"):
+        validation.clean_text(text, 50)
+
+
+def test_clean_text_truncates_and_normalises():
+    text, notices = validation.clean_text("  a\x00 red\t\tcircle  " + "x" * 100, 20)
+    assert text == "a red circle xxxxxxx" and len(text) <= 20
+    assert notices == ("Query truncated to 20 characters.",)
+    assert validation.clean_text("a red circle", 20) == ("a red circle", ())
+
+
+def test_unknown_words_notice():
+    assert validation.unknown_words_notice([]) is None
+    assert validation.unknown_words_notice(["foo", "bar", "foo"]) == "Unknown words ignored: foo, bar"
+
+
+def test_load_query_image_messages(tmp_path):
+    bad = tmp_path / "notes.png"
+    bad.write_text("not a picture")
+    with pytest.raises(QueryError, match="not a readable image") as err:
+        validation.load_query_image(bad)
+    assert str(tmp_path) not in str(err.value)  # no server paths in messages
+    with pytest.raises(QueryError, match="too large"):
+        validation.load_query_image(Image.new("RGB", (300, 300)), max_pixels=10_000)
+    with pytest.raises(QueryError, match="No image"):
+        validation.load_query_image(None)
+    rgba = Image.new("RGBA", (8, 8), (255, 0, 0, 0))
+    assert validation.load_query_image(rgba).getpixel((0, 0)) == (255, 255, 255)
+
+
+def test_max_pixels_matches_the_image_reader():
+    from lookimagine.data import images
+
+    assert validation.MAX_PIXELS == images.MAX_PIXELS
+
+
+def test_fake_pipeline_is_deterministic_and_models_differ(fake):
+    a = FakePipeline().run("a big red circle on the left", k=5, seed=3, n_images=2)
+    b = FakePipeline().run("a big red circle on the left", k=5, seed=3, n_images=2)
+    assert [i.id for i in a.gxn.ranking] == [i.id for i in b.gxn.ranking]
+    assert all(np.array_equal(np.asarray(x), np.asarray(y)) for x, y in zip(a.gxn.imagined.images, b.gxn.imagined.images))
+    c = FakePipeline().run("a big red circle on the left", k=5, seed=4, n_images=2)
+    assert any(not np.array_equal(np.asarray(x), np.asarray(y)) for x, y in zip(a.gxn.imagined.images, c.gxn.imagined.images))
+    assert a.baseline.imagined.images == () and a.baseline.imagined.note == BASELINE_NOTE
+    rows = fake.differences()
+    assert rows and all(r["baseline_rank"] != r["gxn_rank"] for r in rows)
+    assert fake.query_of(rows[0]["direction"], rows[0]["query_id"]) is not None
+
+
+def test_fake_pipeline_marks_gallery_image_ground_truth(fake):
+    image = fake.examples("image_to_text")[0]
+    result = fake.run(image, k=3)
+    assert result.gxn.ground_truth_rank is not None and result.baseline.ground_truth_rank is not None
+    assert result.gxn.imagined.caption
+
+
+def test_app_module_imports_without_side_effects():
+    import app
+
+    root = Path(app.__file__).parent
+    assert not (root / "app.pyi").exists()
+    assert callable(app.build_demo) and callable(app.main)
