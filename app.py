@@ -62,6 +62,7 @@ CSS = """
 .li-note p, .li-caption p {font-size: 1rem !important;}
 .li-caption blockquote {font-size: 1.15rem; margin: 8px 0 !important;}
 .li-badge p {font-weight: 600; margin: 0 !important;}
+.li-status {min-height: 2.2em;}
 .li-status p {margin: 0 !important;}
 #i2t-image img {min-height: 160px; object-fit: contain;}
 /* Galleries sized by their content: no empty band below one row of thumbnails,
@@ -70,6 +71,8 @@ CSS = """
 .li-gallery .grid-container {grid-template-columns: repeat(var(--grid-cols), minmax(0, 1fr)) !important;
                              grid-template-rows: none !important; grid-auto-rows: auto !important;}
 #i2t-examples .grid-container {grid-template-columns: repeat(auto-fill, minmax(76px, 1fr)) !important;}
+#i2t-examples .grid-wrap {padding-top: 2.4rem !important;}  /* room for the label */
+.li-match .grid-container {grid-template-columns: repeat(auto-fill, minmax(92px, 1fr)) !important;}
 .li-gallery .caption-label {max-width: calc(100% - 6px) !important; padding: 1px 5px !important;
                             font-size: .78rem !important;}
 """
@@ -190,45 +193,19 @@ def build_demo(pipelines: Mapping[str, Pipeline], *, assets_dir: str | Path = AS
         """Image → text for both models; returns QueryResult.to_json() plus "model"."""
         return _json(run_query(model, image, k, image=True), model)
 
-    def show_text_result(result: QueryResult, model: str) -> list:
-        _announce(result)
-        b, g = result.baseline, result.gxn
-        return [
-            _status(result),
-            views.look_figure(b.look, b.ranking, model="baseline"),
-            views.imagine_note_markdown(b),
-            views.ranking_gallery(b),
-            views.rank_badge(b),
-            views.look_figure(g.look, g.ranking, model="gxn"),
-            views.imagined_gallery(g),
-            views.ranking_gallery(g),
-            views.rank_badge(g),
-            _json(result, model),  # the JSON panel shows what the API returns
-        ]
-
-    def show_image_result(result: QueryResult, model: str) -> list:
-        _announce(result)
-        b, g = result.baseline, result.gxn
-        return [
-            _status(result),
-            views.look_figure(b.look, b.ranking, model="baseline"),
-            views.imagine_note_markdown(b),
-            views.ranking_table(b),
-            views.rank_badge(b),
-            views.look_figure(g.look, g.ranking, model="gxn"),
-            views.imagined_caption_markdown(g),
-            views.ranking_table(g),
-            views.rank_badge(g),
-            _json(result, model),
-        ]
+    def show(result: QueryResult, model: str) -> list:
+        for notice in result.notices:
+            gr.Warning(notice)
+        panels = views.result_panels(result)
+        return [*(panels[name] for name in views.PANELS), _json(result, model)]  # + what the API returns
 
     def ui_text(text, k, seed, n_images, model):
-        return show_text_result(run_query(model, text or "", k, seed, n_images), model)
+        return show(run_query(model, text or "", k, seed, n_images), model)
 
     def ui_image(image, k, model):
         if image is None:
             raise gr.Error("Upload a picture first (PNG, JPEG, GIF, WebP), or click an example.")
-        return show_image_result(run_query(model, image, k, image=True), model)
+        return show(run_query(model, image, k, image=True), model)
 
     def ui_text_example(sample, k, seed, n_images, model):
         text = sample[0] if isinstance(sample, (list, tuple)) else sample
@@ -378,22 +355,26 @@ def build_demo(pipelines: Mapping[str, Pipeline], *, assets_dir: str | Path = AS
                 gr.Markdown(ABOUT)
                 attribution = gr.Markdown(_attribution(first), elem_id="attribution")
 
+        # Output order: views.PANELS, then the JSON panel.
         t2i_outputs = [t2i_status, b_look, b_imagine, b_match, b_badge, g_look, g_imagine, g_match, g_badge, t2i_json]
         i2t_outputs = [i2t_status, bi_look, bi_imagine, bi_match, bi_badge, gi_look, gi_imagine, gi_match, gi_badge,
                        i2t_json]
         busy = dict(concurrency_id="pipeline", concurrency_limit=1)
         private = dict(api_visibility="private", **busy)
 
+        # Progress and errors show on the status line only (the message itself is a toast),
+        # so a refused query leaves the previous result in place instead of six "Error" badges.
+        t2i_busy, i2t_busy = dict(show_progress_on=t2i_status, **private), dict(show_progress_on=i2t_status, **private)
         gr.on([t2i_run.click, t2i_text.submit], ui_text, [t2i_text, t2i_k, t2i_seed, t2i_n, model], t2i_outputs,
-              **private)
+              **t2i_busy)
         t2i_examples.click(ui_text_example, [t2i_examples, t2i_k, t2i_seed, t2i_n, model], [t2i_text, *t2i_outputs],
-                           **private)
-        gr.on([i2t_run.click, i2t_image.upload], ui_image, [i2t_image, i2t_k, model], i2t_outputs, **private)
-        i2t_examples.select(ui_image_example, [i2t_k, model], [i2t_image, *i2t_outputs], **private)
+                           **t2i_busy)
+        gr.on([i2t_run.click, i2t_image.upload], ui_image, [i2t_image, i2t_k, model], i2t_outputs, **i2t_busy)
+        i2t_examples.select(ui_image_example, [i2t_k, model], [i2t_image, *i2t_outputs], **i2t_busy)
         diff_table.select(ui_difference, [t2i_k, t2i_seed, t2i_n, i2t_k, model],
-                          [tabs, t2i_text, i2t_image, *t2i_outputs, *i2t_outputs], **private)
+                          [tabs, t2i_text, i2t_image, *t2i_outputs, *i2t_outputs], show_progress="minimal", **private)
         model.change(ui_select_model, [model], [gallery_line, t2i_examples, i2t_examples, diff_table, attribution],
-                     **private)
+                     show_progress="minimal", **private)
 
         # The two public endpoints: hidden triggers over the same input components.
         api_t2i = gr.Button(visible=False)
@@ -424,23 +405,12 @@ def _look_plot(elem_id: str) -> gr.Plot:
 def _match_gallery(elem_id: str) -> gr.Gallery:
     return gr.Gallery(label="Top k", show_label=False, columns=5, fit_columns=False, height="auto",
                       object_fit="contain", format="png", interactive=False, buttons=["fullscreen"],
-                      elem_classes="li-gallery", elem_id=elem_id)
+                      elem_classes=["li-gallery", "li-match"], elem_id=elem_id)
 
 
 def _match_table(elem_id: str) -> gr.Dataframe:
     return gr.Dataframe(headers=views.RANKING_HEADERS, interactive=False, wrap=True, show_label=False,
-                        column_widths=["8%", "62%", "14%", "16%"], max_height=420, elem_id=elem_id)
-
-
-def _status(result: QueryResult) -> str:
-    notices = views.notices_markdown(result)
-    summary = views.summary_markdown(result)
-    return f"{summary}  \n{notices}" if notices else summary
-
-
-def _announce(result: QueryResult) -> None:
-    for notice in result.notices:
-        gr.Warning(notice)
+                        column_widths=["8%", "64%", "15%", "13%"], max_height=420, elem_id=elem_id)
 
 
 def _json(result: QueryResult, model: str) -> dict:
@@ -545,10 +515,15 @@ def load_pipelines(args: argparse.Namespace) -> Mapping[str, Pipeline]:
     def loader(path: Path) -> Callable[[], Pipeline]:
         return lambda: LookImagineMatch.from_pretrained(str(path), device=device, gallery_folder=args.gallery_folder)
 
-    if args.checkpoint:
+    if args.checkpoint:  # a folder, or a Hub id that from_pretrained downloads
         return LazyPipelines({f"checkpoint · {Path(args.checkpoint).name}": loader(Path(args.checkpoint))})
     order = [args.dataset, *(d for d in DATASETS if d != args.dataset)]
     folders = {d: ASSETS / "checkpoints" / d for d in order}
+    if not folders[args.dataset].is_dir():
+        raise SystemExit(
+            f"No shipped {args.dataset} checkpoints at {folders[args.dataset]}.\n"
+            "Train them (see the README), pass --checkpoint DIR, or run `python app.py --fake`."
+        )
     loaders = {f"pocket · {d}": loader(folders[d]) for d in order if d == args.dataset or folders[d].is_dir()}
     suffix = " · own gallery" if args.gallery_folder else ""
     return LazyPipelines({name + suffix: fn for name, fn in loaders.items()})
@@ -567,6 +542,7 @@ def warm_up(pipeline: Pipeline) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per Gradio self-check otherwise
     args = parse_args(argv)
     pipelines = load_pipelines(args)
     try:

@@ -27,7 +27,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="cpu", help="cpu (default), cuda, mps")
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a TrainConfig field, e.g. --set w_caption=0.5 (repeatable)")
+                        help="override a TrainConfig or ModelConfig field (JSON value), e.g. --set w_caption=0.5 "
+                             "or --set similarity='\"cosine\"' (repeatable)")
     parser.add_argument("--no-progress", action="store_true")
     parser.add_argument("--list", action="store_true", help="list the presets and exit")
     args = parser.parse_args(argv)
@@ -46,18 +47,28 @@ def main(argv: list[str] | None = None) -> int:
         overrides["epochs"] = args.epochs
     if args.threads is not None:
         overrides["num_threads"] = args.threads
-    fields = {f.name: f for f in dataclasses.fields(preset.train)}
+    train_fields = {f.name for f in dataclasses.fields(preset.train)}
+    model_fields = {f.name for f in dataclasses.fields(preset.model)}
+    model_overrides: dict = {}
     for item in args.set:
         key, _, value = item.partition("=")
-        if key not in fields:
-            parser.error(f"--set: unknown TrainConfig field {key!r}")
-        overrides[key] = json.loads(value) if value not in ("", "None") else None
+        try:
+            parsed = json.loads(value) if value not in ("", "None") else None
+        except json.JSONDecodeError:
+            parsed = value  # a bare word: a string
+        if key in train_fields:
+            overrides[key] = parsed
+        elif key in model_fields:
+            model_overrides[key] = tuple(parsed) if isinstance(parsed, list) else parsed
+        else:
+            parser.error(f"--set: {key!r} is neither a TrainConfig nor a ModelConfig field")
     train_cfg = dataclasses.replace(preset.train, **overrides)
+    model_cfg = dataclasses.replace(preset.model, **model_overrides)
     out = args.out or f"runs/{preset.name}-s{args.seed}"
 
     from .training.trainer import Trainer
 
-    trainer = Trainer(preset.model, train_cfg, out, device=args.device, preset=preset.name,
+    trainer = Trainer(model_cfg, train_cfg, out, device=args.device, preset=preset.name,
                       progress=not args.no_progress)
     meta = trainer.fit()
     print(json.dumps({k: meta[k] for k in ("preset", "seed", "best_epoch", "best_val_rsum", "wall_seconds",

@@ -22,3 +22,24 @@ def pytest_collection_modifyitems(config, items):
     for item in items:
         if "slow" in item.keywords:
             item.add_marker(skip)
+
+
+@pytest.fixture(scope="session")
+def tiny_runs(tmp_path_factory):
+    """Tiny GXN and baseline runs (1 epoch each on 64 shapes scenes), trained once per session.
+
+    Returns {"gxn": run folder, "baseline": run folder}; each holds best/ and last/.
+    """
+    import dataclasses
+
+    from lookimagine.config import get_preset
+    from lookimagine.training.trainer import Trainer
+
+    root = tmp_path_factory.mktemp("tiny-runs")
+    runs = {}
+    for variant, seed in (("gxn", 0), ("baseline", 1)):
+        preset = get_preset(f"tiny-{variant}")
+        train_cfg = dataclasses.replace(preset.train, epochs=1, seed=seed)
+        Trainer(preset.model, train_cfg, root / variant, preset=preset.name, progress=False).fit()
+        runs[variant] = root / variant
+    return runs

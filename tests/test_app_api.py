@@ -20,7 +20,12 @@ import app  # noqa: E402
 from lookimagine.pipeline.fake import FakePipeline  # noqa: E402
 
 MAIN, OTHER = "fake · shapes", "fake · shapes (seed 1)"
-pytestmark = pytest.mark.timeout(300)
+pytestmark = [
+    pytest.mark.timeout(300),
+    # Gradio's queue calls pandas APIs that pandas 3 deprecates; not ours to fix.
+    pytest.mark.filterwarnings("ignore:.*no_silent_downcasting:DeprecationWarning"),
+    pytest.mark.filterwarnings("ignore:The copy keyword is deprecated:DeprecationWarning"),
+]
 
 
 @pytest.fixture(scope="module")
@@ -92,7 +97,7 @@ def files(tmp_path_factory):
     Image.new("CMYK", (64, 64), (0, 200, 200, 0)).save(buf, format="JPEG")
     put("cmyk.jpg", buf.getvalue())
     a16 = (np.linspace(0, 65535, 64 * 64).reshape(64, 64)).astype(np.uint16)
-    put("gray16.png", png_bytes(Image.fromarray(a16))  # mode I;16)
+    put("gray16.png", png_bytes(Image.fromarray(a16)))  # uint16 -> mode I;16
     put("gray.png", png_bytes(gallery.convert("L")))
     buf = io.BytesIO()
     frames = [gallery, noise(seed=1), noise(seed=2)]
@@ -211,3 +216,41 @@ def test_app_still_answers_after_errors(client, files):
         t2i(client, " ")
     assert t2i(client, "a blue square")["gxn"]["ranking"]
     assert i2t(client, files["gallery"])["gxn"]["imagined_caption"]
+
+
+# ------------------------------------------------------------------ command line (no server)
+
+
+def test_parse_args_defaults_and_env(monkeypatch):
+    monkeypatch.setenv("GRADIO_SERVER_NAME", "0.0.0.0")
+    monkeypatch.setenv("GRADIO_SERVER_PORT", "7999")
+    args = app.parse_args([])
+    assert (args.dataset, args.device, args.warmup, args.fake) == ("emoji", "auto", True, False)
+    assert (args.host, args.port) == ("0.0.0.0", 7999)
+    args = app.parse_args(["--dataset", "shapes", "--no-warmup", "--port", "1234", "--host", "127.0.0.1"])
+    assert (args.dataset, args.warmup, args.port, args.host) == ("shapes", False, 1234, "127.0.0.1")
+
+
+def test_load_pipelines_fake():
+    pipelines = app.load_pipelines(app.parse_args(["--fake"]))
+    assert list(pipelines) == ["fake · shapes"]
+    assert isinstance(pipelines["fake · shapes"], FakePipeline)
+
+
+def test_missing_checkpoints_give_a_message_not_a_traceback(monkeypatch, tmp_path):
+    monkeypatch.setattr(app, "ASSETS", tmp_path)
+    with pytest.raises(SystemExit, match="--fake"):
+        app.load_pipelines(app.parse_args(["--dataset", "shapes"]))
+
+
+def test_lazy_pipelines_load_on_first_access_only():
+    calls = []
+    lazy = app.LazyPipelines({"a": lambda: calls.append("a") or FakePipeline(name="a"), "b": lambda: 1 / 0})
+    assert list(lazy) == ["a", "b"] and len(lazy) == 2 and calls == []
+    assert lazy["a"] is lazy["a"] and calls == ["a"]
+
+
+def test_build_demo_touches_only_the_selected_pipeline():
+    lazy = app.LazyPipelines({MAIN: FakePipeline, "broken": lambda: 1 / 0})
+    demo = app.build_demo(lazy)
+    assert demo is not None and lazy._loaded.keys() == {MAIN}

@@ -17,7 +17,12 @@ from playwright.sync_api import expect, sync_playwright  # noqa: E402
 import app  # noqa: E402
 from lookimagine.pipeline.fake import FakePipeline  # noqa: E402
 
-pytestmark = [pytest.mark.browser, pytest.mark.timeout(600)]
+pytestmark = [
+    pytest.mark.browser,
+    pytest.mark.timeout(600),
+    pytest.mark.filterwarnings("ignore:.*no_silent_downcasting:DeprecationWarning"),
+    pytest.mark.filterwarnings("ignore:The copy keyword is deprecated:DeprecationWarning"),
+]
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
@@ -95,7 +100,7 @@ def test_image_upload_shows_a_caption(tab, tmp_path):
     tab.locator("#i2t-image input[type=file]").set_input_files(str(tmp_path / "query.png"))
     expect(tab.locator("#gxn-i2t-imagine blockquote")).to_contain_text("a ", timeout=WAIT)
     expect(tab.locator("#gxn-i2t-match")).to_contain_text("✓", timeout=WAIT)
-    expect(tab.locator("#baseline-i2t-match")).to_contain_text("ground truth", timeout=WAIT)
+    expect(tab.locator("#baseline-i2t-match")).to_contain_text("truth", timeout=WAIT)
     expect(tab.locator("#gxn-i2t-badge")).to_contain_text("Ground truth at rank", timeout=WAIT)
     tab.wait_for_timeout(500)
     shot(tab, "02_image_to_text")

@@ -78,7 +78,7 @@ def test_ranking_table_and_markdown(image_result):
     rows = views.ranking_table(image_result.gxn)
     assert len(rows) == 4 and len(rows[0]) == len(views.RANKING_HEADERS)
     assert [r[0] for r in rows] == [1, 2, 3, 4]
-    assert all(isinstance(r[2], float) for r in rows)
+    assert all(r[2] == f"{it.score:.3f}" for r, it in zip(rows, image_result.gxn.ranking))
     assert {r[3] for r in rows} <= {"✓", ""}
     md = views.ranking_markdown(image_result.gxn)
     assert md.count("\n") == 1 + 4
@@ -201,3 +201,16 @@ def test_app_module_imports_without_side_effects():
     root = Path(app.__file__).parent
     assert not (root / "app.pyi").exists()
     assert callable(app.build_demo) and callable(app.main)
+
+
+def test_result_panels_per_direction(text_result, image_result):
+    t = views.result_panels(text_result)
+    assert tuple(t) == views.PANELS
+    assert isinstance(t["gxn_look"], go.Figure) and isinstance(t["baseline_look"], go.Figure)
+    assert isinstance(t["gxn_imagine"], list) and len(t["gxn_imagine"]) == 3  # pictures
+    assert isinstance(t["gxn_match"][0][0], Image.Image)  # a gallery of (image, caption)
+    assert "no generator" in t["baseline_imagine"]
+    i = views.result_panels(image_result)
+    assert i["gxn_imagine"].startswith("> ")  # a caption
+    assert i["gxn_match"] == views.ranking_table(image_result.gxn)
+    assert "Ground truth at rank" in i["gxn_badge"]

@@ -24,7 +24,7 @@ COLOURS = {
     "truth": "#16a34a",
     "query": "#f59e0b",
 }
-RANKING_HEADERS = ["#", "caption", "score", "ground truth"]
+RANKING_HEADERS = ["#", "caption", "score", "truth"]
 DIFFERENCE_HEADERS = ["direction", "query", "baseline rank", "GXN rank", "winner", "id"]
 DIRECTION_LABELS = {"text_to_image": "text → image", "image_to_text": "image → text"}
 
@@ -122,8 +122,11 @@ def ranking_gallery(result: ModelResult) -> list[tuple[Image.Image, str]]:
 
 
 def ranking_table(result: ModelResult) -> list[list]:
-    """Image → text ranking as rows ``[rank, caption, score, "✓" or ""]`` (see ``RANKING_HEADERS``)."""
-    return [[it.rank, it.caption, round(float(it.score), 3), "✓" if it.is_ground_truth else ""] for it in result.ranking]
+    """Image → text ranking as rows ``[rank, caption, "0.812", "✓" or ""]`` (see ``RANKING_HEADERS``).
+
+    Scores are formatted strings so that every row shows three decimals.
+    """
+    return [[it.rank, it.caption, f"{it.score:.3f}", "✓" if it.is_ground_truth else ""] for it in result.ranking]
 
 
 def ranking_markdown(result: ModelResult) -> str:
@@ -183,6 +186,36 @@ def summary_markdown(result: QueryResult) -> str:
         return f"Both models put the ground truth at rank {g}."
     better = "GXN" if g < b else "The baseline"
     return f"{better} ranks the ground truth higher: GXN {g}, baseline {b}."
+
+
+#: the panels of one result, in the order ``result_panels`` fills them
+PANELS = ("status", "baseline_look", "baseline_imagine", "baseline_match", "baseline_badge",
+          "gxn_look", "gxn_imagine", "gxn_match", "gxn_badge")
+
+
+def result_panels(result: QueryResult) -> dict[str, object]:
+    """Everything the two columns show for one query, keyed by ``PANELS``.
+
+    Text → image: Match is a gallery, GXN's Imagine a gallery of pictures.
+    Image → text: Match is a table, GXN's Imagine a caption. The baseline's
+    Imagine is its note either way.
+    """
+    b, g = result.baseline, result.gxn
+    text_query = result.direction == "text_to_image"
+    match = ranking_gallery if text_query else ranking_table
+    status = summary_markdown(result)
+    notices = notices_markdown(result)
+    return {
+        "status": f"{status}  \n{notices}" if notices else status,
+        "baseline_look": look_figure(b.look, b.ranking, model="baseline"),
+        "baseline_imagine": imagine_note_markdown(b),
+        "baseline_match": match(b),
+        "baseline_badge": rank_badge(b),
+        "gxn_look": look_figure(g.look, g.ranking, model="gxn"),
+        "gxn_imagine": imagined_gallery(g) if text_query else imagined_caption_markdown(g),
+        "gxn_match": match(g),
+        "gxn_badge": rank_badge(g),
+    }
 
 
 def differences_table(rows: Sequence[dict]) -> list[list]:

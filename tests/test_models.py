@@ -1,0 +1,123 @@
+"""GXN on tiny configs: shapes, the generative coupling (gradients), and decoding."""
+
+import dataclasses
+
+import pytest
+import torch
+
+from lookimagine import losses
+from lookimagine.config import PRESETS, ModelConfig, get_preset
+from lookimagine.models.gxn import GXN
+from lookimagine.models.t2i_gan import Discriminator
+
+V = 30
+
+
+def tiny(variant: str) -> ModelConfig:
+    return dataclasses.replace(get_preset(f"tiny-{variant}").model, vocab_size=V)
+
+
+def batch(b=6, t=7, size=64, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    images = torch.rand(b, 3, size, size, generator=g) * 2 - 1
+    tokens = torch.randint(4, V, (b, t), generator=g)
+    tokens[:, 0] = 1
+    lengths = torch.tensor([t, t - 1, t - 2, t, 3, t][:b])
+    for i, n in enumerate(lengths):
+        tokens[i, n - 1] = 2
+        tokens[i, n:] = 0
+    return images, tokens, lengths
+
+
+def grad_norm(module: torch.nn.Module) -> float:
+    return sum(float(p.grad.abs().sum()) for p in module.parameters() if p.grad is not None)
+
+
+def test_presets_cover_the_paper_ablations():
+    for dataset in ("emoji", "shapes", "tiny"):
+        for variant in ("baseline", "i2t", "i2t-xe", "t2i", "gxn", "gxn-xe", "gxn-diffusion"):
+            assert f"{dataset}-{variant}" in PRESETS
+    base, gxn = get_preset("emoji-baseline"), get_preset("emoji-gxn")
+    assert not base.model.i2t and base.model.t2i == "none"
+    assert gxn.model.i2t and gxn.model.t2i == "gan" and gxn.train.rl_start_epoch is not None
+    # identical recipe apart from the generators: same data, epochs, batch, lr, margin
+    same = ("dataset", "epochs", "batch_size", "lr", "margin", "ranking_loss", "max_len", "n_train")
+    assert all(getattr(base.train, f) == getattr(gxn.train, f) for f in same)
+    assert dataclasses.replace(gxn.model, i2t=False, t2i="none") == base.model
+
+
+def test_shapes_of_look_and_match():
+    model = GXN(tiny("gxn")).eval()
+    images, tokens, lengths = batch()
+    img, txt = model.encode_image(images), model.encode_text(tokens, lengths)
+    e = model.cfg.embed_dim
+    assert img.v_h.shape == img.v_l.shape == txt.t_h.shape == txt.t_l.shape == (6, e)
+    assert txt.states.shape[:2] == tokens.shape and txt.mask.sum(1).tolist() == lengths.tolist()
+    sims = model.similarity(img, txt)
+    assert sims.shape == (6, 6) and (sims <= 0).all()  # order violation is ≤ 0
+
+
+def test_baseline_has_no_generators():
+    model = GXN(tiny("baseline"))
+    assert not model.can_caption and not model.can_draw
+    with pytest.raises(RuntimeError):
+        model.generate_caption(model.encode_image(batch()[0]))
+
+
+def test_caption_loss_reaches_grounded_image_head_only():
+    model = GXN(tiny("i2t")).train()
+    images, tokens, lengths = batch()
+    img = model.encode_image(images)
+    losses.caption_xe(model.caption_decoder(img.v_l, tokens), tokens[:, 1:]).backward()
+    assert grad_norm(model.image_encoder.head_l) > 0
+    assert grad_norm(model.image_encoder.cnn) > 0
+    assert grad_norm(model.image_encoder.head_h) == 0  # the abstract head is untouched
+
+
+def test_gan_loss_reaches_grounded_text_encoder_only():
+    cfg = tiny("t2i")
+    model = GXN(cfg).train()
+    disc = Discriminator(cfg.embed_dim, cfg.cond_dim, cfg.disc_channels, cfg.image_size)
+    images, tokens, lengths = batch()
+    txt = model.encode_text(tokens, lengths)
+    fake = model.draw(txt, generator=torch.Generator().manual_seed(0))
+    assert fake.shape == images.shape and fake.min() >= -1 and fake.max() <= 1
+    losses.generator_loss(disc(fake, txt.t_l)).backward()
+    assert grad_norm(model.text_encoder.gru_l) > 0 and grad_norm(model.text_encoder.head_l) > 0
+    assert grad_norm(model.text_encoder.embed) > 0
+    assert grad_norm(model.text_encoder.gru_h) == 0 and grad_norm(model.text_encoder.head_h) == 0
+
+
+def test_diffusion_loss_reaches_grounded_text_states():
+    model = GXN(tiny("gxn-diffusion")).train()
+    images, tokens, lengths = batch()
+    txt = model.encode_text(tokens, lengths)
+    pred, noise = model.diffusion.predict_noise(images, txt.states, txt.mask, torch.Generator().manual_seed(0),
+                                                drop_prob=0.0)
+    losses.noise_prediction_loss(pred, noise).backward()
+    assert grad_norm(model.text_encoder.gru_l) > 0
+    assert grad_norm(model.text_encoder.gru_h) == 0
+    model.eval()
+    out = model.draw(txt, generator=torch.Generator().manual_seed(0))
+    assert out.shape == images.shape and torch.isfinite(out).all()
+
+
+def test_drawing_is_deterministic_given_a_generator():
+    model = GXN(tiny("t2i")).eval()
+    _, tokens, lengths = batch()
+    txt = model.encode_text(tokens, lengths)
+    a = model.draw(txt, generator=torch.Generator().manual_seed(3))
+    b = model.draw(txt, generator=torch.Generator().manual_seed(3))
+    c = model.draw(txt, generator=torch.Generator().manual_seed(4))
+    assert torch.equal(a, b) and not torch.equal(a, c)
+
+
+def test_greedy_and_beam_decoding_end_and_pad():
+    model = GXN(tiny("i2t")).eval()
+    img = model.encode_image(batch()[0])
+    for beam in (1, 3):
+        out = model.generate_caption(img, beam=beam)
+        assert out.shape[0] == 6 and out.shape[1] <= model.cfg.max_caption_len
+        for row in out.tolist():  # nothing but padding after <eos>
+            if 2 in row:
+                assert all(t == 0 for t in row[row.index(2) + 1:])
