@@ -120,6 +120,8 @@ def evaluate_checkpoint(checkpoint: str | Path, split: str = "test", judge: str 
         "retrieval": evaluate_retrieval(sims, data.image_of_caption.numpy(), fold_size=fold_size,
                                         include_ranks=fold_size is None),
         "ids": data.ids,
+        "captions": data.captions,
+        "image_of_caption": data.image_of_caption.tolist(),
     }
     if model.can_caption:
         result["captioning"] = caption_scores(model, data, vocab, device, beam=beam)

@@ -1,0 +1,223 @@
+"""Results, shipped checkpoints and figures, all made from files that commands wrote.
+
+    python -m lookimagine.report ship --dataset emoji     # best-on-val GXN seed + its baseline → assets/checkpoints/
+    python -m lookimagine.report grid --dataset emoji     # imagined images and captions → assets/figures/
+    python -m lookimagine.report                          # tables, recall figures, differences, README section
+
+The order of the whole reproduction is in the README ("Reproduce the results").
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shlex
+import shutil
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+ASSETS = ROOT / "assets"
+
+
+def ship(dataset: str, runs_dir: Path, assets: Path, command: str) -> dict:
+    """Copy the best-on-val GXN run (by val rsum; never test) and the baseline of the same seed, as fp16."""
+    from .models.checkpoint import load_checkpoint, save_checkpoint
+
+    candidates = {}
+    for run in sorted(runs_dir.glob(f"{dataset}-gxn-s*")):
+        meta = run / "run.json"
+        if meta.is_file():
+            candidates[int(run.name.rsplit("-s", 1)[1])] = json.loads(meta.read_text())["best_val_rsum"]
+    if not candidates:
+        raise SystemExit(f"no finished {dataset}-gxn runs in {runs_dir}")
+    seed = max(candidates, key=candidates.get)
+    shipped = {}
+    for variant in ("gxn", "baseline"):
+        run = runs_dir / f"{dataset}-{variant}-s{seed}"
+        model, vocab, config = load_checkpoint(run / "best")
+        out = assets / "checkpoints" / dataset / variant
+        shutil.rmtree(out, ignore_errors=True)
+        train_cfg = config["train"]
+        from .config import TrainConfig, from_dict
+
+        meta = {**config["meta"], "shipped_by": command, "val_rsum_of_gxn_seeds": candidates}
+        save_checkpoint(out, model, vocab, from_dict(TrainConfig, train_cfg), meta, half=True)
+        run_meta = json.loads((run / "run.json").read_text())
+        result_path = assets / "results" / dataset / f"{dataset}-{variant}-s{seed}.json"
+        result = json.loads(result_path.read_text()) if result_path.is_file() else None
+        (out / "README.md").write_text(model_card(dataset, variant, seed, config, run_meta, result))
+        shipped[variant] = {"path": str(out.relative_to(ROOT)), "seed": seed,
+                            "bytes": (out / "model.safetensors").stat().st_size}
+    return shipped
+
+
+def model_card(dataset: str, variant: str, seed: int, config: dict, run_meta: dict, result: dict | None) -> str:
+    licence = "cc-by-sa-4.0" if dataset == "emoji" else "apache-2.0"
+    data_line = ("OpenMoji 17 emoji (CC BY-SA 4.0, HfG Schwäbisch Gmünd) named by their Unicode CLDR names; "
+                 "the weights are a derivative of that data and carry its licence."
+                 if dataset == "emoji" else "procedurally generated shapes scenes (`lookimagine.data.shapes`).")
+    what = ("GXN: the embedding model trained jointly with a caption decoder (XE, then XE+RL with CIDEr-D) and a "
+            "text→image GAN" if variant == "gxn" else
+            "the baseline: the same embedding model trained with the identical recipe, generators switched off")
+    metrics = ""
+    if result:
+        r = result["retrieval"]
+        metrics = "\n".join(f"- {d.replace('_', ' ')}: R@1 {r[d]['r1']:.1f}, R@5 {r[d]['r5']:.1f}, "
+                            f"R@10 {r[d]['r10']:.1f}, median rank {r[d]['median_rank']:.0f}"
+                            for d in ("image_to_text", "text_to_image"))
+        metrics += f"\n- rsum {r['rsum']:.1f} ({result['split']} split; `{result['command']}`)"
+        if "captioning" in result:
+            metrics += (f"\n- generated captions: BLEU-4 {result['captioning']['bleu4']:.1f}, "
+                        f"CIDEr-D {result['captioning']['cider_d']:.1f}")
+        if "image_generation" in result:
+            metrics += f"\n- generated images: R-precision@1 {result['image_generation']['r_precision']:.1f}"
+    return f"""---
+library_name: lookimagine
+license: {licence}
+tags: [image-text-retrieval, cross-modal-retrieval, gxn, pocket]
+pipeline_tag: feature-extraction
+---
+# lookimagine pocket {variant} · {dataset}
+
+{what}. Pocket tier: a small CNN and GRUs trained from scratch on a CPU
+(fp16 weights in `model.safetensors`; config and vocabulary in JSON).
+
+- **Data**: {data_line}
+- **Training command**: `{run_meta.get('command', '')}` (preset `{run_meta.get('preset')}`, seed {seed});
+  best epoch on val {run_meta.get('best_epoch')} of {config['train']['epochs']}; {run_meta.get('wall_seconds')} s
+  on {run_meta.get('threads')} CPU thread(s), {run_meta.get('samples_per_second')} images/s,
+  peak memory {run_meta.get('peak_memory_mb')} MB.
+- **Selection**: best validation rsum over epochs; the GXN seed with the best val rsum was shipped,
+  with the baseline of the same seed.
+
+## Test metrics
+{metrics or '(evaluation JSON not found when this card was written)'}
+
+## Limitations
+A 64×64 toy-scale model trained in minutes: it knows only the vocabulary of its training captions,
+draws blurry 64×64 pictures, and says nothing about real photographs. Numbers are not comparable
+with the paper's MSCOCO results.
+"""
+
+
+def tables(assets: Path, readme: Path, command: str) -> dict:
+    from .evaluation import report as rep
+
+    results = rep.load_results(assets / "results")
+    parts, summary = [], {"command": command, "datasets": {}}
+    for dataset in sorted(results):
+        test = results[dataset].get("test", {})
+        parts.append(f"### {dataset}\n")
+        parts.append(f"Retrieval on the **test** split (mean ± std over seeds; every split and seed evaluated once, "
+                     f"checkpoints chosen on val):\n\n{rep.retrieval_table(test)}\n")
+        per_seed = rep.per_seed_table(test)
+        if per_seed:
+            parts.append(f"GXN against its baseline, seed by seed (R@1):\n\n{per_seed}\n")
+        if "test-heldout" in results[dataset]:
+            parts.append(f"Held-out colour–shape combinations (`test-heldout`, never seen in training):\n\n"
+                         f"{rep.retrieval_table(results[dataset]['test-heldout'])}\n")
+        parts.append(f"Imagination (test split):\n\n{rep.imagination_table(test)}\n")
+        fig = rep.recall_figure(test, dataset, assets / "figures" / f"{dataset}_recall.png")
+        if fig:
+            parts.append(f"![recall@K, {dataset}](assets/figures/{fig.name})\n")
+        grid = assets / "figures" / f"{dataset}_imagined.png"
+        if grid.is_file():
+            parts.append(f"![imagined, {dataset}](assets/figures/{grid.name})\n")
+        shipped = assets / "checkpoints" / dataset / "gxn" / "config.json"
+        diff = None
+        if shipped.is_file() and "gxn" in test and "baseline" in test:
+            seed = json.loads(shipped.read_text())["train"]["seed"]
+            if seed in test["gxn"] and seed in test["baseline"]:
+                diff = rep.differences(test, seed)
+                (assets / "checkpoints" / dataset / "differences.json").write_text(json.dumps(diff, indent=1))
+                c, n = diff["counts"], diff["n_queries"]
+                parts.append(
+                    f"Where they differ (shipped seed {seed}): GXN ranks the ground truth first and the baseline "
+                    f"does not for {c['image_to_text:gxn']} of {n['image_to_text']} image queries and "
+                    f"{c['text_to_image:gxn']} of {n['text_to_image']} text queries; the reverse holds for "
+                    f"{c['image_to_text:baseline']} and {c['text_to_image:baseline']}.\n")
+        summary["datasets"][dataset] = {"verdict": rep.verdict(test), "differences": diff["counts"] if diff else None}
+    paper = "\n".join(f"| {m} | {a} | {b} |" for m, a, b in rep.PAPER)
+    parts.append("### The paper's MSCOCO 1K table, for orientation (R@1 / R@10 / median rank)\n\n"
+                 "| model | image→text | text→image |\n|---|---|---|\n" + paper + "\n")
+    body = "\n".join(parts)
+    text = (f"<!-- generated by `{command}` from assets/results/*/*.json; do not edit by hand -->\n\n{body}")
+    (assets / "results" / "RESULTS.md").write_text(text)
+    (assets / "results" / "summary.json").write_text(json.dumps(summary, indent=1))
+    if readme.is_file():
+        src = readme.read_text()
+        if rep.MARK_START in src and rep.MARK_END in src:
+            head, rest = src.split(rep.MARK_START, 1)
+            _, tail = rest.split(rep.MARK_END, 1)
+            readme.write_text(f"{head}{rep.MARK_START}\n{text}\n{rep.MARK_END}{tail}")
+    return summary
+
+
+def grid(dataset: str, assets: Path, n: int = 8, seed: int = 0) -> Path:
+    """A sheet of test queries: captions with GXN's drawings, images with GXN's captions."""
+    import torch
+    from PIL import Image, ImageDraw, ImageFont
+
+    from .config import TrainConfig, from_dict
+    from .data import load_dataset
+    from .data.images import fit_square, from_tensor, to_tensor
+    from .data.preview import wrap
+    from .models.checkpoint import load_checkpoint
+
+    model, vocab, config = load_checkpoint(assets / "checkpoints" / dataset / "gxn")
+    train_cfg = from_dict(TrainConfig, config["train"])
+    test = load_dataset(dataset, "test")
+    picks = [int(i) for i in torch.linspace(0, len(test) - 1, n).round().tolist()]
+    cell, pad, text_h = 96, 8, 54
+    font = ImageFont.load_default()
+    sheet = Image.new("RGB", (pad + 5 * (cell + pad), pad + 2 * n * (cell + text_h) // 2 + 40), "white")
+    draw = ImageDraw.Draw(sheet)
+    draw.text((pad, 6), f"{dataset} test · left: caption → real image, then GXN's drawings (seeds {seed}–{seed + 2}); "
+                        "right half of each row below: image → GXN's caption", fill="black", font=font)
+    gen = torch.Generator().manual_seed(seed)
+    y = 28
+    for idx in picks:
+        item = test[idx]
+        caption = item.captions[0]
+        ids = vocab.encode(caption, max_len=train_cfg.max_len)
+        with torch.no_grad():
+            txt = model.encode_text(torch.tensor([ids] * 3), torch.tensor([len(ids)] * 3))
+            drawn = model.draw(txt, generator=gen)
+            image = to_tensor(item.image, model.cfg.image_size)[None]
+            cap = vocab.decode(model.generate_caption(model.encode_image(image), beam=3)[0].tolist())
+        tiles = [fit_square(item.image, cell)] + [from_tensor(x).resize((cell, cell), Image.NEAREST) for x in drawn]
+        for j, tile in enumerate(tiles):
+            sheet.paste(tile, (pad + j * (cell + pad), y))
+        draw.text((pad + 4 * (cell + pad), y + 4), "\n".join(wrap(f"GXN says: {cap}", font, cell + 60)[:4]), fill="#4f46e5",
+                  font=font)
+        draw.text((pad, y + cell + 2), "\n".join(wrap(f"query: {caption}", font, 4 * (cell + pad))[:2]), fill="black", font=font)
+        y += cell + 30
+    sheet = sheet.crop((0, 0, sheet.width, y + 4))
+    out = assets / "figures" / f"{dataset}_imagined.png"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    sheet.save(out)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m lookimagine.report", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("action", nargs="?", default="tables", choices=("tables", "ship", "grid"))
+    parser.add_argument("--dataset", default="emoji")
+    parser.add_argument("--runs", default="runs")
+    parser.add_argument("--assets", default=str(ASSETS))
+    parser.add_argument("--readme", default=str(ROOT / "README.md"))
+    args = parser.parse_args(argv)
+    command = "python -m lookimagine.report " + " ".join(shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
+    if args.action == "ship":
+        print(json.dumps(ship(args.dataset, Path(args.runs), Path(args.assets), command), indent=1))
+    elif args.action == "grid":
+        print(grid(args.dataset, Path(args.assets)))
+    else:
+        print(json.dumps(tables(Path(args.assets), Path(args.readme), command), indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
