@@ -47,6 +47,7 @@ Cache
 from __future__ import annotations
 
 import hashlib
+import logging
 import time
 from functools import lru_cache
 from pathlib import Path
@@ -59,6 +60,8 @@ from PIL import Image, ImageDraw, ImageFont, features
 from .cache import array_sha256, atomic_save_array, atomic_write_json, cache_dir, load_array, read_json
 from .cache import cache_dir as _default_cache_dir  # EmojiDataset's ``cache_dir`` argument shadows the name
 from .items import CaptionDataset
+
+log = logging.getLogger(__name__)
 
 EMOJI_LICENCE = (
     "Emoji images: OpenMoji 17 (https://openmoji.org) by HfG Schwäbisch Gmünd and contributors, "
@@ -167,6 +170,10 @@ def render_all(image_size: int = 64) -> tuple[np.ndarray, dict]:
     meta holds ``ids``, ``names``, ``splits`` (lists of N) and the skip counts.
     """
     raqm = features.check("raqm")
+    if not raqm:
+        log.warning("Pillow has no raqm text layout (install FriBiDi, e.g. Debian's libfribidi0): emoji sequences "
+                    "(skin tones, ZWJ, flags) cannot be drawn as one glyph and are skipped, so this emoji set is "
+                    "smaller than the one the shipped models were evaluated on")
     canvas = image_size * SUPERSAMPLE
     layout = ImageFont.Layout.RAQM if raqm else ImageFont.Layout.BASIC
     probe = ImageFont.truetype(str(_font_path()), 100, layout_engine=layout)

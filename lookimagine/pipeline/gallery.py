@@ -3,26 +3,36 @@
 The gallery is a dataset split (the shipped test splits) or a user ``folder``.
 Each model's embeddings of it are computed once, in batches with a progress
 bar, and cached on disk under a key made of the checkpoint's weights and the
-gallery's content; a stale or corrupt cache file is simply rebuilt.
+gallery's content; a stale or corrupt cache file is simply rebuilt, and a
+cache folder that cannot be written only costs the next start its speed.
+
+Ground truth is by caption *text*: a query caption's ground truth is every
+image that has that caption (in ``shapes`` most captions, e.g. "a large
+purple star", belong to several images), and a query image's ground truth is
+every caption row whose text is one of its captions.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import logging
 import sys
+from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 from safetensors import SafetensorError
-from safetensors.torch import load_file, save_file
+from safetensors.torch import load_file, save
 from tqdm import tqdm
 
 from ..data.batching import EncodedSplit, encode_split
-from ..data.cache import cache_dir
+from ..data.cache import atomic_write_bytes, cache_dir
+from ..data.images import fit_square
 from ..data.items import CaptionDataset
+from ..data.vocab import PAD_ID
 from ..evaluation.embedding import images_to_float
 from ..models.gxn import GXN, ImageEmbedding, TextEmbedding
 
@@ -61,6 +71,16 @@ def file_hash(path: Path) -> str:
     return h.hexdigest()[:16]
 
 
+def caption_key(text: str) -> str:
+    """How captions are compared for ground truth: case and runs of spaces ignored."""
+    return " ".join(text.split()).lower()
+
+
+def image_key(pixels: np.ndarray) -> str:
+    """Hash of an (H, W, 3) uint8 array, for finding a query image in the gallery."""
+    return hashlib.sha1(np.ascontiguousarray(pixels, dtype=np.uint8).tobytes()).hexdigest()
+
+
 def fit_pca(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Mean (D,) and the top-2 principal axes (D, 2) of rows x (n, D); signs fixed for stable plots."""
     mean = x.mean(0)
@@ -94,13 +114,19 @@ class Gallery:
 
     def __init__(self, dataset: CaptionDataset, vocab, image_size: int, max_len: int) -> None:
         self.dataset = dataset
+        self.vocab, self.image_size, self.max_len = vocab, image_size, max_len
         self.split = encode_split(dataset, vocab, image_size=image_size, max_len=max_len)
         self.hash = content_hash(self.split)
         owner = self.split.image_of_caption.numpy()
         self.captions_of_image = [np.flatnonzero(owner == i) for i in range(self.split.images.shape[0])]
-        # exact-match lookups for ground truth
-        self.image_index_of_caption = {c.strip().lower(): int(owner[r]) for r, c in enumerate(self.split.captions)}
-        self.image_hashes = {hashlib.sha1(self.split.images[i].numpy().tobytes()).hexdigest(): i
+        # exact-match lookups for ground truth (see the module docstring)
+        images_of, rows_of = defaultdict(set), defaultdict(list)
+        for r, c in enumerate(self.split.captions):
+            images_of[caption_key(c)].add(int(owner[r]))
+            rows_of[caption_key(c)].append(r)
+        self.images_of_caption: dict[str, frozenset[int]] = {c: frozenset(v) for c, v in images_of.items()}
+        self.rows_of_caption: dict[str, tuple[int, ...]] = {c: tuple(v) for c, v in rows_of.items()}
+        self.image_hashes = {image_key(self.split.images[i].permute(1, 2, 0).numpy()): i
                              for i in range(self.split.images.shape[0])}
 
     @property
@@ -116,32 +142,72 @@ class Gallery:
 
         return Image.fromarray(self.split.images[index].permute(1, 2, 0).numpy())
 
+    def images_matching_caption(self, text: str) -> set[int]:
+        """Ground truth of a text query: every image that has this caption (empty if none)."""
+        return set(self.images_of_caption.get(caption_key(text), ()))
+
+    def captions_matching_image(self, image) -> set[int]:
+        """Ground truth of an image query: caption rows whose text is one of the image's captions.
+
+        The query is found by its pixels at the gallery's size (``fit_square``, as the gallery was built).
+        """
+        index = self.image_hashes.get(image_key(np.asarray(fit_square(image, self.image_size))))
+        if index is None:
+            return set()
+        keys = {caption_key(self.split.captions[r]) for r in self.captions_of_image[index]}
+        return {r for key in keys for r in self.rows_of_caption[key]}
+
+    def split_for(self, vocab) -> EncodedSplit:
+        """The split with its captions tokenised by ``vocab`` (the gallery's own split when it is the same)."""
+        if vocab is None or vocab == self.vocab:
+            return self.split
+        rows = [vocab.encode(c, max_len=self.max_len) for c in self.split.captions]
+        tokens = torch.full((len(rows), max((len(r) for r in rows), default=0)), PAD_ID, dtype=torch.long)
+        for j, row in enumerate(rows):
+            tokens[j, :len(row)] = torch.tensor(row, dtype=torch.long)
+        return dataclasses.replace(self.split, tokens=tokens, lengths=torch.tensor([len(r) for r in rows]))
+
     def embeddings(self, model: GXN, vocab, weights_file: Path, device, progress: bool = True,
                    name: str = "model") -> GalleryEmbedding:
-        """This model's embeddings of the gallery, from the disk cache when it is fresh."""
+        """This model's embeddings of the gallery, from the disk cache when it is fresh.
+
+        ``vocab`` is the model's own vocabulary: the captions are tokenised with it.
+        """
         from .. import __version__
 
         key = hashlib.sha256(f"{file_hash(weights_file)}|{self.hash}|{__version__}".encode()).hexdigest()[:24]
         path = cache_dir() / "galleries" / f"{key}.safetensors"
         images = texts = None
         if path.is_file():
-            try:
-                t = load_file(str(path))
-                images = ImageEmbedding(t["v_h"], t["v_l"])
-                texts = TextEmbedding(t["t_h"], t["t_l"], torch.empty(0), torch.empty(0))
-                if images.v_h.shape[0] != self.n_images or texts.t_h.shape[0] != self.n_captions:
-                    raise ValueError("size mismatch")
-            except (SafetensorError, OSError, KeyError, ValueError) as e:
-                log.warning("gallery cache %s is unusable (%s); rebuilding", path, e)
-                images = texts = None
+            images, texts = self._read_cache(path, model.cfg.embed_dim)
         if images is None:
-            images, texts = embed_gallery(model, self.split, device, progress=progress, desc=name)
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(".tmp")
-            save_file({"v_h": images.v_h.contiguous(), "v_l": images.v_l.contiguous(),
-                       "t_h": texts.t_h.contiguous(), "t_l": texts.t_l.contiguous()}, str(tmp))
-            tmp.replace(path)
+            images, texts = embed_gallery(model, self.split_for(vocab), device, progress=progress, desc=name)
+            self._write_cache(path, images, texts)
         img_cat = torch.cat([images.v_h, images.v_l], 1).numpy()
         txt_cat = torch.cat([texts.t_h, texts.t_l], 1).numpy()
         mean, axes = fit_pca(np.concatenate([img_cat, txt_cat]))
         return GalleryEmbedding(images, texts, mean, axes, (img_cat - mean) @ axes, (txt_cat - mean) @ axes)
+
+    def _read_cache(self, path: Path, dim: int) -> tuple[ImageEmbedding | None, TextEmbedding | None]:
+        """Embeddings from a cache file, or (None, None) with a warning when it is unusable."""
+        try:
+            t = load_file(str(path))
+            expected = {"v_h": self.n_images, "v_l": self.n_images, "t_h": self.n_captions, "t_l": self.n_captions}
+            for name, rows in expected.items():
+                if tuple(t[name].shape) != (rows, dim) or t[name].dtype != torch.float32:
+                    raise ValueError(f"{name} is {t[name].dtype} {tuple(t[name].shape)}, expected float32 {(rows, dim)}")
+        except (SafetensorError, OSError, KeyError, ValueError) as e:
+            log.warning("gallery cache %s is unusable (%s); rebuilding", path, e)
+            return None, None
+        return (ImageEmbedding(t["v_h"], t["v_l"]),
+                TextEmbedding(t["t_h"], t["t_l"], torch.empty(0), torch.empty(0)))
+
+    @staticmethod
+    def _write_cache(path: Path, images: ImageEmbedding, texts: TextEmbedding) -> None:
+        """Save embeddings atomically; a cache that cannot be written is only a warning."""
+        data = save({"v_h": images.v_h.contiguous(), "v_l": images.v_l.contiguous(),
+                     "t_h": texts.t_h.contiguous(), "t_l": texts.t_l.contiguous()})
+        try:
+            atomic_write_bytes(path, data)
+        except OSError as e:
+            log.warning("cannot write the gallery cache %s (%s); it will be recomputed next time", path, e)

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 from pathlib import Path
 
@@ -24,6 +25,7 @@ from PIL import Image
 from ..config import ModelConfig, TrainConfig, from_dict
 from ..data import load_dataset
 from ..data.images import from_tensor, to_tensor
+from ..data.vocab import BOS_ID, EOS_ID, PAD_ID, UNK_ID
 from ..models.checkpoint import WEIGHTS, CheckpointError, load_checkpoint
 from ..models.gxn import GXN
 from ..models.similarity import combined_similarity
@@ -34,6 +36,7 @@ from .validation import MAX_TEXT_CHARS, clean_text, load_query_image, no_known_w
 log = logging.getLogger(__name__)
 ASSETS = Path(__file__).resolve().parents[2] / "assets"
 NO_GENERATOR = "The baseline has no generator: it only looks and matches."
+MAX_K, MAX_IMAGES = 50, 8
 
 
 def pick_device(device: str | None = None) -> torch.device:
@@ -94,8 +97,11 @@ class LookImagineMatch:
         holding the same layout (downloaded only then; offline it fails with a
         clear message).
         """
-        root = Path(path_or_hub_id)
+        root = Path(path_or_hub_id).expanduser()
         if not root.exists():
+            if _looks_local(str(path_or_hub_id)):
+                raise CheckpointError(f"{path_or_hub_id}: checkpoint folder not found (looked in {root.resolve()}; "
+                                      "a pipeline folder holds gxn/ and baseline/ checkpoints)")
             root = _download(str(path_or_hub_id))
         dev = pick_device(device)
         for sub in ("gxn", "baseline"):
@@ -122,7 +128,7 @@ class LookImagineMatch:
         if isinstance(query, str) or query is None:
             text, notices = clean_text(query, self.max_text_chars)
             report = self.gxn.vocab.encode_with_report(text, max_len=self.gxn.train_cfg.max_len)
-            known = report.n_tokens - len(report.unknown_words)
+            known = sum(i not in (PAD_ID, BOS_ID, EOS_ID, UNK_ID) for i in report.ids)  # words the model reads
             if known <= 0:
                 raise no_known_words_error(len(self.gxn.vocab))
             notices = list(notices)
@@ -141,12 +147,14 @@ class LookImagineMatch:
 
     @torch.no_grad()
     def imagine(self, query, *, seed: int = 0, n_images: int = 1) -> dict[str, Imagined]:
+        n_images = _check_n_images(n_images)
         direction, q, _ = self._parse(query)
         return {m.name: self._imagine(m, direction, q, self._look(m, direction, q)[1], seed, n_images)
                 for m in (self.baseline, self.gxn)}
 
     @torch.no_grad()
     def match(self, query, k: int = 5) -> dict[str, tuple[RankedItem, ...]]:
+        k = _check_k(k)
         direction, q, _ = self._parse(query)
         gt = self._ground_truth(direction, q)
         return {m.name: self._match(m, direction, self._look(m, direction, q)[1], k, gt)[0]
@@ -155,10 +163,7 @@ class LookImagineMatch:
     @torch.no_grad()
     def run(self, query, k: int = 5, *, seed: int = 0, n_images: int = 1) -> QueryResult:
         """Look → Imagine → Match for the baseline and GXN."""
-        if not 1 <= int(k) <= 50:
-            raise QueryError("k must be between 1 and 50.")
-        if not 1 <= int(n_images) <= 8:
-            raise QueryError("The number of imagined images must be between 1 and 8.")
+        k, n_images = _check_k(k), _check_n_images(n_images)
         direction, q, notices = self._parse(query)
         gt = self._ground_truth(direction, q)
         results = {}
@@ -166,7 +171,7 @@ class LookImagineMatch:
             start = time.perf_counter()
             look, emb = self._look(m, direction, q)
             imagined = self._imagine(m, direction, q, emb, seed, n_images)
-            ranking, gt_rank = self._match(m, direction, emb, int(k), gt)
+            ranking, gt_rank = self._match(m, direction, emb, k, gt)
             results[m.name] = ModelResult(m.name, look, imagined, ranking, gt_rank, time.perf_counter() - start)
         return QueryResult(direction, q if isinstance(q, str) else None, results["baseline"], results["gxn"],
                            tuple(notices))
@@ -203,16 +208,14 @@ class LookImagineMatch:
                                                                            else " by the diffusion model."))
 
     def _ground_truth(self, direction: Direction, q) -> set[int]:
-        """Gallery entries that are the query's ground truth, when the query comes from the gallery."""
-        g = self.gallery
-        if direction == "text_to_image":
-            image = g.image_index_of_caption.get(q.strip().lower())
-            return set() if image is None else {image}
-        import hashlib
+        """Gallery entries that are the query's ground truth, when the query comes from the gallery.
 
-        arr = (to_tensor(q, self.gxn.cfg.image_size).add(1).mul(127.5).round().to(torch.uint8))
-        image = g.image_hashes.get(hashlib.sha1(arr.numpy().tobytes()).hexdigest())
-        return set() if image is None else set(g.captions_of_image[image].tolist())
+        By caption text (``Gallery.images_matching_caption`` / ``captions_matching_image``): a
+        caption shared by several images has them all as ground truth.
+        """
+        if direction == "text_to_image":
+            return self.gallery.images_matching_caption(q)
+        return self.gallery.captions_matching_image(q)
 
     def _match(self, m: _Model, direction: Direction, emb, k: int, gt: set[int]):
         view, cfg, g = m.gallery_view, m.cfg, self.gallery
@@ -224,11 +227,14 @@ class LookImagineMatch:
             scores = combined_similarity(to(emb.v_h), to(emb.v_l), view.texts.t_h, view.texts.t_l,
                                          cfg.similarity, cfg.lam)[0]
         scores = scores.numpy()
-        order = np.argsort(-scores, kind="stable")
+        is_gt = np.zeros(len(scores), dtype=bool)
+        is_gt[list(gt)] = True
+        order = np.lexsort((is_gt, -scores))  # by score; on a tie the ground truth comes last
         gt_rank = None
         if gt:
-            best = max(scores[list(gt)])
-            gt_rank = int((scores >= best).sum())  # ties count against the ground truth
+            best = scores[is_gt].max()
+            # ties with other entries count against the ground truth; other ground-truth entries do not
+            gt_rank = 1 + int((scores[~is_gt] >= best).sum())
         items = []
         for r, idx in enumerate(order[:k], start=1):
             idx = int(idx)
@@ -261,13 +267,45 @@ class LookImagineMatch:
         return rows
 
     def query_of(self, direction: Direction, query_id: str):
+        """The caption (text ids are "<image id>#<caption number>") or image behind a differences row."""
         g = self.gallery
-        if direction == "text_to_image":
-            # query ids of text queries are "<image id>#<caption number>"
-            image_id, _, number = query_id.rpartition("#")
-            image = g.split.ids.index(image_id)
-            return g.split.captions[int(g.captions_of_image[image][int(number)])]
-        return g.image(g.split.ids.index(query_id))
+        try:
+            if direction == "text_to_image":
+                image_id, _, number = query_id.rpartition("#")
+                image = g.split.ids.index(image_id)
+                return g.split.captions[int(g.captions_of_image[image][int(number)])]
+            return g.image(g.split.ids.index(query_id))
+        except (ValueError, IndexError):
+            raise QueryError(f"{query_id!r} is not a query of this gallery ({self.gallery_description}).") from None
+
+
+def _check_k(k) -> int:
+    """``k`` as an int in 1..MAX_K, or a ``QueryError``."""
+    return _whole_in_range(k, 1, MAX_K, "k (how many results)")
+
+
+def _check_n_images(n_images) -> int:
+    """``n_images`` as an int in 1..MAX_IMAGES, or a ``QueryError``."""
+    return _whole_in_range(n_images, 1, MAX_IMAGES, "The number of imagined images")
+
+
+def _whole_in_range(value, low: int, high: int, what: str) -> int:
+    try:
+        number = int(value)
+        if number != value and not isinstance(value, str):
+            raise ValueError
+    except (TypeError, ValueError):
+        raise QueryError(f"{what} must be a whole number between {low} and {high}.") from None
+    if not low <= number <= high:
+        raise QueryError(f"{what} must be between {low} and {high}.")
+    return number
+
+
+def _looks_local(path: str) -> bool:
+    """True when ``path`` can only be a folder, not a Hub id ("owner/name" or "name")."""
+    if path.startswith((".", "~", "/")) or os.path.isabs(path) or "\\" in path:
+        return True
+    return path.count("/") > 1
 
 
 def _attribution(dataset: str) -> str:
@@ -287,8 +325,16 @@ def _download(repo_id: str) -> Path:
         from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
     except ImportError as e:  # pragma: no cover - huggingface_hub is a pinned dependency
         raise CheckpointError(f"{repo_id}: not a local folder, and huggingface_hub is unavailable ({e})") from None
+    local = Path(repo_id).resolve()
     try:
         return Path(snapshot_download(repo_id))
-    except (LocalEntryNotFoundError, HfHubHTTPError, OSError, ValueError) as e:
-        raise CheckpointError(f"{repo_id}: not a local folder, and it could not be fetched from the Hugging Face "
-                              f"Hub ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})") from None
+    except LocalEntryNotFoundError:
+        from huggingface_hub import constants
+
+        why = "HF_HUB_OFFLINE is set" if constants.HF_HUB_OFFLINE else "the Hub cannot be reached"
+        raise CheckpointError(f"{repo_id}: no such folder ({local}), and this Hugging Face Hub model is not in the "
+                              f"local Hub cache while {why}. Pass a local pipeline folder, or download the model "
+                              "once while online.") from None
+    except (HfHubHTTPError, OSError, ValueError) as e:
+        raise CheckpointError(f"{repo_id}: no such folder ({local}), and it could not be fetched from the Hugging "
+                              f"Face Hub ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})") from None
