@@ -126,7 +126,9 @@ def _build_presets() -> dict[str, Preset]:
     # Epochs: chosen so a GXN run fits the ≤ 20 min budget on one CPU thread (val rsum still rises slowly then).
     presets.update(_variants("emoji", TrainConfig(dataset="emoji", epochs=16), ModelConfig()))
     presets.update(_variants("shapes", TrainConfig(dataset="shapes", n_train=4_000, epochs=12), ModelConfig()))
-    tiny_model = ModelConfig(cnn_channels=(8, 16), word_dim=16, text_hidden=16, embed_dim=16, decoder_hidden=16,
+    # tiny: for tests only; 32×32 so that a CPU test run takes seconds
+    tiny_model = ModelConfig(image_size=32, cnn_channels=(8, 16), word_dim=16, text_hidden=16, embed_dim=16,
+                             decoder_hidden=16,
                              cond_dim=8, noise_dim=8, gen_channels=8, disc_channels=8, max_caption_len=8,
                              diffusion_size=16, diffusion_channels=(16, 32), diffusion_sample_steps=2)
     tiny_train = TrainConfig(dataset="shapes", n_train=64, epochs=2, batch_size=16, max_len=12, gen_batch=8)

@@ -17,7 +17,7 @@ def tiny(variant: str) -> ModelConfig:
     return dataclasses.replace(get_preset(f"tiny-{variant}").model, vocab_size=V)
 
 
-def batch(b=6, t=7, size=64, seed=0):
+def batch(b=6, t=7, size=32, seed=0):  # tiny presets work at 32×32
     g = torch.Generator().manual_seed(seed)
     images = torch.rand(b, 3, size, size, generator=g) * 2 - 1
     tokens = torch.randint(4, V, (b, t), generator=g)
@@ -54,6 +54,9 @@ def test_shapes_of_look_and_match():
     assert img.v_h.shape == img.v_l.shape == txt.t_h.shape == txt.t_l.shape == (6, e)
     assert txt.states.shape[:2] == tokens.shape and txt.mask.sum(1).tolist() == lengths.tolist()
     sims = model.similarity(img, txt)
+    assert sims.shape == (6, 6) and (sims.abs() <= 1 + 1e-6).all()  # cosine (the default) lies in [-1, 1]
+    order = GXN(dataclasses.replace(tiny("gxn"), similarity="order")).eval()
+    sims = order.similarity(order.encode_image(images), order.encode_text(tokens, lengths))
     assert sims.shape == (6, 6) and (sims <= 0).all()  # order violation is ≤ 0
 
 

@@ -66,7 +66,7 @@ def test_save_load_gives_identical_outputs(tiny_runs, tmp_path):
     assert vocab2 == vocab
     tokens = torch.tensor([vocab.encode("a red circle left of a blue square")])
     lengths = torch.tensor([tokens.shape[1]])
-    images = torch.rand(2, 3, 64, 64) * 2 - 1
+    images = torch.rand(2, 3, model.cfg.image_size, model.cfg.image_size) * 2 - 1
     for m in (model, again):
         m.eval()
     with torch.no_grad():

@@ -194,8 +194,9 @@ class Gallery:
             t = load_file(str(path))
             expected = {"v_h": self.n_images, "v_l": self.n_images, "t_h": self.n_captions, "t_l": self.n_captions}
             for name, rows in expected.items():
-                if tuple(t[name].shape) != (rows, dim) or t[name].dtype != torch.float32:
-                    raise ValueError(f"{name} is {t[name].dtype} {tuple(t[name].shape)}, expected float32 {(rows, dim)}")
+                shape = tuple(t[name].shape)
+                if shape != (rows, dim) or t[name].dtype != torch.float32:
+                    raise ValueError(f"{name} is {t[name].dtype} {shape}, expected float32 {(rows, dim)}")
         except (SafetensorError, OSError, KeyError, ValueError) as e:
             log.warning("gallery cache %s is unusable (%s); rebuilding", path, e)
             return None, None
