@@ -152,3 +152,25 @@ def test_bad_input_raises():
         text_to_image(np.zeros((3, 3)), np.array([0, 0, 1]))  # image 2 has no caption
     with pytest.raises(ValueError):
         image_to_text(np.zeros((3, 4)), owner)  # shape mismatch
+
+
+def test_caption_keys_make_identical_texts_ground_truth():
+    from lookimagine.evaluation.retrieval import caption_keys, image_to_text, text_to_image
+
+    captions = ["one square", "a red square", "one square", "a blue circle"]
+    owner = np.array([0, 0, 1, 1])
+    keys = caption_keys(captions)
+    assert keys.tolist() == [0, 1, 0, 2] and caption_keys(["A  b", "a b"]).tolist() == [0, 0]
+    sims = np.array([[0.1, 0.2, 0.9, 0.0],   # image 0 scores image 1's "one square" highest: same text as its own
+                     [0.8, 0.1, 0.3, 0.2]])  # image 1 scores image 0's "one square" highest
+    assert image_to_text(sims, owner).ranks.tolist() == [2, 2]
+    assert image_to_text(sims, owner, keys).ranks.tolist() == [1, 1]
+    # captions 0 and 2 ("one square"): the other image scores higher, but it also has "one square"
+    assert text_to_image(sims, owner).ranks.tolist() == [2, 1, 2, 1]
+    assert text_to_image(sims, owner, keys).ranks.tolist() == [1, 1, 1, 1]
+    # with all-distinct texts the keys change nothing
+    distinct = caption_keys(["a", "b", "c", "d"])
+    rng = np.random.default_rng(0)
+    s = rng.normal(size=(2, 4))
+    assert image_to_text(s, owner, distinct).ranks.tolist() == image_to_text(s, owner).ranks.tolist()
+    assert text_to_image(s, owner, distinct).ranks.tolist() == text_to_image(s, owner).ranks.tolist()

@@ -31,7 +31,7 @@ from .captions import reference_sets
 from .cider import corpus_cider
 from .embedding import embed_images, embed_texts, images_to_float, split_similarity
 from .image_metrics import r_precision
-from .retrieval import evaluate_retrieval
+from .retrieval import caption_keys, evaluate_retrieval
 
 
 def code_version() -> str:
@@ -117,8 +117,9 @@ def evaluate_checkpoint(checkpoint: str | Path, split: str = "test", judge: str 
         "seed": train_cfg.seed, "config_hash": config_hash(model_cfg, train_cfg), "code_version": code_version(),
         "dataset": train_cfg.dataset, "split": split, "n_images": int(data.images.shape[0]),
         "n_captions": int(data.tokens.shape[0]), "selected_epoch": config["meta"].get("epoch"),
+        # identical caption texts count as ground truth for every image they describe (see retrieval.py)
         "retrieval": evaluate_retrieval(sims, data.image_of_caption.numpy(), fold_size=fold_size,
-                                        include_ranks=fold_size is None),
+                                        include_ranks=fold_size is None, caption_keys=caption_keys(data.captions)),
         "ids": data.ids,
         "captions": data.captions,
         "image_of_caption": data.image_of_caption.tolist(),

@@ -23,6 +23,14 @@ least one negative) instead of a perfect score. With untied float scores it is
 the usual rank. VSE++ sorts with ``argsort`` (tie order by index), which can
 flatter degenerate models; we prefer the honest bound.
 
+Duplicate captions: when several images share a caption *text* (common in
+``shapes``, where "there is one square" fits many scenes), pass
+``caption_keys`` (one id per caption; equal ids = equal text, see
+``caption_keys``). A caption then counts as ground truth for every image that
+has a caption with the same text, in both directions; without it, only the
+caption's own image does. For captions that are all distinct (emoji names)
+both protocols give the same numbers.
+
 Large matrices need not be held at once: the ``*_chunked`` functions take a
 callable that returns one block of the ``(N, M)`` matrix at a time, e.g.
 ``lambda rows: img_emb[rows] @ cap_emb.T``.
@@ -44,6 +52,7 @@ __all__ = [
     "rsum",
     "evaluate_retrieval",
     "recall_at_k_curve",
+    "caption_keys",
 ]
 
 SimsFn = Callable[[slice], np.ndarray]
@@ -128,20 +137,43 @@ def _check_sims(sims: np.ndarray, image_of_caption) -> tuple[np.ndarray, np.ndar
     return sims, _check_image_of_caption(owner, sims.shape[0])
 
 
+def caption_keys(captions: Iterable[str]) -> np.ndarray:
+    """(M,) ids with equal ids for captions of equal text (case and spacing ignored)."""
+    index: dict[str, int] = {}
+    return np.array([index.setdefault(" ".join(c.lower().split()), len(index)) for c in captions], dtype=np.int64)
+
+
+def _key_membership(owner: np.ndarray, keys, n_images: int) -> np.ndarray | None:
+    """(N, K) bool: image i has a caption whose text id is k; None when keys is None."""
+    if keys is None:
+        return None
+    keys = np.asarray(keys, dtype=np.int64)
+    if keys.shape != owner.shape:
+        raise ValueError(f"caption_keys has shape {keys.shape}, expected {owner.shape}")
+    has = np.zeros((n_images, int(keys.max(initial=-1)) + 1), dtype=bool)
+    has[owner, keys] = True
+    return has
+
+
 def image_to_text_chunked(
-    sims_fn: SimsFn, image_of_caption, n_images: int, chunk_size: int = 1000
+    sims_fn: SimsFn, image_of_caption, n_images: int, chunk_size: int = 1000, caption_keys=None
 ) -> RetrievalScores:
     """Image queries over all captions, computed ``chunk_size`` images at a time.
 
     sims_fn(rows: slice) -> (len(rows), M) block of the similarity matrix.
     image_of_caption: (M,) image index of each caption.
+    caption_keys: optional (M,) text ids; equal text counts as ground truth too.
     """
     owner = _check_image_of_caption(image_of_caption, n_images)
+    has = _key_membership(owner, caption_keys, n_images)
     ranks = np.empty(n_images, dtype=np.int64)
     for start in range(0, n_images, chunk_size):
         rows = slice(start, min(start + chunk_size, n_images))
         block = _check_block(sims_fn(rows), (rows.stop - rows.start, owner.size))  # (B, M)
-        is_gt = owner[None, :] == np.arange(rows.start, rows.stop)[:, None]  # (B, M)
+        if has is None:
+            is_gt = owner[None, :] == np.arange(rows.start, rows.stop)[:, None]  # (B, M)
+        else:
+            is_gt = has[rows][:, np.asarray(caption_keys)]  # (B, M): the caption's text is one of the image's
         best_gt = np.where(is_gt, block, -np.inf).max(axis=1)  # (B,)
         beaten_by = (block >= best_gt[:, None]) & ~is_gt  # negatives tied or above
         ranks[rows] = 1 + beaten_by.sum(axis=1)
@@ -149,35 +181,42 @@ def image_to_text_chunked(
 
 
 def text_to_image_chunked(
-    sims_fn: SimsFn, image_of_caption, n_images: int, chunk_size: int = 5000
+    sims_fn: SimsFn, image_of_caption, n_images: int, chunk_size: int = 5000, caption_keys=None
 ) -> RetrievalScores:
     """Caption queries over all images, computed ``chunk_size`` captions at a time.
 
     sims_fn(cols: slice) -> (N, len(cols)) block, i.e. columns of the same
     ``(N_images, M_captions)`` matrix (``lambda cols: img_emb @ cap_emb[cols].T``).
     image_of_caption: (M,) image index of each caption.
+    caption_keys: optional (M,) text ids; every image with a caption of the same text is ground truth.
     """
     owner = _check_image_of_caption(image_of_caption, n_images)
+    has = _key_membership(owner, caption_keys, n_images)
     ranks = np.empty(owner.size, dtype=np.int64)
     for start in range(0, owner.size, chunk_size):
         cols = slice(start, min(start + chunk_size, owner.size))
         block = _check_block(sims_fn(cols), (n_images, cols.stop - cols.start))  # (N, B)
-        gt = block[owner[cols], np.arange(cols.stop - cols.start)]  # (B,)
-        # >= counts the ground truth itself once, so this is 1 + #negatives tied or above.
-        ranks[cols] = (block >= gt[None, :]).sum(axis=0)
+        if has is None:
+            gt = block[owner[cols], np.arange(cols.stop - cols.start)]  # (B,)
+            # >= counts the ground truth itself once, so this is 1 + #negatives tied or above.
+            ranks[cols] = (block >= gt[None, :]).sum(axis=0)
+        else:
+            is_gt = has[:, np.asarray(caption_keys)[cols]]  # (N, B)
+            best_gt = np.where(is_gt, block, -np.inf).max(axis=0)  # (B,)
+            ranks[cols] = 1 + ((block >= best_gt[None, :]) & ~is_gt).sum(axis=0)
     return RetrievalScores.from_ranks(ranks)
 
 
-def image_to_text(sims: np.ndarray, image_of_caption) -> RetrievalScores:
+def image_to_text(sims: np.ndarray, image_of_caption, caption_keys=None) -> RetrievalScores:
     """Image → text retrieval from a full ``(N_images, M_captions)`` matrix."""
     sims, owner = _check_sims(sims, image_of_caption)
-    return image_to_text_chunked(lambda rows: sims[rows], owner, sims.shape[0])
+    return image_to_text_chunked(lambda rows: sims[rows], owner, sims.shape[0], caption_keys=caption_keys)
 
 
-def text_to_image(sims: np.ndarray, image_of_caption) -> RetrievalScores:
+def text_to_image(sims: np.ndarray, image_of_caption, caption_keys=None) -> RetrievalScores:
     """Text → image retrieval from a full ``(N_images, M_captions)`` matrix."""
     sims, owner = _check_sims(sims, image_of_caption)
-    return text_to_image_chunked(lambda cols: sims[:, cols], owner, sims.shape[0])
+    return text_to_image_chunked(lambda cols: sims[:, cols], owner, sims.shape[0], caption_keys=caption_keys)
 
 
 def rsum(i2t: RetrievalScores, t2i: RetrievalScores) -> float:
@@ -185,8 +224,8 @@ def rsum(i2t: RetrievalScores, t2i: RetrievalScores) -> float:
     return i2t.r1 + i2t.r5 + i2t.r10 + t2i.r1 + t2i.r5 + t2i.r10
 
 
-def _evaluate(sims: np.ndarray, owner: np.ndarray, include_ranks: bool) -> dict:
-    i2t, t2i = image_to_text(sims, owner), text_to_image(sims, owner)
+def _evaluate(sims: np.ndarray, owner: np.ndarray, include_ranks: bool, keys=None) -> dict:
+    i2t, t2i = image_to_text(sims, owner, keys), text_to_image(sims, owner, keys)
     return {
         "image_to_text": i2t.to_dict(include_ranks),
         "text_to_image": t2i.to_dict(include_ranks),
@@ -195,7 +234,8 @@ def _evaluate(sims: np.ndarray, owner: np.ndarray, include_ranks: bool) -> dict:
 
 
 def evaluate_retrieval(
-    sims: np.ndarray, image_of_caption, fold_size: int | None = None, include_ranks: bool = False
+    sims: np.ndarray, image_of_caption, fold_size: int | None = None, include_ranks: bool = False,
+    caption_keys=None,
 ) -> dict:
     """Both directions and rsum as a JSON-ready dict.
 
@@ -212,15 +252,17 @@ def evaluate_retrieval(
     (plus ``"folds": [...]`` and ``"fold_size"`` when folding).
     """
     sims, owner = _check_sims(sims, image_of_caption)
+    keys = None if caption_keys is None else np.asarray(caption_keys, dtype=np.int64)
     if fold_size is None:
-        return _evaluate(sims, owner, include_ranks)
+        return _evaluate(sims, owner, include_ranks, keys)
     n_images = sims.shape[0]
     if fold_size <= 0 or n_images % fold_size:
         raise ValueError(f"{n_images} images cannot be cut into folds of {fold_size}")
     folds = []
     for start in range(0, n_images, fold_size):
         cols = np.flatnonzero((owner >= start) & (owner < start + fold_size))
-        folds.append(_evaluate(sims[start : start + fold_size][:, cols], owner[cols] - start, include_ranks))
+        folds.append(_evaluate(sims[start : start + fold_size][:, cols], owner[cols] - start, include_ranks,
+                               None if keys is None else keys[cols]))
     metrics = ("r1", "r5", "r10", "median_rank", "mean_rank")
     mean = {
         direction: {m: float(np.mean([f[direction][m] for f in folds])) for m in metrics}

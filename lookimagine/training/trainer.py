@@ -33,7 +33,7 @@ from ..data.vocab import Vocabulary
 from ..evaluation.captions import reference_sets
 from ..evaluation.cider import CiderD
 from ..evaluation.embedding import split_similarity
-from ..evaluation.retrieval import evaluate_retrieval
+from ..evaluation.retrieval import caption_keys, evaluate_retrieval
 from ..models.checkpoint import save_checkpoint
 from ..models.gxn import GXN
 from ..models.t2i_gan import Discriminator
@@ -42,7 +42,8 @@ from .state import load_state, optimizer_from_flat, optimizer_to_flat, save_stat
 
 def validate(model: GXN, split: EncodedSplit, device) -> dict:
     """Retrieval scores of the model on an encoded split (model selection uses val rsum)."""
-    return evaluate_retrieval(split_similarity(model, split, device).numpy(), split.image_of_caption.numpy())
+    return evaluate_retrieval(split_similarity(model, split, device).numpy(), split.image_of_caption.numpy(),
+                              caption_keys=caption_keys(split.captions))
 
 
 def load_splits(cfg: TrainConfig, vocab: Vocabulary | None, image_size: int):
