@@ -118,6 +118,12 @@ def tables(assets: Path, readme: Path, command: str) -> dict:
             parts.append(f"Held-out colour–shape combinations (`test-heldout`, never seen in training):\n\n"
                          f"{rep.retrieval_table(results[dataset]['test-heldout'])}\n")
         parts.append(f"Imagination (test split):\n\n{rep.imagination_table(test)}\n")
+        records = rep.load_training(assets / "results", dataset)
+        if records:
+            parts.append(f"Training records and validation (what model selection saw; val only):\n\n"
+                         f"{rep.val_table(records)}\n")
+            curves = rep.val_curves_figure(records, dataset, assets / "figures" / f"{dataset}_val_curves.png")
+            parts.append(f"![val curves, {dataset}](assets/figures/{curves.name})\n")
         fig = rep.recall_figure(test, dataset, assets / "figures" / f"{dataset}_recall.png")
         if fig:
             parts.append(f"![recall@K, {dataset}](assets/figures/{fig.name})\n")

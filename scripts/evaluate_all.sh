@@ -10,7 +10,8 @@ for run in runs/*-s[0-9]; do
   name=$(basename "$run"); ds=${name%%-*}; seed=${name##*-s}
   judge="runs/$ds-baseline-s$(( (seed + 1) % 3 ))"
   [ -d "$judge/best" ] || judge="runs/$ds-baseline-s$(( (seed + 2) % 3 ))"
-  mkdir -p "assets/results/$ds"
+  mkdir -p "assets/results/$ds/train"
+  cp "$run/run.json" "assets/results/$ds/train/$name.json"   # the training record: val history, time, memory
   splits="test"; [ "$ds" = shapes ] && splits="test test-heldout"
   for split in $splits; do
     suffix=""; [ "$split" = test-heldout ] && suffix="-heldout"

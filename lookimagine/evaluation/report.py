@@ -173,3 +173,59 @@ def differences(runs: dict, seed: int, limit: int = 60) -> dict:
                              "winner": winner})
     return {"seed": seed, "counts": counts, "n_queries": {d: len(g["retrieval"][d]["ranks"]) for d, _ in DIRECTIONS},
             "rows": rows, "source": [b["command"], g["command"]]}
+
+
+def load_training(results_dir: Path, dataset: str) -> dict[str, dict]:
+    """{run name: run.json} for a dataset's training records (assets/results/<dataset>/train/ and analysis/)."""
+    out = {}
+    for folder in (results_dir / dataset / "train", results_dir / "analysis"):
+        for path in sorted(folder.glob("*.json")):
+            record = json.loads(path.read_text())
+            if record.get("train", {}).get("dataset") == dataset:
+                out[path.stem] = record
+    return out
+
+
+def val_table(records: dict[str, dict]) -> str:
+    """Best val rsum and the val R@1 of that epoch, per run: what model selection saw."""
+    lines = ["| run | best val rsum | at epoch | val i2t R@1 | val t2i R@1 | train time (s) | images/s | peak MB |",
+             "|---|---|---|---|---|---|---|---|"]
+    for name, r in sorted(records.items(), key=lambda kv: -kv[1]["best_val_rsum"]):
+        best = max(r["history"], key=lambda h: h["val_rsum"])
+        lines.append(f"| {name} | {r['best_val_rsum']:.1f} | {best['epoch']} | {best['val_i2t_r1']:.1f} | "
+                     f"{best['val_t2i_r1']:.1f} | {r['wall_seconds']:.0f} | {r['samples_per_second']:.0f} | "
+                     f"{r['peak_memory_mb']:.0f} |")
+    return "\n".join(lines)
+
+
+def val_curves_figure(records: dict[str, dict], dataset: str, out: Path) -> Path | None:
+    """Val rsum per epoch of every run (baselines grey, GXN indigo, ablations and analysis runs coloured)."""
+    if not records:
+        return None
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7.5, 4))
+    palette = {"baseline": "#8a8f98", "gxn": "#4f46e5"}
+    others = iter(["#d97706", "#059669", "#db2777", "#0891b2", "#65a30d", "#7c3aed", "#dc2626"])
+    colours = {}
+    for name, r in sorted(records.items()):
+        variant = r.get("preset", name).split("-", 1)[1] if "-" in r.get("preset", "") else name
+        key = variant if not name.startswith("analysis") else name
+        if key not in colours:
+            colours[key] = palette.get(key) or next(others, "#000000")
+        epochs = [h["epoch"] for h in r["history"]]
+        ax.plot(epochs, [h["val_rsum"] for h in r["history"]], color=colours[key], alpha=0.85, lw=1.4,
+                label=key if key not in ax.get_legend_handles_labels()[1] else None)
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("val rsum")
+    ax.set_title(f"{dataset}: validation rsum per epoch (model selection)")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, ncol=2)
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out
