@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import json
+import shlex
 import sys
 
 
@@ -27,8 +28,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--device", default="cpu", help="cpu (default), cuda, mps")
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                        help="override a TrainConfig or ModelConfig field (JSON value), e.g. --set w_caption=0.5 "
-                             "or --set similarity='\"cosine\"' (repeatable)")
+                        help="override a TrainConfig or ModelConfig field, e.g. --set w_caption=0.5 "
+                             "or --set similarity=order (repeatable)")
     parser.add_argument("--no-progress", action="store_true")
     parser.add_argument("--list", action="store_true", help="list the presets and exit")
     args = parser.parse_args(argv)
@@ -68,8 +69,9 @@ def main(argv: list[str] | None = None) -> int:
 
     from .training.trainer import Trainer
 
+    used = sys.argv[1:] if argv is None else argv
     trainer = Trainer(model_cfg, train_cfg, out, device=args.device, preset=preset.name,
-                      progress=not args.no_progress)
+                      progress=not args.no_progress, command="python -m lookimagine.train " + shlex.join(used))
     meta = trainer.fit()
     print(json.dumps({k: meta[k] for k in ("preset", "seed", "best_epoch", "best_val_rsum", "wall_seconds",
                                             "samples_per_second", "peak_memory_mb")}, indent=1))

@@ -60,12 +60,13 @@ def load_splits(cfg: TrainConfig, vocab: Vocabulary | None, image_size: int):
 
 class Trainer:
     def __init__(self, model_cfg: ModelConfig, train_cfg: TrainConfig, out_dir: str | Path,
-                 device: str = "cpu", preset: str = "", progress: bool = True) -> None:
+                 device: str = "cpu", preset: str = "", progress: bool = True, command: str | None = None) -> None:
         self.out = Path(out_dir)
         self.device = torch.device(device)
         self.train_cfg = train_cfg
         self.preset = preset
         self.progress = progress
+        self.command = command or " ".join(sys.argv)
         if train_cfg.num_threads:
             torch.set_num_threads(train_cfg.num_threads)
         torch.manual_seed(train_cfg.seed)
@@ -227,7 +228,7 @@ class Trainer:
     # ---- persistence ----------------------------------------------------------------
     def _meta(self) -> dict:
         return {"preset": self.preset, "seed": self.train_cfg.seed, "config_hash":
-                config_hash(self.model_cfg, self.train_cfg), "command": " ".join(sys.argv)}
+                config_hash(self.model_cfg, self.train_cfg), "command": self.command}
 
     def _save_best(self, val: dict, record: dict) -> None:
         meta = {**self._meta(), "epoch": record["epoch"], "val": val}

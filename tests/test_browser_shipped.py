@@ -1,0 +1,90 @@
+"""The shipped pocket emoji models in a real browser (headless Chromium, Playwright).
+
+The same paths as ``test_browser.py`` but on the trained GXN and baseline that
+``python app.py`` serves by default; screenshots go to
+``test-artifacts/screenshots/shipped_*.png``.
+"""
+
+import json
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("playwright.sync_api")
+from playwright.sync_api import expect  # noqa: E402
+
+import app  # noqa: E402
+
+from .test_browser import WAIT, chromium, shot  # noqa: E402,F401  (the Chromium fixture is shared)
+
+pytestmark = [pytest.mark.browser, pytest.mark.timeout(900)]
+SHIPPED = Path(__file__).resolve().parents[1] / "assets" / "checkpoints" / "emoji"
+
+
+@pytest.fixture(scope="module")
+def shipped_url(tmp_path_factory):
+    if not (SHIPPED / "gxn").is_dir():
+        pytest.skip("no shipped emoji checkpoints in assets/checkpoints/emoji")
+    import os
+
+    os.environ.setdefault("LOOKIMAGINE_CACHE", str(tmp_path_factory.mktemp("cache")))
+    from lookimagine.pipeline import LookImagineMatch
+
+    pipeline = LookImagineMatch.from_pretrained(SHIPPED, device="cpu", progress=False)
+    demo = app.build_demo({pipeline.name: pipeline})
+    _, url, _ = demo.launch(prevent_thread_lock=True, quiet=True, **app.launch_options())
+    try:
+        yield url, pipeline
+    finally:
+        demo.close()
+
+
+@pytest.fixture
+def shipped_tab(chromium, shipped_url):  # noqa: F811
+    context = chromium.new_context(viewport={"width": 1440, "height": 900})
+    pg = context.new_page()
+    pg.set_default_timeout(WAIT)
+    pg.goto(shipped_url[0])
+    expect(pg.locator("#t2i-text textarea")).to_be_visible(timeout=WAIT)
+    try:
+        yield pg
+    finally:
+        context.close()
+
+
+def test_shipped_text_query(shipped_tab, shipped_url):
+    caption = shipped_url[1].examples("text_to_image")[2]
+    shipped_tab.locator("#t2i-text textarea").fill(caption)
+    shipped_tab.locator("#t2i-run").click()
+    expect(shipped_tab.locator("#gxn-t2i-imagine img").first).to_be_visible(timeout=WAIT)
+    expect(shipped_tab.locator("#gxn-t2i-match img").first).to_be_visible(timeout=WAIT)
+    expect(shipped_tab.locator("#baseline-t2i-match img").first).to_be_visible(timeout=WAIT)
+    expect(shipped_tab.locator("#gxn-t2i-badge")).to_contain_text("Ground truth at rank", timeout=WAIT)
+    expect(shipped_tab.locator("#baseline-t2i-imagine")).to_contain_text("no generator")
+    shipped_tab.wait_for_timeout(800)
+    shot(shipped_tab, "shipped_01_text_to_image")
+
+
+def test_shipped_image_query(shipped_tab, shipped_url, tmp_path):
+    shipped_url[1].examples("image_to_text")[5].save(tmp_path / "query.png")
+    shipped_tab.get_by_role("tab", name="Image → Text").click()
+    shipped_tab.locator("#i2t-image input[type=file]").set_input_files(str(tmp_path / "query.png"))
+    expect(shipped_tab.locator("#gxn-i2t-imagine blockquote")).to_be_visible(timeout=WAIT)
+    expect(shipped_tab.locator("#gxn-i2t-badge")).to_contain_text("Ground truth at rank", timeout=WAIT)
+    expect(shipped_tab.locator("#baseline-i2t-match")).to_contain_text("truth", timeout=WAIT)
+    shipped_tab.wait_for_timeout(800)
+    shot(shipped_tab, "shipped_02_image_to_text")
+
+
+def test_shipped_difference_row(shipped_tab):
+    diff = SHIPPED / "differences.json"
+    if not diff.is_file():
+        pytest.skip("no differences.json shipped")
+    row = json.loads(diff.read_text())["rows"][0]
+    shipped_tab.get_by_role("tab", name="Where they differ").click()
+    shipped_tab.locator('#diff-table [data-testid="cell-0-1"]').click()
+    prefix = "i2t" if row["direction"] == "image_to_text" else "t2i"
+    expect(shipped_tab.locator(f"#gxn-{prefix}-badge")).to_contain_text(
+        f"Ground truth at rank {row['gxn_rank']} ", timeout=WAIT)
+    shipped_tab.wait_for_timeout(800)
+    shot(shipped_tab, "shipped_03_difference_clicked")
