@@ -122,6 +122,7 @@ def tables(assets: Path, readme: Path, command: str) -> dict:
         per_seed = rep.per_seed_table(test)
         if per_seed:
             parts.append(f"GXN against its baseline, seed by seed (R@1):\n\n{per_seed}\n")
+            parts.append(rep.verdict_sentence(dataset, test) + "\n")
         if "test-heldout" in results[dataset]:
             parts.append(f"Held-out colour–shape combinations (`test-heldout`, never seen in training):\n\n"
                          f"{rep.retrieval_table(results[dataset]['test-heldout'])}\n")
@@ -152,6 +153,9 @@ def tables(assets: Path, readme: Path, command: str) -> dict:
                     f"{c['text_to_image:gxn']} of {n['text_to_image']} text queries; the reverse holds for "
                     f"{c['image_to_text:baseline']} and {c['text_to_image:baseline']}.\n")
         summary["datasets"][dataset] = {"verdict": rep.verdict(test), "differences": diff["counts"] if diff else None}
+    bench = benchmark_section(assets / "results")
+    if bench:
+        parts.append(bench)
     paper = "\n".join(f"| {m} | {a} | {b} |" for m, a, b in rep.PAPER)
     parts.append("### The paper's MSCOCO 1K table, for orientation (R@1 / R@10 / median rank)\n\n"
                  "| model | image→text | text→image |\n|---|---|---|\n" + paper + "\n")
@@ -166,6 +170,27 @@ def tables(assets: Path, readme: Path, command: str) -> dict:
             _, tail = rest.split(rep.MARK_END, 1)
             readme.write_text(f"{head}{rep.MARK_START}\n{text}\n{rep.MARK_END}{tail}")
     return summary
+
+
+def benchmark_section(results: Path) -> str:
+    """Speed and memory of the shipped pipelines, from ``python -m lookimagine.benchmark --json`` files."""
+    rows = []
+    for path in sorted(results.glob("benchmark_*.json")):
+        b = json.loads(path.read_text())
+        q, load, app = b["queries"], b["load"], b.get("app") or {}
+        rows.append(f"| {b['pipeline']} | {load['cold']['seconds']:.1f} / {load['warm']['seconds']:.1f} | "
+                    f"{q['text_to_image']['run']['median_ms']:.0f} / {q['text_to_image']['run']['p90_ms']:.0f} | "
+                    f"{q['image_to_text']['run']['median_ms']:.0f} / {q['image_to_text']['run']['p90_ms']:.0f} | "
+                    f"{b['memory']['after_queries']['peak_rss_mib']:.0f} | "
+                    f"{app.get('seconds', float('nan')):.1f} | {b['torch']['threads']} | `{b['command']}` |")
+    if not rows:
+        return ""
+    return ("### Speed and memory (2-core CPU)\n\n"
+            "| pipeline | load, cold / warm cache (s) | text→image query, median / p90 (ms) | image→text query, "
+            "median / p90 (ms) | peak RSS (MiB) | app start → first answer (s) | torch threads | command |\n"
+            "|---|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n\n"
+            "A query is Look + Imagine + Match for *both* models (GAN branch). Budgets: ≤ 100 ms per query, "
+            "≤ 20 s from start to first answer, ≤ 1.5 GB RSS.\n")
 
 
 def grid(dataset: str, assets: Path, n: int = 8, seed: int = 0) -> Path:
@@ -228,7 +253,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--assets", default=str(ASSETS))
     parser.add_argument("--readme", default=str(ROOT / "README.md"))
     args = parser.parse_args(argv)
-    command = "python -m lookimagine.report " + " ".join(shlex.quote(a) for a in (sys.argv[1:] if argv is None else argv))
+    command = " ".join(["python -m lookimagine.report", *map(shlex.quote, sys.argv[1:] if argv is None else argv)])
     if args.action == "ship":
         print(json.dumps(ship(args.dataset, Path(args.runs), Path(args.assets), command), indent=1))
     elif args.action == "grid":

@@ -229,3 +229,19 @@ def val_curves_figure(records: dict[str, dict], dataset: str, out: Path) -> Path
     fig.savefig(out, dpi=110)
     plt.close(fig)
     return out
+
+
+def verdict_sentence(dataset: str, runs: dict) -> str:
+    """One generated paragraph: does GXN clear the bar (paper's margins, every seed ahead) on this dataset?"""
+    v = verdict(runs)
+    if not v:
+        return ""
+    parts = []
+    for name, d in v.items():
+        seeds = ", ".join(f"{x:+.1f}" for x in d["deltas"])
+        state = ("meets the bar" if d["meets_bar"] else
+                 "is ahead on every seed but short of the paper's margin" if d["ahead_on_every_seed"] else
+                 "does **not** beat the baseline")
+        parts.append(f"{name} R@1 {d['mean_delta']:+.1f} on average (seeds: {seeds}; paper: +{d['paper_margin']}) — "
+                     f"GXN {state}")
+    return f"**Verdict on {dataset}:** " + "; ".join(parts) + "."
