@@ -188,11 +188,12 @@ def load_training(results_dir: Path, dataset: str) -> dict[str, dict]:
 
 def val_table(records: dict[str, dict]) -> str:
     """Best val rsum and the val R@1 of that epoch, per run: what model selection saw."""
-    lines = ["| run | best val rsum | at epoch | val i2t R@1 | val t2i R@1 | train time (s) | images/s | peak MB |",
-             "|---|---|---|---|---|---|---|---|"]
+    lines = ["| run | val rsum at epoch 10 | best val rsum | at epoch | val i2t R@1 | val t2i R@1 | train time (s) "
+             "| images/s | peak MB |", "|---|---|---|---|---|---|---|---|---|"]
     for name, r in sorted(records.items(), key=lambda kv: -kv[1]["best_val_rsum"]):
         best = max(r["history"], key=lambda h: h["val_rsum"])
-        lines.append(f"| {name} | {r['best_val_rsum']:.1f} | {best['epoch']} | {best['val_i2t_r1']:.1f} | "
+        at10 = next((f"{h['val_rsum']:.1f}" for h in r["history"] if h["epoch"] == 10), "–")
+        lines.append(f"| {name} | {at10} | {r['best_val_rsum']:.1f} | {best['epoch']} | {best['val_i2t_r1']:.1f} | "
                      f"{best['val_t2i_r1']:.1f} | {r['wall_seconds']:.0f} | {r['samples_per_second']:.0f} | "
                      f"{r['peak_memory_mb']:.0f} |")
     return "\n".join(lines)

@@ -1,0 +1,56 @@
+"""Imports follow the data flow: data → models (+ losses) → training / evaluation → pipeline → app."""
+
+import ast
+from pathlib import Path
+
+PACKAGE = Path(__file__).resolve().parents[1] / "lookimagine"
+# what each layer may NOT import (the layers above it)
+FORBIDDEN = {
+    "data": {"models", "losses", "training", "evaluation", "pipeline"},
+    "models": {"losses", "training", "evaluation", "pipeline"},
+    "losses": {"models", "training", "evaluation", "pipeline"},
+    "evaluation": {"training", "pipeline"},
+    "training": {"pipeline"},
+    "pipeline": {"training"},
+}
+
+
+def imported_layers(path: Path, package: Path = PACKAGE) -> set[str]:
+    """The lookimagine sub-packages (layers) a file imports, absolute or relative."""
+    # the file's own package as a dotted path, e.g. ["lookimagine", "pipeline"]
+    own = ["lookimagine", *path.resolve().relative_to(package).parts[:-1]] if path.resolve().is_relative_to(package) \
+        else []
+    layers = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        names = []
+        if isinstance(node, ast.ImportFrom):
+            base = own[: len(own) - (node.level - 1)] if node.level else []
+            names.append([*base, *(node.module or "").split(".")])
+        elif isinstance(node, ast.Import):
+            names += [alias.name.split(".") for alias in node.names]
+        layers |= {n[1] for n in names if len(n) > 1 and n[0] == "lookimagine"}
+    return layers
+
+
+def test_the_checker_sees_relative_and_absolute_imports(tmp_path):
+    fake = tmp_path / "lookimagine" / "pipeline"
+    fake.mkdir(parents=True)
+    (fake / "x.py").write_text("from ..training.trainer import Trainer\nfrom .outputs import Look\n"
+                               "import lookimagine.data.vocab\nfrom lookimagine.models import GXN\n")
+    assert imported_layers(fake / "x.py", tmp_path / "lookimagine") == {"training", "pipeline", "data", "models"}
+
+
+def test_no_layer_imports_a_layer_above_it():
+    offences = []
+    for layer, forbidden in FORBIDDEN.items():
+        for path in sorted((PACKAGE / layer).rglob("*.py")):
+            bad = imported_layers(path) & forbidden
+            if bad:
+                offences.append(f"{path.relative_to(PACKAGE.parent)} imports {sorted(bad)}")
+    assert not offences, "\n".join(offences)
+
+
+def test_app_imports_only_the_pipeline():
+    app = PACKAGE.parent / "app.py"
+    layers = imported_layers(app)
+    assert layers <= {"pipeline"}, layers
