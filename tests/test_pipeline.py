@@ -125,13 +125,13 @@ def test_text_query_runs_both_models(pipe):
         assert [it.rank for it in r.ranking] == [1, 2, 3, 4, 5]
         scores = [it.score for it in r.ranking]
         assert scores == sorted(scores, reverse=True)
-        assert all(it.image is not None and it.image.size == (64, 64) for it in r.ranking)
+        assert all(it.image is not None and it.image.size == (pipe.gxn.cfg.image_size,) * 2 for it in r.ranking)
         assert r.look.embedding.ndim == 1 and r.look.query_xy.shape == (2,)
         assert r.look.gallery_xy.shape == (1000, 2)
         assert r.seconds > 0
     images = result.gxn.imagined.images
     assert len(images) == 3
-    assert all(im.mode == "RGB" and im.size == (64, 64) for im in images)
+    assert all(im.mode == "RGB" and im.size == (pipe.gxn.cfg.image_size,) * 2 for im in images)
     assert result.gxn.imagined.caption is None and "GAN" in result.gxn.imagined.note
     assert result.baseline.imagined.images == () and result.baseline.imagined.caption is None
     assert result.baseline.imagined.note == NO_GENERATOR
@@ -402,7 +402,8 @@ def test_examples(pipe):
     texts = pipe.examples("text_to_image", 4)
     assert len(texts) == 4 and all(isinstance(t, str) and t in pipe.gallery.split.captions for t in texts)
     images = pipe.examples("image_to_text", 3)
-    assert len(images) == 3 and all(isinstance(im, Image.Image) and im.size == (64, 64) for im in images)
+    assert len(images) == 3 and all(isinstance(im, Image.Image) and im.size == (pipe.gxn.cfg.image_size,) * 2
+                                   for im in images)
 
 
 def test_differences_without_a_file_or_with_a_broken_one(pipe, tmp_path, caplog):
