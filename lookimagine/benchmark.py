@@ -187,8 +187,10 @@ def measure_app(checkpoint: str, device: str, cache: Path, text: str, timeout: f
         answer = client.predict(text, api_name="/text_to_image")
         answered = time.time()
         ok = isinstance(answer, dict) and "gxn" in answer
+        for _ in range(5):  # a few more answers so the app's memory reflects serving, not just start-up
+            client.predict(text, api_name="/text_to_image")
         return {"seconds": round(answered - start, 3), "listening_s": round(listening - start, 3),
-                "answered": ok, "command": shlex.join(command), "cache": "warm"}
+                "answered": ok, "command": shlex.join(command), "cache": "warm", **_process_memory(proc.pid)}
     except Exception as err:  # report, never raise: the other figures still count
         log.seek(0)
         tail = " | ".join(log.read().strip().splitlines()[-5:])
@@ -196,6 +198,16 @@ def measure_app(checkpoint: str, device: str, cache: Path, text: str, timeout: f
     finally:
         _stop(proc)
         log.close()
+
+
+def _process_memory(pid: int) -> dict:
+    """Resident memory of another process (Linux /proc; empty elsewhere), in MiB."""
+    try:
+        fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines())
+    except OSError:
+        return {}
+    mib = lambda key: round(int(fields[key].split()[0]) / 1024, 1) if key in fields else None  # noqa: E731
+    return {"app_rss_mib": mib("VmRSS"), "app_peak_rss_mib": mib("VmHWM")}
 
 
 def _wait_for_port(proc: subprocess.Popen, port: int, deadline: float) -> float:

@@ -208,16 +208,19 @@ def benchmark_section(results: Path) -> str:
     for path in sorted(results.glob("benchmark_*.json")):
         b = json.loads(path.read_text())
         q, load, app = b["queries"], b["load"], b.get("app") or {}
+        app_cell = (f"{app['seconds']:.1f} s, app peak RSS {app.get('app_peak_rss_mib', '?')} MiB"
+                    if "seconds" in app else "–")
         rows.append(f"| {b['pipeline']} | {load['cold']['seconds']:.1f} / {load['warm']['seconds']:.1f} | "
                     f"{q['text_to_image']['run']['median_ms']:.0f} / {q['text_to_image']['run']['p90_ms']:.0f} | "
                     f"{q['image_to_text']['run']['median_ms']:.0f} / {q['image_to_text']['run']['p90_ms']:.0f} | "
-                    f"{b['memory']['after_queries']['peak_rss_mib']:.0f} | "
-                    f"{app.get('seconds', float('nan')):.1f} | {b['torch']['threads']} | `{b['command']}` |")
+                    f"{b['memory']['after_queries']['peak_rss_mib']:.0f} | {app_cell} | {b['torch']['threads']} | "
+                    f"`{b['command']}` |")
     if not rows:
         return ""
     return ("### Speed and memory (2-core CPU)\n\n"
             "| pipeline | load, cold / warm cache (s) | text→image query, median / p90 (ms) | image→text query, "
-            "median / p90 (ms) | peak RSS (MiB) | app start → first answer (s) | torch threads | command |\n"
+            "median / p90 (ms) | peak RSS of the pipeline (MiB) | app: start → first answer, memory | torch threads "
+            "| command |\n"
             "|---|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n\n"
             "A query is Look + Imagine + Match for *both* models (GAN branch). Budgets: ≤ 100 ms per query, "
             "≤ 20 s from start to first answer, ≤ 1.5 GB RSS.\n")

@@ -401,6 +401,8 @@ def test_split_for_another_vocabulary_tokenises_the_same_words(pipe):
 def test_examples(pipe):
     texts = pipe.examples("text_to_image", 4)
     assert len(texts) == 4 and all(isinstance(t, str) and t in pipe.gallery.split.captions for t in texts)
+    # every example is fully readable by the model, so clicking one never earns an error
+    assert all(not pipe.gxn.vocab.encode_with_report(t).unknown_words for t in texts)
     images = pipe.examples("image_to_text", 3)
     assert len(images) == 3 and all(isinstance(im, Image.Image) and im.size == (pipe.gxn.cfg.image_size,) * 2
                                    for im in images)

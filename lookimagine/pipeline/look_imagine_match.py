@@ -249,12 +249,17 @@ class LookImagineMatch:
 
     # ---- app helpers -----------------------------------------------------------------
     def examples(self, direction: Direction, n: int = 8):
+        """``n`` gallery items spread over the split; text examples only among captions whose every word
+        the models know (a caption of unknown words would only earn an error message)."""
         g = self.gallery
-        step = max(g.n_images // n, 1)
-        picks = list(range(0, g.n_images, step))[:n]
-        if direction == "text_to_image":
-            return [g.split.captions[int(g.captions_of_image[i][0])] for i in picks]
-        return [g.image(i) for i in picks]
+        if direction == "image_to_text":
+            step = max(g.n_images // n, 1)
+            return [g.image(i) for i in range(0, g.n_images, step)[:n]]
+        max_len = self.gxn.train_cfg.max_len
+        readable = [c for c in (g.split.captions[int(rows[0])] for rows in g.captions_of_image)
+                    if not self.gxn.vocab.encode_with_report(c, max_len=max_len).unknown_words]
+        step = max(len(readable) // n, 1)
+        return readable[::step][:n]
 
     def differences(self) -> list[dict]:
         if self._differences_path is None:
