@@ -88,6 +88,10 @@ also learns to turn an image into a caption and a sentence into a picture
 (*imagine*). The generators are a training signal that makes the embeddings
 more grounded; retrieval itself ranks by similarity in the joint space (*match*).
 
+The pocket models here are small and trained in minutes on a CPU. At this scale the
+generators learn little (the drawings are colour blobs), and GXN does **not** beat its
+baseline: the Benchmark tab has the measured numbers and the analysis is in the README.
+
 ### How to read the page
 - **Left column: the baseline** — the same embedding model trained the same way,
   with the generators switched off. It looks and matches, and imagines nothing.
@@ -96,7 +100,8 @@ more grounded; retrieval itself ranks by similarity in the joint space (*match*)
   gallery entries, the star is your query, numbered dots are the top-k matches, a green
   diamond marks the ground truth.
 - **Imagine**: GXN's generated caption (image query) or pictures (text query).
-- **Match**: the top-k with cosine scores; ✓ marks the ground truth when the query
+- **Match**: the top-k with their scores s* (half abstract, half grounded cosine
+  similarity); ✓ marks the ground truth when the query
   comes from the gallery, and the line below says at which rank each model found it.
 - **Where they differ** lists test queries on which the two models disagree; click one to run it.
 
@@ -348,7 +353,8 @@ def build_demo(pipelines: Mapping[str, Pipeline], *, assets_dir: str | Path = AS
                 figures = showcase.benchmark_figures(assets_dir)
                 if figures:
                     gr.Gallery([(str(p), p.stem.replace("_", " ")) for p in figures], label="Figures",
-                               columns=2, height="auto", object_fit="contain", interactive=False)
+                               columns=2, height="auto", object_fit="contain", interactive=False,
+                               elem_id="bench-figures")
 
             # ---- about
             with gr.Tab("About", id="about"):

@@ -197,7 +197,7 @@ def vocabulary_coverage(dataset: str, assets: Path) -> str:
         return f"Vocabulary coverage: every word of the {len(captions)} test captions was seen in training.\n"
     return (f"Vocabulary coverage: {unknown} of {len(captions)} test captions contain words never seen in training "
             f"(they read as `<unk>`), and {clashes} distinct test captions become indistinguishable once "
-            f"encoded (the most common encoding, \"{vocab.decode(list(top))}\", stands for {top_n}). No model can "
+            f"encoded (the most common encoding, `{vocab.decode(list(top))}`, stands for {top_n}). No model can "
             f"tell those apart; ties count against the ground truth, which caps recall for every model alike "
             f"(the step in the image→text recall curve).\n")
 

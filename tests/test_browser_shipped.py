@@ -15,10 +15,15 @@ from playwright.sync_api import expect  # noqa: E402
 
 import app  # noqa: E402
 
-from .test_browser import WAIT, chromium, shot  # noqa: E402,F401  (the Chromium fixture is shared)
+from .test_browser import SHOTS, WAIT, chromium, shot  # noqa: E402,F401  (the Chromium fixture is shared)
 
 pytestmark = [pytest.mark.browser, pytest.mark.timeout(900)]
 SHIPPED = Path(__file__).resolve().parents[1] / "assets" / "checkpoints" / "emoji"
+
+
+def shot_path(name):
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    return SHOTS / f"{name}.png"
 
 
 @pytest.fixture(scope="module")
@@ -88,3 +93,20 @@ def test_shipped_difference_row(shipped_tab):
         f"Ground truth at rank {row['gxn_rank']} ", timeout=WAIT)
     shipped_tab.wait_for_timeout(800)
     shot(shipped_tab, "shipped_03_difference_clicked")
+
+
+def test_shipped_benchmark_tab_shows_tables_and_figures(shipped_tab):
+    shipped_tab.get_by_role("tab", name="Benchmark").click()
+    expect(shipped_tab.locator("#bench-md")).to_contain_text("Verdict on emoji", timeout=WAIT)
+    shipped_tab.wait_for_timeout(1500)
+    broken = shipped_tab.evaluate(
+        "() => [...document.querySelectorAll('img')].filter(i => i.complete && i.naturalWidth === 0).map(i => i.src)")
+    assert broken == [], broken
+    shot(shipped_tab, "shipped_04_benchmark")
+    figures = shipped_tab.locator("#bench-figures img")
+    expect(figures.first).to_be_attached(timeout=WAIT)
+    for i in range(figures.count()):  # thumbnails load lazily, as they come into view
+        figures.nth(i).scroll_into_view_if_needed()
+    shipped_tab.wait_for_function("() => [...document.querySelectorAll('#bench-figures img')]"
+                                  ".every(i => i.complete && i.naturalWidth > 0)", timeout=WAIT)
+    shipped_tab.locator("#bench-figures").screenshot(path=str(shot_path("shipped_05_benchmark_figures")))

@@ -8,6 +8,7 @@ how to produce them.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 NO_RESULTS = (
@@ -15,7 +16,10 @@ NO_RESULTS = (
     "Run the evaluation command (`python -m lookimagine.evaluation --help`) on the shipped checkpoints; "
     "it writes `assets/results/RESULTS.md` and the plots in `assets/figures/`, which this tab then shows."
 )
-FIGURE_PATTERNS = ("*_recall.png", "*_imagined.png")
+FIGURE_PATTERNS = ("*_recall.png", "*_val_curves.png", "*_imagined.png")
+# README-style image lines (paths relative to the repository) do not resolve in the page: the tab
+# shows the same figures in its own gallery (``benchmark_figures``), so they are dropped from the text.
+_IMAGE_LINE = re.compile(r"^!\[[^\]]*\]\([^)]*\)\s*$", re.MULTILINE)
 
 
 def benchmark_markdown(assets_dir: str | Path) -> str:
@@ -25,6 +29,7 @@ def benchmark_markdown(assets_dir: str | Path) -> str:
         text = path.read_text(encoding="utf-8").strip()
     except (OSError, UnicodeDecodeError):
         return NO_RESULTS
+    text = _IMAGE_LINE.sub("", text).strip()
     return text or NO_RESULTS
 
 
