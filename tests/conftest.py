@@ -43,3 +43,14 @@ def tiny_runs(tmp_path_factory):
         Trainer(preset.model, train_cfg, root / variant, preset=preset.name, progress=False).fit()
         runs[variant] = root / variant
     return runs
+
+
+@pytest.fixture(scope="session")
+def tiny_pipeline_dir(tiny_runs, tmp_path_factory):
+    """A pipeline folder (<root>/gxn + <root>/baseline) from the tiny runs' best checkpoints."""
+    import shutil
+
+    root = tmp_path_factory.mktemp("tiny-pipeline")
+    for name in ("gxn", "baseline"):
+        shutil.copytree(tiny_runs[name] / "best", root / name)
+    return root

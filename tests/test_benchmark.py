@@ -5,7 +5,6 @@ No timing is asserted: the benchmark reports, it does not judge.
 
 import json
 import os
-import shutil
 
 import pytest
 import torch
@@ -14,11 +13,8 @@ from lookimagine import benchmark
 
 
 @pytest.fixture(scope="module")
-def pipeline_dir(tiny_runs, tmp_path_factory):
-    root = tmp_path_factory.mktemp("bench-pipeline")
-    for name in ("gxn", "baseline"):
-        shutil.copytree(tiny_runs[name] / "best", root / name)
-    return root
+def pipeline_dir(tiny_pipeline_dir):
+    return tiny_pipeline_dir
 
 
 def test_benchmark_writes_its_figures(pipeline_dir, tmp_path, capsys, monkeypatch):

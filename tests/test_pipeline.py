@@ -41,12 +41,8 @@ def cache_root(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def pipeline_dir(tiny_runs, tmp_path_factory):
-    """A pipeline folder: <root>/gxn and <root>/baseline copied from the tiny runs' best checkpoints."""
-    root = tmp_path_factory.mktemp("pipeline")
-    for name in ("gxn", "baseline"):
-        shutil.copytree(tiny_runs[name] / "best", root / name)
-    return root
+def pipeline_dir(tiny_pipeline_dir):
+    return tiny_pipeline_dir
 
 
 @pytest.fixture(scope="module")

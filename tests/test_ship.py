@@ -236,12 +236,8 @@ print(json.dumps(report))
 
 
 @pytest.fixture(scope="module")
-def pocket_folder(tiny_runs, tmp_path_factory):
-    """A pipeline folder (gxn/ + baseline/) from the tiny GAN runs: the pocket layout without shipped weights."""
-    folder = tmp_path_factory.mktemp("pocket")
-    for variant in ("gxn", "baseline"):
-        shutil.copytree(tiny_runs[variant] / "best", folder / variant)
-    return folder
+def pocket_folder(tiny_pipeline_dir):
+    return tiny_pipeline_dir
 
 
 def test_importing_the_app_and_building_a_pocket_pipeline_imports_no_heavy_library(pocket_folder, tmp_path):
