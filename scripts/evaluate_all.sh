@@ -5,7 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
-for run in runs/*-s[0-9]; do
+for run in runs/emoji-*-s[0-9] runs/shapes-*-s[0-9]; do
   [ -f "$run/run.json" ] || { echo "skip $run (not finished)"; continue; }
   name=$(basename "$run"); ds=${name%%-*}; seed=${name##*-s}
   judge="runs/$ds-baseline-s$(( (seed + 1) % 3 ))"
