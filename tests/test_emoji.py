@@ -174,3 +174,227 @@ def test_corrupt_cache_is_rebuilt_identically(rendered, tmp_path):
 def test_licence_text_names_openmoji():
     assert "OpenMoji" in EMOJI_LICENCE and "CC BY-SA 4.0" in EMOJI_LICENCE and "https://openmoji.org" in EMOJI_LICENCE
     assert "CLDR" in EMOJI_ATTRIBUTION
+
+
+# --------------------------------------------------------------------------- other artists' styles
+# Fixture packages in tmp_path mimic each npm source's layout; npm itself is replaced by a copy, so
+# nothing here needs npm, the network or the real artwork. The real caches are checked when present.
+
+import io
+import tarfile
+from dataclasses import replace
+
+from lookimagine.data import emoji_styles
+from lookimagine.data.cache import read_json
+from lookimagine.data.emoji_set import STYLE_ATTRIBUTIONS, STYLE_LICENCES, normalise_id
+from lookimagine.data.emoji_styles import ChecksumError, MissingToolError
+
+_SVG = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {w}"><circle cx="{c}" cy="{c}" r="{r}" fill="{fill}"/></svg>'
+
+# (file name as the source spells it, the normalised id it must get)
+TWEMOJI_FILES = {
+    "1f600.svg": "1F600",
+    "1f468-200d-1f692.svg": "1F468-200D-1F692",
+    "2764.svg": "2764-FE0F",  # Twemoji drops FE0F
+    "0031-20e3.svg": "0031-FE0F-20E3",
+    "1f308.svg": "1F308",
+    "1f932.svg": "1F932",
+    "1f9e1.svg": "1F9E1",
+    "1f1e9-1f1ea.svg": "1F1E9-1F1EA",
+    "e000.svg": None,  # not an emoji: skipped as unnamed
+}
+FLUENT_FILES = {
+    "assets/1f600.svg": "1F600",
+    "assets/2764-fe0f.svg": "2764-FE0F",
+    "assets/0031-fe0f-20e3.svg": "0031-FE0F-20E3",
+    "assets/1f308.svg": "1F308",
+    "assets/1f9e1.svg": "1F9E1",
+    "assets/1f1e9-1f1ea.svg": None,  # on a 1200-unit canvas: not Microsoft's art, skipped as foreign_art
+}
+
+
+def _tarball(path, files, width):
+    with tarfile.open(path, "w:gz") as tar:
+        for k, name in enumerate(files):
+            w = 1200 if "1f1e9" in name and width == 32 else width
+            data = _SVG.format(w=w, c=w / 2, r=w * 0.4, fill=f"#{(40 * k) % 200:02x}4080").encode()
+            info = tarfile.TarInfo(f"package/{name}")
+            info.size = len(data)
+            tar.addfile(info, io.BytesIO(data))
+    return emoji_styles._sha256_file(path)
+
+
+@pytest.fixture()
+def fake_npm(tmp_path, monkeypatch):
+    """Pin the npm styles to fixture tarballs and replace ``npm pack`` by a copy; returns the pack log."""
+    packs = []
+    sources = {}
+    for style, files, width in (("twemoji", TWEMOJI_FILES, 36), ("fluent", FLUENT_FILES, 32)):
+        path = tmp_path / "registry" / f"{style}.tgz"
+        path.parent.mkdir(exist_ok=True)
+        sha = _tarball(path, files, width)
+        monkeypatch.setitem(emoji_styles.STYLES, style, replace(emoji_styles.STYLES[style], sha256=sha))
+        sources[style] = path
+
+    def npm_pack(spec, dest):
+        packs.append(spec.name)
+        dest.mkdir(parents=True, exist_ok=True)
+        shutil.copy(sources[spec.name], dest / spec.tarball)
+        return dest / spec.tarball
+
+    monkeypatch.setattr(emoji_styles, "_npm_pack", npm_pack)
+    return packs
+
+
+@pytest.mark.parametrize(
+    "raw, code",
+    [
+        ("1f468-200d-1f692", "1F468-200D-1F692"),  # Twemoji: lower case
+        ("1F468-200D-1F692", "1F468-200D-1F692"),  # OpenMoji
+        ("2764", "2764-FE0F"),
+        ("2764-fe0f", "2764-FE0F"),
+        ("0031-20e3", "0031-FE0F-20E3"),
+        ("1f3f3-200d-1f308", "1F3F3-FE0F-200D-1F308"),
+        ("1f441-200d-1f5e8", "1F441-FE0F-200D-1F5E8-FE0F"),
+        ("1f3f4-e0067_e0062_e0073_e0063_e0074_e007f", "1F3F4-E0067-E0062-E0073-E0063-E0074-E007F"),
+        ("1f600", "1F600"),
+    ],
+)
+def test_ids_normalise_across_sources(raw, code):
+    assert normalise_id(raw) == code
+    assert normalise_id(code) == code  # idempotent
+    assert cldr_name(from_codepoints(normalise_id(raw))) is not None
+
+
+def test_styles_share_codes_captions_and_splits(rendered, fake_npm):
+    root, openmoji = rendered
+    by_split = {}
+    for split in ("train", "val", "test"):
+        d = EmojiDataset(split, styles=("openmoji", "twemoji", "fluent"), cache_dir=root)
+        assert d.styles == ("openmoji", "twemoji", "fluent")
+        assert {d.style_of(i) for i in range(len(d))} <= {"openmoji", "twemoji", "fluent"}
+        assert len({d.id_of(i) for i in range(len(d))}) == len(d)  # ids unique per item
+        assert all(split_of(d.code_of(i)) == split for i in range(len(d)))
+        by_split[split] = d
+    assert sorted(fake_npm) == ["fluent", "twemoji"]  # fetched once each, for all splits
+    om_names = {openmoji.id_of(i): openmoji.captions_of(i)[0] for i in range(len(openmoji))}
+    codes = {s: {d.code_of(i) for i in range(len(d))} for s, d in by_split.items()}
+    assert not codes["train"] & codes["test"] and not codes["train"] & codes["val"] and not codes["val"] & codes["test"]
+    seen = {}
+    for d in by_split.values():
+        for i in range(len(d)):
+            if d.style_of(i) != "openmoji":
+                assert d.id_of(i) == f"{d.style_of(i)}/{d.code_of(i)}"
+                assert d.captions_of(i) == (om_names[d.code_of(i)],)  # same caption as OpenMoji's drawing
+                seen.setdefault(d.style_of(i), set()).add(d.code_of(i))
+                assert d.emoji_of(i) == from_codepoints(d.code_of(i))
+    assert seen["twemoji"] == {c for c in TWEMOJI_FILES.values() if c}
+    assert seen["fluent"] == {c for c in FLUENT_FILES.values() if c}
+    assert "1F308" in codes["test"] and "1F9E1" in codes["val"]  # golden splits hold in every style
+    everything = EmojiDataset("all", styles="twemoji,fluent", cache_dir=root)
+    assert everything.skipped_by_style["twemoji"]["unnamed"] == 1
+    assert everything.skipped_by_style["fluent"]["foreign_art"] == 1
+    images = everything.images
+    assert images.shape == (len(everything), 64, 64, 3) and (images[:, 0, 0] == 255).all()  # white, centred
+    assert (images.reshape(len(images), -1).min(axis=1) < 200).all()  # every drawing has ink
+
+
+def test_default_styles_are_openmoji_only(rendered):
+    root, openmoji = rendered
+    d = EmojiDataset("test", cache_dir=root)
+    assert d.styles == ("openmoji",) and all(d.style_of(i) == "openmoji" for i in range(len(d)))
+    assert d.id_of(0) == d.code_of(0)  # OpenMoji keeps its bare ids
+    with pytest.raises(ValueError, match="held-out"):
+        EmojiDataset("train", styles=("noto",), cache_dir=root)
+    with pytest.raises(ValueError, match="unknown emoji style"):
+        EmojiDataset("train", styles=("apple",), cache_dir=root)
+
+
+def test_missing_npm_names_npm_and_the_style(tmp_path, monkeypatch):
+    monkeypatch.setattr(emoji_styles.shutil, "which", lambda name: None)
+    with pytest.raises(MissingToolError) as err:
+        emoji_styles.fetch_style("twemoji", tmp_path)
+    message = str(err.value)
+    assert "npm" in message and "twemoji" in message and "@twemoji/svg@15.0.0" in message
+    assert "apt-get install -y npm" in message and "fetch-styles" in message
+
+
+def test_missing_npm_cli_exits_with_the_message(tmp_path, monkeypatch, capsys):
+    from lookimagine.data import __main__ as cli
+
+    monkeypatch.setenv("LOOKIMAGINE_CACHE", str(tmp_path))
+    monkeypatch.setattr(emoji_styles.shutil, "which", lambda name: None)
+    assert cli.main(["fetch-styles", "--styles", "fluent"]) == 2
+    assert "npm is not installed" in capsys.readouterr().err
+
+
+def test_missing_noto_font_names_the_package(tmp_path, monkeypatch):
+    monkeypatch.setattr(emoji_styles, "NOTO_FONT_PATHS", (tmp_path / "NotoColorEmoji.ttf",))
+    with pytest.raises(MissingToolError) as err:
+        EmojiDataset("test-style", cache_dir=tmp_path)
+    assert "fonts-noto-color-emoji" in str(err.value) and "apt-get install -y fonts-noto-color-emoji" in str(err.value)
+
+
+def test_checksum_mismatch_is_refused(tmp_path, fake_npm, monkeypatch):
+    spec = emoji_styles.STYLES["twemoji"]
+    monkeypatch.setitem(emoji_styles.STYLES, "twemoji", replace(spec, sha256="0" * 64))
+    with pytest.raises(ChecksumError, match="@twemoji/svg@15.0.0"):
+        emoji_styles.fetch_style("twemoji", tmp_path)
+    assert not (emoji_styles.styles_root(tmp_path) / "twemoji-15.0.0").exists()  # nothing extracted
+    assert not (emoji_styles.styles_root(tmp_path) / spec.tarball).exists()  # the bad tarball is set aside
+
+
+def test_a_verified_tarball_is_used_without_npm(tmp_path, fake_npm, monkeypatch):
+    emoji_styles.fetch_style("fluent", tmp_path)
+    extracted = emoji_styles.styles_root(tmp_path) / "fluent-1.1.0"
+    shutil.rmtree(extracted)
+    monkeypatch.setattr(emoji_styles.shutil, "which", lambda name: None)
+    assert emoji_styles.fetch_style("fluent", tmp_path) == extracted  # from the cached tarball, no npm
+    assert fake_npm == ["fluent"]
+
+
+def test_noto_test_style_split(rendered):
+    try:
+        emoji_styles.noto_font_path()
+    except MissingToolError:
+        pytest.skip("fonts-noto-color-emoji is not installed")
+    root, openmoji = rendered
+    noto = EmojiDataset("test-style", cache_dir=root)
+    assert noto.styles == ("noto",) and noto.split == "test-style" and len(noto) > 400
+    assert all(split_of(noto.code_of(i)) == "test" and noto.style_of(i) == "noto" for i in range(len(noto)))
+    om_names = {openmoji.id_of(i): openmoji.captions_of(i)[0] for i in range(len(openmoji))}
+    shared = [i for i in range(len(noto)) if noto.code_of(i) in om_names]
+    assert len(shared) > 0.9 * len(noto)
+    assert all(noto.captions_of(i) == (om_names[noto.code_of(i)],) for i in shared)
+    images = noto.images
+    assert (images[:, 0, 0] == 255).all() and (images[:, -1, -1] == 255).all()
+
+
+def test_real_style_caches_agree_when_present():
+    """The caches on this machine (if any were rendered): same splits and captions as OpenMoji's."""
+    from lookimagine.data.cache import cache_dir
+
+    root = cache_dir()
+    om = emoji_set.read_cache(root / emoji_set._cache_key(64), 64)
+    metas = {}
+    for style in ("twemoji", "fluent"):
+        spec = emoji_styles.STYLES[style]
+        folder = root / emoji_styles.cache_key(style, 64, spec.sha256)
+        if (folder / "meta.json").is_file():
+            metas[style] = read_json(folder / "meta.json")
+    if om is None or not metas:
+        pytest.skip("no rendered style caches here (run `python -m lookimagine.data fetch-styles`)")
+    om_names = dict(zip(om[1]["ids"], om[1]["names"]))
+    for style, meta in metas.items():
+        assert meta["splits"] == [split_of(c) for c in meta["ids"]], style
+        assert len(set(meta["ids"])) == len(meta["ids"])
+        assert all(om_names.get(c, n) == n for c, n in zip(meta["ids"], meta["names"])), style
+        assert sum(c in om_names for c in meta["ids"]) > 0.9 * len(meta["ids"]), style
+
+
+def test_style_licences_and_attributions():
+    assert "CC-BY 4.0" in STYLE_LICENCES["twemoji"]
+    assert "Copyright 2020 Twitter, Inc and other contributors, graphics licensed under CC-BY 4.0" in STYLE_ATTRIBUTIONS["twemoji"]
+    assert "MIT" in STYLE_LICENCES["fluent"] and "Microsoft" in STYLE_LICENCES["fluent"]
+    assert "Open Font License 1.1" in STYLE_LICENCES["noto"] and "Google" in STYLE_LICENCES["noto"]
+    assert "OpenMoji" in STYLE_LICENCES["openmoji"]

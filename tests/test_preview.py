@@ -89,3 +89,23 @@ def test_cli_stats_reports_every_split(capsys):
 def test_cli_explains_missing_paths():
     with pytest.raises(SystemExit, match="--root"):
         cli.main(["preview", "--dataset", "folder", "--out", "x.png"])
+
+
+def test_contact_sheet_small_thumbnails_and_styles_in_title():
+    small = contact_sheet(Tiny(), n=3, columns=3, seed=0, thumb=64)
+    assert small.width == 3 * (CELL_WIDTH - THUMB + 64)
+    pixels = np.asarray(small)
+    red = (pixels[..., 0] > 200) & (pixels[..., 1] < 50) & (pixels[..., 2] < 50)
+    assert 0.9 * 64 * 64 < red.sum() <= 64 * 64 + 64  # item 0 drawn at 64 px
+    with pytest.raises(ValueError):
+        contact_sheet(Tiny(), thumb=4)
+    styled = Tiny()
+    styled.styles = ("openmoji", "twemoji")  # an emoji dataset's artists are named in the title line
+    titled = np.asarray(contact_sheet(styled, n=3, columns=3, seed=0, thumb=64))
+    assert titled.shape == pixels.shape
+    assert (titled[:24] != pixels[:24]).any() and (titled[24:] == pixels[24:]).all()
+
+
+def test_cli_styles_only_for_emoji():
+    with pytest.raises(SystemExit, match="--styles"):
+        cli.main(["stats", "--dataset", "shapes", "--styles", "twemoji"])

