@@ -14,7 +14,8 @@ DATASETS = ("emoji", "shapes", "karpathy", "folder")
 def load_dataset(name: str, split: str = "test", **kwargs) -> CaptionDataset:
     """Load a dataset split by name.
 
-    emoji:    ``load_dataset("emoji", "test", image_size=64)``
+    emoji:    ``load_dataset("emoji", "test", image_size=64)``; ``styles=("openmoji", "twemoji", "fluent")``
+              adds other artists (None: OpenMoji only); split ``"test-style"`` is the test emoji drawn by Noto
     shapes:   ``load_dataset("shapes", "val", seed=0)`` (train also takes ``n``)
     karpathy: ``load_dataset("karpathy", "test", json_path=..., image_root=..., fold=None)``
     folder:   ``load_dataset("folder", root=...)`` (the split is ignored: a folder is one gallery)

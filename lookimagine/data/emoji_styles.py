@@ -199,7 +199,12 @@ def fetch_style(style: str, cache_root: Path) -> Path:
         raise ValueError(f"emoji style {style!r} is not fetched from npm")
     root = styles_root(cache_root)
     extracted = root / f"{style}-{spec.version}"
-    if (extracted / ".sha256").is_file() and (extracted / ".sha256").read_text().strip() == spec.sha256:
+
+    def ready() -> bool:
+        marker = extracted / ".sha256"
+        return marker.is_file() and marker.read_text().strip() == spec.sha256
+
+    if ready():
         return extracted
     tarball = root / spec.tarball
     if not tarball.is_file() or _sha256_file(tarball) != spec.sha256:
@@ -214,10 +219,17 @@ def fetch_style(style: str, cache_root: Path) -> Path:
         with tarfile.open(tarball, "r:gz") as tar:
             tar.extractall(tmp, filter="data")
         (Path(tmp) / ".sha256").write_text(spec.sha256 + "\n")
-        if extracted.exists():
+        if ready():  # another process finished first: use its copy
+            return extracted
+        if extracted.exists():  # a stale or half-written folder
             shutil.rmtree(extracted)
-        Path(tmp).rename(extracted)
-        Path(tmp).mkdir()  # so TemporaryDirectory's cleanup finds something to remove
+        try:
+            Path(tmp).rename(extracted)
+        except OSError:
+            if not ready():
+                raise
+        else:
+            Path(tmp).mkdir()  # so TemporaryDirectory's cleanup finds something to remove
     return extracted
 
 
