@@ -225,6 +225,14 @@ def _tarball(path, files, width):
 
 
 @pytest.fixture()
+def cairo():
+    try:
+        import cairosvg  # noqa: F401  (needs the system's libcairo2)
+    except (ImportError, OSError) as err:
+        pytest.skip(f"cairosvg cannot render here: {err}")
+
+
+@pytest.fixture()
 def fake_npm(tmp_path, monkeypatch):
     """Pin the npm styles to fixture tarballs and replace ``npm pack`` by a copy; returns the pack log."""
     packs = []
@@ -266,7 +274,7 @@ def test_ids_normalise_across_sources(raw, code):
     assert cldr_name(from_codepoints(normalise_id(raw))) is not None
 
 
-def test_styles_share_codes_captions_and_splits(rendered, fake_npm):
+def test_styles_share_codes_captions_and_splits(rendered, fake_npm, cairo):
     root, openmoji = rendered
     by_split = {}
     for split in ("train", "val", "test"):
