@@ -19,6 +19,8 @@ from typing import Any
 SIMILARITIES = ("order", "cosine")
 RANKING_LOSSES = ("sum", "max")  # paper: sum over negatives; VSE++: hardest negative
 T2I_BRANCHES = ("none", "gan", "diffusion")
+POOLS = ("mean", "flatten")
+LR_SCHEDULES = ("step", "cosine")
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,10 @@ class ModelConfig:
     image_size: int = 64
     # Look: image CNN (paper: ResNet-152, pretrained) → small CNN from scratch for the pocket tier.
     cnn_channels: tuple[int, ...] = (16, 32, 64, 128)
+    # How the last CNN map becomes one feature. "mean" (the paper's mean pooling) throws away *where* things
+    # are; "flatten" keeps the small final map (2×2 at 64 px) position by position, for datasets about
+    # left/right/above/below (shapes; chosen on val, see README).
+    pool: str = "mean"
     word_dim: int = 128  # paper: 300
     text_hidden: int = 256  # paper: 1024
     embed_dim: int = 256  # joint space; paper: 1024
@@ -54,6 +60,8 @@ class ModelConfig:
     def __post_init__(self) -> None:
         if self.similarity not in SIMILARITIES:
             raise ValueError(f"similarity must be one of {SIMILARITIES}, got {self.similarity!r}")
+        if self.pool not in POOLS:
+            raise ValueError(f"pool must be one of {POOLS}, got {self.pool!r}")
         if self.t2i not in T2I_BRANCHES:
             raise ValueError(f"t2i must be one of {T2I_BRANCHES}, got {self.t2i!r}")
         if not 0.0 <= self.lam <= 1.0:
@@ -65,17 +73,27 @@ class TrainConfig:
     """How to train; identical for GXN and its baseline except for the generative weights."""
 
     dataset: str = "emoji"
-    n_train: int | None = None  # shapes only: size of the (fixed, seeded) training set
+    styles: tuple[str, ...] | None = None  # emoji only: art styles to train on (None: OpenMoji alone)
+    n_train: int | None = None  # shapes only: size of the (seeded) training set
+    fresh_data: bool = False  # shapes only: draw a new training set of n_train scenes every epoch
+    # shapes only: in-batch "negatives" that the checker says are true of the image are not pushed away
+    mask_true_negatives: bool = False
     epochs: int = 30
     batch_size: int = 128  # paper: 128
     lr: float = 2e-4  # paper: Adam, 2e-4
-    lr_decay_epoch: int | None = None  # multiply lr by 0.1 from this epoch on (paper: not stated)
+    lr_decay_epoch: int | None = None  # "step": multiply lr by 0.1 from this epoch on (paper: not stated)
+    lr_schedule: str = "step"  # or "cosine": lr · ½(1 + cos(π·epoch/epochs))
+    early_stop_patience: int | None = None  # stop after this many epochs without a better val rsum
+    w_rank: float = 1.0  # 0 while pretraining the generators on frozen encoders (stage 2)
     # paper: sum over in-batch negatives. It beat VSE++'s hardest negative on val by a wide margin
     # (rsum 339.2 vs 220.3 with cosine, 307.6 vs 187.6 with order; assets/results/val/).
     ranking_loss: str = "sum"
     margin: float = 0.05  # paper: 0.05 (VSE++ uses 0.2 with "max")
     max_len: int = 20  # tokens incl. <bos>/<eos>
+    # Clipped per module group (encoders, caption decoder, generator, discriminator, diffusion), never jointly:
+    # one joint clip let the GAN's gradient (norm ~50) shrink the encoders' steps.
     grad_clip: float = 2.0
+    gen_lr: float | None = None  # lr of the generative groups (None: lr)
     # Image → text: cross-entropy with scheduled sampling, then (1−γ)·XE + γ·RL.
     w_caption: float = 1.0
     scheduled_sampling_max: float = 0.25  # probability of feeding the model's own word, reached linearly
@@ -88,10 +106,22 @@ class TrainConfig:
     w_diffusion: float = 1.0
     gen_batch: int = 32  # images per step that the generative branch sees (CPU budget)
     gen_start_epoch: int = 0  # generative losses join from this epoch on
+    # Matching loss on imagined images (AttnGAN's DAMSM idea): a frozen copy of the starting encoders must
+    # retrieve the caption from the generated image. Its gradient reaches the text encoder only through the
+    # generator (the paper's path), never through the frozen critic. Needs init_from.
+    w_match: float = 0.0
+    # Staging (paper §3.4): start from a trained checkpoint (its encoders; generators too when present),
+    # and optionally keep the encoders frozen while the generative branches learn to imagine.
+    init_from: str | None = None
+    freeze_encoders: bool = False
     seed: int = 0
     num_threads: int | None = None
 
     def __post_init__(self) -> None:
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}")
+        if self.w_match > 0 and not self.init_from:
+            raise ValueError("w_match needs init_from: the matching critic is a frozen copy of a trained model")
         if self.ranking_loss not in RANKING_LOSSES:
             raise ValueError(f"ranking_loss must be one of {RANKING_LOSSES}, got {self.ranking_loss!r}")
 

@@ -5,6 +5,7 @@ import pytest
 
 from lookimagine.evaluation.retrieval import (
     RetrievalScores,
+    caption_keys,
     evaluate_retrieval,
     image_to_text,
     image_to_text_chunked,
@@ -174,3 +175,64 @@ def test_caption_keys_make_identical_texts_ground_truth():
     s = rng.normal(size=(2, 4))
     assert image_to_text(s, owner, distinct).ranks.tolist() == image_to_text(s, owner).ranks.tolist()
     assert text_to_image(s, owner, distinct).ranks.tolist() == text_to_image(s, owner).ranks.tolist()
+
+
+# ---- truth-based ground truth (the shapes protocol) ---------------------------------------
+def _brute_force_ranks(sims, gt):
+    """Query by query: 1 + number of false candidates scoring at least the best true one."""
+    ranks = []
+    for q in range(sims.shape[0]):
+        best = max(sims[q, c] for c in range(sims.shape[1]) if gt[q, c])
+        ranks.append(1 + sum(1 for c in range(sims.shape[1]) if not gt[q, c] and sims[q, c] >= best))
+    return np.array(ranks)
+
+
+def test_truth_ground_truth_matches_brute_force():
+    rng = np.random.default_rng(3)
+    n, m = 12, 30
+    owner = np.arange(m) % n
+    gt = rng.random((n, m)) < 0.2
+    gt[owner, np.arange(m)] = True  # every caption is true of its own image at least
+    sims = rng.integers(0, 5, size=(n, m)).astype(float)  # many ties
+    i2t = image_to_text(sims, owner, ground_truth=gt)
+    t2i = text_to_image(sims, owner, ground_truth=gt)
+    assert np.array_equal(i2t.ranks, _brute_force_ranks(sims, gt))
+    assert np.array_equal(t2i.ranks, _brute_force_ranks(sims.T, gt.T))
+    folded = evaluate_retrieval(np.tile(sims, (2, 2)), np.concatenate([owner, owner + n]),
+                                fold_size=n, ground_truth=np.block([[gt, np.zeros_like(gt)], [np.zeros_like(gt), gt]]))
+    assert folded["rsum"] == pytest.approx(rsum(i2t, t2i))
+
+
+def test_truth_ground_truth_is_checked():
+    owner = np.array([0, 1])
+    with pytest.raises(ValueError, match="bool"):
+        image_to_text(np.eye(2), owner, ground_truth=np.eye(2))
+    with pytest.raises(ValueError, match="nothing true"):
+        text_to_image(np.eye(2), owner, ground_truth=np.array([[True, False], [False, False]]))
+
+
+def test_recall_by_type_restricts_image_queries_to_captions_of_the_type():
+    from lookimagine.evaluation.retrieval import recall_by_type
+
+    gt = np.array([[True, False, True, False], [False, True, False, True]])
+    types = ["a", "a", "b", "b"]
+    sims = np.array([[0.1, 0.9, 0.8, 0.0], [0.9, 0.2, 0.0, 0.5]])
+    out = recall_by_type(sims, gt, types)
+    # type a: both images rank their true caption second; type b: both first
+    assert out["a"]["image_to_text"]["r1"] == 0.0 and out["b"]["image_to_text"]["r1"] == 100.0
+    assert out["a"]["n_captions"] == 2 and out["b"]["n_images"] == 2
+    assert np.array_equal(_brute_force_ranks(sims.T[[2, 3]], gt.T[[2, 3]]), [1, 1])
+    assert out["b"]["text_to_image"]["r1"] == 100.0 and out["a"]["text_to_image"]["r1"] == 0.0
+
+
+def test_the_oracle_is_perfect_under_the_truth_protocol_only():
+    from lookimagine.data.shapes import ShapesDataset
+    from lookimagine.evaluation.evaluate import oracle_similarity
+
+    ds = ShapesDataset("val", n=60)
+    truth = ds.truth_matrix()
+    owner = np.repeat(np.arange(60), 5)
+    oracle = oracle_similarity(truth)
+    assert evaluate_retrieval(oracle, owner, ground_truth=truth)["rsum"] == pytest.approx(600.0)
+    text = evaluate_retrieval(oracle, owner, caption_keys=caption_keys(ds.all_captions()))
+    assert text["text_to_image"]["r1"] < 100.0  # "a red circle" is true of scenes captioned otherwise

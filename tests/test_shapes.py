@@ -185,3 +185,20 @@ def test_checker_rejects_captions_outside_the_grammar():
     for caption in ("a red dog", "two red shape", "there is two circles", "a circle near a square", ""):
         with pytest.raises(ValueError):
             caption_is_true(caption, scene)
+
+
+def test_truth_matrix_agrees_with_the_checker_pair_by_pair():
+    from lookimagine.data.shapes import caption_is_true, caption_type, truth_matrix, CAPTION_TYPES
+
+    ds = ShapesDataset("test", n=25)
+    captions = ds.all_captions()
+    scenes = [ds.scene_of(i) for i in range(len(ds))]
+    table = truth_matrix(captions, scenes)
+    assert table.shape == (25, 125) and table.dtype == bool
+    for i, scene in enumerate(scenes):
+        for j, caption in enumerate(captions):
+            assert table[i, j] == caption_is_true(caption, scene)
+    assert all(table[i, 5 * i:5 * i + 5].all() for i in range(25))  # every image's own captions are true
+    assert {caption_type(c) for c in captions} <= set(CAPTION_TYPES)
+    assert caption_type("a red circle left of a blue square") == "relations"
+    assert caption_type("two red shapes") == "counts"

@@ -64,15 +64,18 @@ class Batch:
     tokens:      long (B, T), T = the longest caption in the batch.
     lengths:     long (B,).
     image_index: long (B,): the image of each pair in its ``EncodedSplit``.
+    caption_index: long (B,): the caption row of each pair (None when batched from ``PairDataset`` items).
     """
 
     images: torch.Tensor
     tokens: torch.Tensor
     lengths: torch.Tensor
     image_index: torch.Tensor
+    caption_index: torch.Tensor | None = None
 
     def to(self, device: torch.device | str) -> Batch:
-        return Batch(*(t.to(device) for t in (self.images, self.tokens, self.lengths, self.image_index)))
+        moved = (t.to(device) for t in (self.images, self.tokens, self.lengths, self.image_index))
+        return Batch(*moved, caption_index=self.caption_index)
 
 
 def encode_split(
@@ -120,6 +123,7 @@ def _make_batch(encoded: EncodedSplit, rows: torch.Tensor) -> Batch:
         tokens=encoded.tokens[rows, :width],
         lengths=lengths,
         image_index=image_index,
+        caption_index=rows,
     )
 
 

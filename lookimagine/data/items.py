@@ -59,6 +59,15 @@ class CaptionDataset(Sequence[Item]):
             raise IndexError(f"{self.name}/{self.split}: index {index} out of range 0..{len(self) - 1}")
         return Item(image=self.load_image(index), captions=self.captions_of(index), id=self.id_of(index))
 
+    def truth_matrix(self):
+        """(N, M) bool over the items and their captions in order, "caption j is true of image i",
+        where a checker can decide it (``shapes``); None where only the pairing is known."""
+        return None
+
+    def caption_type(self, caption: str) -> str | None:
+        """The caption's type for per-type recall, where the dataset defines types; else None."""
+        return None
+
     def all_captions(self) -> list[str]:
         """Every caption of every item, in item order (for vocabularies)."""
         return [c for i in range(len(self)) for c in self.captions_of(i)]

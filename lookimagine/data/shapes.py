@@ -44,6 +44,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
+import numpy as np
 from PIL import Image, ImageDraw
 
 from .items import CaptionDataset
@@ -277,36 +278,77 @@ def _matching(scene: Scene, size, colour, noun) -> list[SceneObject]:
     return [o for o in scene.objects if _fits(o, size, colour, noun)]
 
 
-def caption_is_true(caption: str, scene: Scene) -> bool:
-    """Whether ``caption`` is true of ``scene``; ``ValueError`` if it is outside the grammar."""
+@lru_cache(maxsize=65536)
+def parse_caption(caption: str) -> tuple[str, tuple]:
+    """``(kind, groups)`` of a caption under the grammar; ``ValueError`` if it is outside it.
+
+    Parsing is cached: evaluation and training check the same few thousand texts against many scenes.
+    """
+    text = caption.strip().lower()
     for kind, pattern in _GRAMMAR:
-        m = pattern.fullmatch(caption.strip().lower())
+        m = pattern.fullmatch(text)
         if m is None:
             continue
         g = m.groups()
-        if kind == "exists":
-            return bool(_matching(scene, *g))
-        if kind == "and":
-            return any(a is not b for a in _matching(scene, *g[:3]) for b in _matching(scene, *g[3:]))
-        if kind == "relation":
-            rel = RELATIONS[g[3]]
-            pairs = itertools.product(_matching(scene, *g[:3]), _matching(scene, *g[4:]))
-            return any(a is not b and relation_holds(a, b, rel) for a, b in pairs)
-        if kind == "def_relation":
-            a, b = _matching(scene, *g[:3]), _matching(scene, *g[4:])
-            return len(a) == 1 and len(b) == 1 and a[0] is not b[0] and relation_holds(a[0], b[0], RELATIONS[g[3]])
         if kind == "count":
             there, number, size, colour, singular, plural = g
             n = NUMBERS.index(number) + 1
             if (n == 1) != (singular is not None) or (there and (there == "there is ") != (n == 1)):
                 raise ValueError(f"number disagreement in {caption!r}")
             noun = singular or next(s for s, p in PLURALS.items() if p == plural)
-            return len(_matching(scene, size, colour, noun)) == n
-        if kind == "definite":
-            size, colour, noun, p_size, p_colour, p_noun = g
-            found = _matching(scene, size, colour, noun)
-            return len(found) == 1 and _fits(found[0], p_size, p_colour, p_noun)
+            return kind, (n, size, colour, noun)
+        return kind, g
     raise ValueError(f"caption outside the shapes grammar: {caption!r}")
+
+
+def _holds(kind: str, g: tuple, scene: Scene) -> bool:
+    """Evaluate a parsed caption on a scene (see ``caption_is_true``)."""
+    if kind == "exists":
+        return bool(_matching(scene, *g))
+    if kind == "and":
+        return any(a is not b for a in _matching(scene, *g[:3]) for b in _matching(scene, *g[3:]))
+    if kind == "relation":
+        rel = RELATIONS[g[3]]
+        pairs = itertools.product(_matching(scene, *g[:3]), _matching(scene, *g[4:]))
+        return any(a is not b and relation_holds(a, b, rel) for a, b in pairs)
+    if kind == "def_relation":
+        a, b = _matching(scene, *g[:3]), _matching(scene, *g[4:])
+        return len(a) == 1 and len(b) == 1 and a[0] is not b[0] and relation_holds(a[0], b[0], RELATIONS[g[3]])
+    if kind == "count":
+        n, size, colour, noun = g
+        return len(_matching(scene, size, colour, noun)) == n
+    size, colour, noun, p_size, p_colour, p_noun = g  # definite
+    found = _matching(scene, size, colour, noun)
+    return len(found) == 1 and _fits(found[0], p_size, p_colour, p_noun)
+
+
+def caption_is_true(caption: str, scene: Scene) -> bool:
+    """Whether ``caption`` is true of ``scene``; ``ValueError`` if it is outside the grammar."""
+    return _holds(*parse_caption(caption), scene)
+
+
+# Caption types for per-type recall: what a caption asks the model to get right.
+CAPTION_TYPES = ("existence", "attributes", "counts", "conjunctions", "relations")
+_TYPE_OF_KIND = {"exists": "existence", "definite": "attributes", "count": "counts", "and": "conjunctions",
+                 "relation": "relations", "def_relation": "relations"}
+
+
+def caption_type(caption: str) -> str:
+    """One of ``CAPTION_TYPES``: existence ("a red circle"), attributes ("the circle is red"),
+    counts ("two red shapes"), conjunctions ("a red circle and a blue square"), relations ("… left of …")."""
+    return _TYPE_OF_KIND[parse_caption(caption)[0]]
+
+
+def truth_matrix(captions: list[str], scenes: list[Scene]) -> np.ndarray:
+    """(len(scenes), len(captions)) bool: caption j is true of scene i, by the checker.
+
+    Each distinct caption text is parsed once; a 1,000 × 5,000 test split takes a few seconds.
+    """
+    unique: dict[str, int] = {}
+    cols = np.array([unique.setdefault(c, len(unique)) for c in captions], dtype=np.int64)
+    parsed = [parse_caption(c) for c in unique]
+    table = np.array([[_holds(kind, g, scene) for kind, g in parsed] for scene in scenes], dtype=bool)
+    return table.reshape(len(scenes), len(unique))[:, cols]
 
 
 # ------------------------------------------------------------------ dataset
@@ -368,3 +410,10 @@ class ShapesDataset(CaptionDataset):
     def id_of(self, index: int) -> str:
         self._check(index)
         return f"shapes-{self.split}-{index:06d}"
+
+    def truth_matrix(self) -> np.ndarray:
+        """(N, 5N) bool: caption j (in ``all_captions`` order) is true of scene i, by ``caption_is_true``."""
+        return truth_matrix(self.all_captions(), [self.scene_of(i) for i in range(len(self))])
+
+    def caption_type(self, caption: str) -> str:
+        return caption_type(caption)

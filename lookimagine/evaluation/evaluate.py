@@ -31,7 +31,7 @@ from .captions import reference_sets
 from .cider import corpus_cider
 from .embedding import embed_images, embed_texts, images_to_float, split_similarity
 from .image_metrics import r_precision
-from .retrieval import caption_keys, evaluate_retrieval
+from .retrieval import caption_keys, evaluate_retrieval, recall_by_type
 
 
 def code_version() -> str:
@@ -50,9 +50,43 @@ def resolve_checkpoint(path: str | Path) -> Path:
     return path / "best" if (path / "best" / "config.json").is_file() else path
 
 
-def load_eval_split(train_cfg: TrainConfig, split: str, vocab, image_size: int, max_len: int) -> EncodedSplit:
-    dataset = load_dataset(train_cfg.dataset, split)
-    return encode_split(dataset, vocab, image_size=image_size, max_len=max_len)
+def eval_dataset(train_cfg: TrainConfig, split: str):
+    """The evaluation split of a run's dataset (emoji: in the run's training art styles; test-style is Noto)."""
+    kwargs = {"styles": train_cfg.styles} if train_cfg.dataset == "emoji" and train_cfg.styles else {}
+    return load_dataset(train_cfg.dataset, split, **kwargs)
+
+
+def oracle_similarity(truth: np.ndarray, seed: int = 0) -> np.ndarray:
+    """A perfect model: every true pair above every false one, true pairs in random order among themselves."""
+    return truth + 0.5 * np.random.default_rng(seed).random(truth.shape)
+
+
+def retrieval_report(sims: np.ndarray, data: EncodedSplit, dataset, fold_size: int | None = None) -> dict:
+    """Every retrieval figure of a split, under its primary protocol.
+
+    protocol "truth" (datasets with a checker, i.e. shapes): a caption's ground truth is every image it is
+    true of, and an image's every caption true of it; the text protocol, the oracle under both, and recall
+    per caption type are reported beside it. protocol "text": identical caption texts count as ground truth
+    for every image they describe (``caption_keys``); on emoji, names are unique per concept.
+    """
+    owner, keys = data.image_of_caption.numpy(), caption_keys(data.captions)
+    text = evaluate_retrieval(sims, owner, fold_size=fold_size, include_ranks=fold_size is None, caption_keys=keys)
+    truth = dataset.truth_matrix()
+    if truth is None:
+        return {"protocol": "text", "retrieval": text}
+    oracle = oracle_similarity(truth)
+    types = [dataset.caption_type(c) for c in data.captions]
+    return {"protocol": "truth",
+            "retrieval": evaluate_retrieval(sims, owner, fold_size=fold_size, include_ranks=fold_size is None,
+                                            ground_truth=truth),
+            "retrieval_text": text,
+            "retrieval_by_type": recall_by_type(sims, truth, types),
+            "oracle": {"truth": evaluate_retrieval(oracle, owner, ground_truth=truth),
+                       "text": evaluate_retrieval(oracle, owner, caption_keys=keys),
+                       "by_type": recall_by_type(oracle, truth, types)},
+            "truth_stats": {"images_per_caption_mean": float(truth.sum(0).mean()),
+                            "images_per_caption_median": float(np.median(truth.sum(0))),
+                            "captions_per_image_mean": float(truth.sum(1).mean())}}
 
 
 @torch.no_grad()
@@ -110,16 +144,15 @@ def evaluate_checkpoint(checkpoint: str | Path, split: str = "test", judge: str 
     model, vocab, config = load_checkpoint(ckpt, device)
     model_cfg = from_dict(ModelConfig, config["model"])
     train_cfg = from_dict(TrainConfig, config["train"])
-    data = load_eval_split(train_cfg, split, vocab, model_cfg.image_size, train_cfg.max_len)
+    dataset = eval_dataset(train_cfg, split)
+    data = encode_split(dataset, vocab, image_size=model_cfg.image_size, max_len=train_cfg.max_len)
     sims = split_similarity(model, data, device).numpy()
     result = {
         "command": command, "checkpoint": str(ckpt), "preset": config["meta"].get("preset"),
         "seed": train_cfg.seed, "config_hash": config_hash(model_cfg, train_cfg), "code_version": code_version(),
         "dataset": train_cfg.dataset, "split": split, "n_images": int(data.images.shape[0]),
         "n_captions": int(data.tokens.shape[0]), "selected_epoch": config["meta"].get("epoch"),
-        # identical caption texts count as ground truth for every image they describe (see retrieval.py)
-        "retrieval": evaluate_retrieval(sims, data.image_of_caption.numpy(), fold_size=fold_size,
-                                        include_ranks=fold_size is None, caption_keys=caption_keys(data.captions)),
+        **retrieval_report(sims, data, dataset, fold_size),
         "ids": data.ids,
         "captions": data.captions,
         "image_of_caption": data.image_of_caption.tolist(),

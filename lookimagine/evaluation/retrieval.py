@@ -31,6 +31,14 @@ has a caption with the same text, in both directions; without it, only the
 caption's own image does. For captions that are all distinct (emoji names)
 both protocols give the same numbers.
 
+Truth-based ground truth: where a checker can decide whether any caption is
+true of any image (``shapes``: ``data.shapes.truth_matrix``), pass
+``ground_truth``, an ``(N, M)`` bool matrix. A caption is then correct for
+every image it is true of, and an image for every caption true of it — the
+*truth protocol*, which a perfect model scores 100 on (the text protocol caps
+even a perfect model far below that, since "a red circle" is true of many
+scenes that were captioned otherwise).
+
 Large matrices need not be held at once: the ``*_chunked`` functions take a
 callable that returns one block of the ``(N, M)`` matrix at a time, e.g.
 ``lambda rows: img_emb[rows] @ cap_emb.T``.
@@ -53,6 +61,7 @@ __all__ = [
     "evaluate_retrieval",
     "recall_at_k_curve",
     "caption_keys",
+    "recall_by_type",
 ]
 
 SimsFn = Callable[[slice], np.ndarray]
@@ -155,22 +164,39 @@ def _key_membership(owner: np.ndarray, keys, n_images: int) -> np.ndarray | None
     return has
 
 
+def _check_ground_truth(ground_truth, shape: tuple[int, int]) -> np.ndarray | None:
+    """An explicit (N, M) ground truth: bool, every image and every caption with at least one true pair."""
+    if ground_truth is None:
+        return None
+    gt = np.asarray(ground_truth)
+    if gt.shape != shape or gt.dtype != bool:
+        raise ValueError(f"ground_truth must be a bool array of shape {shape}, got {gt.dtype} {gt.shape}")
+    if not gt.any(axis=1).all() or not gt.any(axis=0).all():
+        raise ValueError("ground_truth leaves an image or a caption with nothing true")
+    return gt
+
+
 def image_to_text_chunked(
-    sims_fn: SimsFn, image_of_caption, n_images: int, chunk_size: int = 1000, caption_keys=None
+    sims_fn: SimsFn, image_of_caption, n_images: int, chunk_size: int = 1000, caption_keys=None,
+    ground_truth=None,
 ) -> RetrievalScores:
     """Image queries over all captions, computed ``chunk_size`` images at a time.
 
     sims_fn(rows: slice) -> (len(rows), M) block of the similarity matrix.
     image_of_caption: (M,) image index of each caption.
     caption_keys: optional (M,) text ids; equal text counts as ground truth too.
+    ground_truth: optional (N, M) bool, the ground truth itself (overrides caption_keys).
     """
     owner = _check_image_of_caption(image_of_caption, n_images)
     has = _key_membership(owner, caption_keys, n_images)
+    gt_all = _check_ground_truth(ground_truth, (n_images, owner.size))
     ranks = np.empty(n_images, dtype=np.int64)
     for start in range(0, n_images, chunk_size):
         rows = slice(start, min(start + chunk_size, n_images))
         block = _check_block(sims_fn(rows), (rows.stop - rows.start, owner.size))  # (B, M)
-        if has is None:
+        if gt_all is not None:
+            is_gt = gt_all[rows]
+        elif has is None:
             is_gt = owner[None, :] == np.arange(rows.start, rows.stop)[:, None]  # (B, M)
         else:
             is_gt = has[rows][:, np.asarray(caption_keys)]  # (B, M): the caption's text is one of the image's
@@ -181,7 +207,8 @@ def image_to_text_chunked(
 
 
 def text_to_image_chunked(
-    sims_fn: SimsFn, image_of_caption, n_images: int, chunk_size: int = 5000, caption_keys=None
+    sims_fn: SimsFn, image_of_caption, n_images: int, chunk_size: int = 5000, caption_keys=None,
+    ground_truth=None,
 ) -> RetrievalScores:
     """Caption queries over all images, computed ``chunk_size`` captions at a time.
 
@@ -189,34 +216,38 @@ def text_to_image_chunked(
     ``(N_images, M_captions)`` matrix (``lambda cols: img_emb @ cap_emb[cols].T``).
     image_of_caption: (M,) image index of each caption.
     caption_keys: optional (M,) text ids; every image with a caption of the same text is ground truth.
+    ground_truth: optional (N, M) bool, the ground truth itself (overrides caption_keys).
     """
     owner = _check_image_of_caption(image_of_caption, n_images)
     has = _key_membership(owner, caption_keys, n_images)
+    gt_all = _check_ground_truth(ground_truth, (n_images, owner.size))
     ranks = np.empty(owner.size, dtype=np.int64)
     for start in range(0, owner.size, chunk_size):
         cols = slice(start, min(start + chunk_size, owner.size))
         block = _check_block(sims_fn(cols), (n_images, cols.stop - cols.start))  # (N, B)
-        if has is None:
+        if has is None and gt_all is None:
             gt = block[owner[cols], np.arange(cols.stop - cols.start)]  # (B,)
             # >= counts the ground truth itself once, so this is 1 + #negatives tied or above.
             ranks[cols] = (block >= gt[None, :]).sum(axis=0)
         else:
-            is_gt = has[:, np.asarray(caption_keys)[cols]]  # (N, B)
+            is_gt = gt_all[:, cols] if gt_all is not None else has[:, np.asarray(caption_keys)[cols]]  # (N, B)
             best_gt = np.where(is_gt, block, -np.inf).max(axis=0)  # (B,)
             ranks[cols] = 1 + ((block >= best_gt[None, :]) & ~is_gt).sum(axis=0)
     return RetrievalScores.from_ranks(ranks)
 
 
-def image_to_text(sims: np.ndarray, image_of_caption, caption_keys=None) -> RetrievalScores:
+def image_to_text(sims: np.ndarray, image_of_caption, caption_keys=None, ground_truth=None) -> RetrievalScores:
     """Image → text retrieval from a full ``(N_images, M_captions)`` matrix."""
     sims, owner = _check_sims(sims, image_of_caption)
-    return image_to_text_chunked(lambda rows: sims[rows], owner, sims.shape[0], caption_keys=caption_keys)
+    return image_to_text_chunked(lambda rows: sims[rows], owner, sims.shape[0], caption_keys=caption_keys,
+                                 ground_truth=ground_truth)
 
 
-def text_to_image(sims: np.ndarray, image_of_caption, caption_keys=None) -> RetrievalScores:
+def text_to_image(sims: np.ndarray, image_of_caption, caption_keys=None, ground_truth=None) -> RetrievalScores:
     """Text → image retrieval from a full ``(N_images, M_captions)`` matrix."""
     sims, owner = _check_sims(sims, image_of_caption)
-    return text_to_image_chunked(lambda cols: sims[:, cols], owner, sims.shape[0], caption_keys=caption_keys)
+    return text_to_image_chunked(lambda cols: sims[:, cols], owner, sims.shape[0], caption_keys=caption_keys,
+                                 ground_truth=ground_truth)
 
 
 def rsum(i2t: RetrievalScores, t2i: RetrievalScores) -> float:
@@ -224,8 +255,8 @@ def rsum(i2t: RetrievalScores, t2i: RetrievalScores) -> float:
     return i2t.r1 + i2t.r5 + i2t.r10 + t2i.r1 + t2i.r5 + t2i.r10
 
 
-def _evaluate(sims: np.ndarray, owner: np.ndarray, include_ranks: bool, keys=None) -> dict:
-    i2t, t2i = image_to_text(sims, owner, keys), text_to_image(sims, owner, keys)
+def _evaluate(sims: np.ndarray, owner: np.ndarray, include_ranks: bool, keys=None, truth=None) -> dict:
+    i2t, t2i = image_to_text(sims, owner, keys, truth), text_to_image(sims, owner, keys, truth)
     return {
         "image_to_text": i2t.to_dict(include_ranks),
         "text_to_image": t2i.to_dict(include_ranks),
@@ -235,7 +266,7 @@ def _evaluate(sims: np.ndarray, owner: np.ndarray, include_ranks: bool, keys=Non
 
 def evaluate_retrieval(
     sims: np.ndarray, image_of_caption, fold_size: int | None = None, include_ranks: bool = False,
-    caption_keys=None,
+    caption_keys=None, ground_truth=None,
 ) -> dict:
     """Both directions and rsum as a JSON-ready dict.
 
@@ -253,8 +284,9 @@ def evaluate_retrieval(
     """
     sims, owner = _check_sims(sims, image_of_caption)
     keys = None if caption_keys is None else np.asarray(caption_keys, dtype=np.int64)
+    truth = _check_ground_truth(ground_truth, sims.shape)
     if fold_size is None:
-        return _evaluate(sims, owner, include_ranks, keys)
+        return _evaluate(sims, owner, include_ranks, keys, truth)
     n_images = sims.shape[0]
     if fold_size <= 0 or n_images % fold_size:
         raise ValueError(f"{n_images} images cannot be cut into folds of {fold_size}")
@@ -262,7 +294,8 @@ def evaluate_retrieval(
     for start in range(0, n_images, fold_size):
         cols = np.flatnonzero((owner >= start) & (owner < start + fold_size))
         folds.append(_evaluate(sims[start : start + fold_size][:, cols], owner[cols] - start, include_ranks,
-                               None if keys is None else keys[cols]))
+                               None if keys is None else keys[cols],
+                               None if truth is None else truth[start : start + fold_size][:, cols]))
     metrics = ("r1", "r5", "r10", "median_rank", "mean_rank")
     mean = {
         direction: {m: float(np.mean([f[direction][m] for f in folds])) for m in metrics}
@@ -276,3 +309,33 @@ def recall_at_k_curve(ranks: np.ndarray, ks: Iterable[int] = range(1, 51)) -> np
     ranks = np.asarray(ranks)
     ks = np.asarray(list(ks))
     return 100.0 * (ranks[None, :] <= ks[:, None]).mean(axis=1)
+
+
+def _ranks_against(sims: np.ndarray, gt: np.ndarray) -> np.ndarray:
+    """(Q,) 1-based pessimistic rank of each query's best ground truth; sims and gt are (Q, C)."""
+    best = np.where(gt, sims, -np.inf).max(axis=1)
+    return 1 + ((sims >= best[:, None]) & ~gt).sum(axis=1)
+
+
+def recall_by_type(sims: np.ndarray, ground_truth: np.ndarray, caption_types: Iterable[str]) -> dict:
+    """Retrieval scores per caption type, under an explicit (N, M) ground truth.
+
+    text → image: the caption queries of type T against every image.
+    image → text: every image with a true caption of type T, against the captions of type T only
+    ("find a true relation among the relation captions"), so each type is its own retrieval task.
+    Returns ``{type: {"n_captions", "n_images", "image_to_text": {...}, "text_to_image": {...}, "rsum"}}``.
+    """
+    sims = np.asarray(sims)
+    gt = _check_ground_truth(ground_truth, sims.shape)
+    types = np.asarray(list(caption_types))
+    if types.shape != (sims.shape[1],):
+        raise ValueError(f"caption_types has shape {types.shape}, expected ({sims.shape[1]},)")
+    out = {}
+    for kind in dict.fromkeys(types.tolist()):
+        cols = np.flatnonzero(types == kind)
+        rows = np.flatnonzero(gt[:, cols].any(axis=1))
+        t2i = RetrievalScores.from_ranks(_ranks_against(sims[:, cols].T, gt[:, cols].T))
+        i2t = RetrievalScores.from_ranks(_ranks_against(sims[np.ix_(rows, cols)], gt[np.ix_(rows, cols)]))
+        out[kind] = {"n_captions": int(cols.size), "n_images": int(rows.size), "image_to_text": i2t.to_dict(),
+                     "text_to_image": t2i.to_dict(), "rsum": rsum(i2t, t2i)}
+    return out

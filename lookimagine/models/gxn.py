@@ -44,7 +44,7 @@ class GXN(nn.Module):
         if cfg.vocab_size <= 4:
             raise ValueError("ModelConfig.vocab_size must be set from the vocabulary before building GXN")
         self.cfg = cfg
-        self.image_encoder = ImageEncoder(cfg.cnn_channels, cfg.embed_dim)
+        self.image_encoder = ImageEncoder(cfg.cnn_channels, cfg.embed_dim, pool=cfg.pool, image_size=cfg.image_size)
         self.text_encoder = TextEncoder(cfg.vocab_size, cfg.word_dim, cfg.text_hidden, cfg.embed_dim)
         self.caption_decoder = (CaptionDecoder(cfg.vocab_size, cfg.word_dim, cfg.decoder_hidden, cfg.embed_dim)
                                 if cfg.i2t else None)

@@ -30,7 +30,8 @@ class ImageEncoder(nn.Module):
     the first, widest layers by 4× on the CPU; each block then halves again.
     """
 
-    def __init__(self, channels: tuple[int, ...], embed_dim: int, dropout: float = 0.1) -> None:
+    def __init__(self, channels: tuple[int, ...], embed_dim: int, dropout: float = 0.1, pool: str = "mean",
+                 image_size: int = 64) -> None:
         super().__init__()
         c0 = channels[0]
         blocks = [nn.Sequential(nn.Conv2d(3, c0, 4, stride=2, padding=1, bias=False), nn.BatchNorm2d(c0),
@@ -40,11 +41,16 @@ class ImageEncoder(nn.Module):
             blocks.append(conv_block(c_in, c))
             c_in = c
         self.cnn = nn.Sequential(*blocks)
+        self.pool = pool
+        side = image_size // 2 ** (len(channels) + 1)  # the stem and every block halve the map
+        features = c_in * side * side if pool == "flatten" else c_in
         self.dropout = nn.Dropout(dropout)
-        self.head_h = nn.Linear(c_in, embed_dim)  # abstract
-        self.head_l = nn.Linear(c_in, embed_dim)  # grounded
+        self.head_h = nn.Linear(features, embed_dim)  # abstract
+        self.head_l = nn.Linear(features, embed_dim)  # grounded
 
     def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        feature = self.cnn(images).mean(dim=(2, 3))  # (B, C): mean-pooled last map, as the paper does
+        fmap = self.cnn(images)  # (B, C, h, w)
+        # (B, C): mean-pooled, as the paper does; or (B, C·h·w): every position kept
+        feature = fmap.flatten(1) if self.pool == "flatten" else fmap.mean(dim=(2, 3))
         feature = self.dropout(feature)
         return self.head_h(feature), self.head_l(feature)

@@ -1,13 +1,23 @@
-"""The GXN trainer: one recipe for GXN, its ablations and the baseline.
+"""The GXN trainer: one recipe for GXN, its ablations, the baseline and every stage of the staged recipe.
 
 Per batch (paper §3.4, simplified to one joint update — see README "Training"):
 1. discriminator step (GAN branch only), on detached text and fakes;
-2. one update of encoders + generators on
-   L = L_rank + w_caption·[(1−γ)·XE + γ·RL] + w_gan·(L_G + w_kl·KL) + w_diffusion·L_diffusion.
-The baseline runs the same loop with every generative term absent.
+2. one backward pass of
+   L = w_rank·L_rank + w_caption·[(1−γ)·XE + γ·RL] + w_gan·(L_G + w_kl·KL) + w_match·L_match + w_diffusion·L_diff,
+   then, for each module group (encoders, caption decoder, generator, diffusion UNet), its own gradient
+   clip and its own Adam step. Clipping per group keeps one branch's large gradient (the GAN's) from
+   shrinking every other branch's step.
+Gradient paths follow the paper: the ranking loss trains the encoders; the captioner's loss reaches the
+image encoder through v_l; the generator's losses reach the text encoder only through the generator's
+input t_l (the discriminator and the matching critic see detached text).
 
-Each epoch ends with validation R@K; the best val rsum is kept in ``best/``
-(inference checkpoint) and ``last/`` holds everything needed to resume.
+The staged recipe is three runs of this trainer: the baseline (encoders); generators pretrained on the
+frozen encoders (``init_from`` + ``freeze_encoders``, ``w_rank=0``); joint fine-tuning (``init_from``).
+
+Each epoch ends with validation R@K (under the dataset's primary protocol) and the health records
+(``health.py``): each loss's gradient share on the shared encoders and, for models that draw, the
+conditioning probe. The best val rsum is kept in ``best/`` (inference checkpoint); ``last/`` holds
+everything needed to resume.
 """
 
 from __future__ import annotations
@@ -34,28 +44,60 @@ from ..evaluation.captions import reference_sets
 from ..evaluation.cider import CiderD
 from ..evaluation.embedding import split_similarity
 from ..evaluation.retrieval import caption_keys, evaluate_retrieval
-from ..models.checkpoint import save_checkpoint
+from ..models.checkpoint import load_checkpoint, save_checkpoint
 from ..models.gxn import GXN
 from ..models.t2i_gan import Discriminator
+from .health import conditioning_probe, gradient_shares
 from .state import load_state, optimizer_from_flat, optimizer_to_flat, save_state
 
+# Module groups of GXN: each has its own optimiser and its own gradient clip.
+GROUPS = {"encoders": ("image_encoder", "text_encoder"), "caption_decoder": ("caption_decoder",),
+          "generator": ("cond_aug", "generator"), "diffusion": ("diffusion",)}
+GENERATIVE_GROUPS = ("generator", "diffusion")
+HEALTH_BATCHES = 2  # batches per epoch on which each loss's gradient share is measured
+PROBE_TEXTS, PROBE_DRAWS = 16, 4
 
-def validate(model: GXN, split: EncodedSplit, device) -> dict:
-    """Retrieval scores of the model on an encoded split (model selection uses val rsum)."""
-    return evaluate_retrieval(split_similarity(model, split, device).numpy(), split.image_of_caption.numpy(),
-                              caption_keys=caption_keys(split.captions))
+
+def group_parameters(model: GXN) -> dict[str, list[torch.nn.Parameter]]:
+    """{group: its parameters}, for the groups this model has."""
+    out = {}
+    for group, names in GROUPS.items():
+        params = [p for n in names if getattr(model, n, None) is not None for p in getattr(model, n).parameters()]
+        if params:
+            out[group] = params
+    return out
 
 
-def load_splits(cfg: TrainConfig, vocab: Vocabulary | None, image_size: int):
-    """Train and val splits of the configured dataset, encoded; the vocabulary comes from train only."""
-    kwargs = {"n": cfg.n_train} if cfg.dataset == "shapes" and cfg.n_train else {}
-    train_ds = load_dataset(cfg.dataset, "train", **kwargs)
-    val_ds = load_dataset(cfg.dataset, "val")
+def validate(model: GXN, split: EncodedSplit, device, truth: np.ndarray | None = None) -> dict:
+    """Retrieval scores on an encoded split (model selection uses val rsum), under the dataset's primary
+    protocol: the checker's truth where there is one (``truth``), identical caption texts otherwise."""
+    sims = split_similarity(model, split, device).numpy()
+    if truth is not None:
+        return evaluate_retrieval(sims, split.image_of_caption.numpy(), ground_truth=truth)
+    return evaluate_retrieval(sims, split.image_of_caption.numpy(), caption_keys=caption_keys(split.captions))
+
+
+def train_dataset(cfg: TrainConfig, epoch: int = 0):
+    """The training set of an epoch: shapes with ``fresh_data`` draws a new one each epoch (dataset seed
+    1 + epoch; val and test are other seed streams, so they never overlap)."""
+    if cfg.dataset == "shapes":
+        kwargs = {"n": cfg.n_train} if cfg.n_train else {}
+        return load_dataset("shapes", "train", seed=1 + epoch if cfg.fresh_data else 0, **kwargs)
+    if cfg.dataset == "emoji" and cfg.styles:
+        return load_dataset("emoji", "train", styles=cfg.styles)
+    return load_dataset(cfg.dataset, "train")
+
+
+def load_splits(cfg: TrainConfig, vocab: Vocabulary | None, image_size: int, epoch: int = 0):
+    """(vocab, train dataset, encoded train, val dataset, encoded val); the vocabulary comes from train only."""
+    train_ds = train_dataset(cfg, epoch)
+    val_ds = load_dataset(cfg.dataset, "val", **({"styles": cfg.styles} if cfg.dataset == "emoji" and cfg.styles
+                                                   else {}))
     if vocab is None:
         vocab = Vocabulary.build(train_ds.all_captions())
     train = encode_split(train_ds, vocab, image_size=image_size, max_len=cfg.max_len)
     val = encode_split(val_ds, vocab, image_size=image_size, max_len=cfg.max_len)
-    return vocab, train, val
+    return vocab, train_ds, train, val_ds, val
 
 
 class Trainer:
@@ -71,25 +113,59 @@ class Trainer:
             torch.set_num_threads(train_cfg.num_threads)
         torch.manual_seed(train_cfg.seed)
         resume = load_state(self.out / "last")
-        vocab = Vocabulary.load(self.out / "last" / "vocab.json") if resume else None
-        self.vocab, self.train_split, self.val_split = load_splits(train_cfg, vocab, model_cfg.image_size)
+        init = load_checkpoint(train_cfg.init_from) if train_cfg.init_from else None
+        vocab = Vocabulary.load(self.out / "last" / "vocab.json") if resume else init[1] if init else None
+        self.vocab, self.train_ds, self.train_split, val_ds, self.val_split = load_splits(
+            train_cfg, vocab, model_cfg.image_size)
+        self.val_truth = val_ds.truth_matrix()
         self.model_cfg = dataclasses.replace(model_cfg, vocab_size=len(self.vocab))
         self.model = GXN(self.model_cfg).to(self.device)
-        self.opt = torch.optim.Adam(self.model.parameters(), lr=train_cfg.lr)
+        self.critic = None
+        if init is not None:
+            self._load_init(init[0])
+            if train_cfg.w_match > 0:  # the frozen copy of the starting model that judges imagined images
+                self.critic = init[0].to(self.device).eval().requires_grad_(False)
+        groups = group_parameters(self.model)
+        if train_cfg.freeze_encoders:
+            self.model.image_encoder.requires_grad_(False)
+            self.model.text_encoder.requires_grad_(False)
+            groups.pop("encoders")
+        self.opts = {g: torch.optim.Adam(ps, lr=self._base_lr(g), betas=self._betas(g)) for g, ps in groups.items()}
+        self.group_params = groups
         self.disc = self.opt_d = None
         if self.model_cfg.t2i == "gan":
             c = self.model_cfg
             self.disc = Discriminator(c.embed_dim, c.cond_dim, c.disc_channels, c.image_size).to(self.device)
-            self.opt_d = torch.optim.Adam(self.disc.parameters(), lr=train_cfg.lr, betas=(0.5, 0.999))
+            self.opt_d = torch.optim.Adam(self.disc.parameters(), lr=self._base_lr("generator"), betas=(0.5, 0.999))
         self.cider = None
         if self.model_cfg.i2t and train_cfg.rl_start_epoch is not None:
             self.cider = CiderD(reference_sets(self.train_split))
         self.gen = torch.Generator().manual_seed(train_cfg.seed)
         self.epoch, self.best_rsum, self.history, self.seconds = 0, -math.inf, [], 0.0
+        self.stopped_early = False
         if resume:
             self._restore(*resume)
 
     # ---- helpers --------------------------------------------------------------------
+    def _load_init(self, init: GXN) -> None:
+        """Start from a trained checkpoint: every module it has (the encoders at least) must fit exactly."""
+        state = init.state_dict()
+        own = self.model.state_dict()
+        bad = [k for k, v in state.items() if k in own and own[k].shape != v.shape]
+        missing_encoders = [k for k in own if k.startswith(("image_encoder.", "text_encoder.")) and k not in state]
+        if bad or missing_encoders or init.cfg.vocab_size != self.model_cfg.vocab_size:
+            raise ValueError(f"init_from {self.train_cfg.init_from}: does not fit this model "
+                             f"(shape mismatches: {bad[:3]}, missing encoder weights: {missing_encoders[:3]})")
+        self.model.load_state_dict({k: v for k, v in state.items() if k in own}, strict=False)
+
+    def _base_lr(self, group: str) -> float:
+        cfg = self.train_cfg
+        return cfg.gen_lr if group in GENERATIVE_GROUPS and cfg.gen_lr is not None else cfg.lr
+
+    @staticmethod
+    def _betas(group: str) -> tuple[float, float]:
+        return (0.5, 0.999) if group == "generator" else (0.9, 0.999)  # GANs train with β1 = 0.5 (DCGAN)
+
     def _gamma(self, epoch: int) -> float:
         """Weight of RL in the caption loss: 0 before rl_start, then rising gamma_start → gamma_end."""
         cfg = self.train_cfg
@@ -104,26 +180,45 @@ class Trainer:
         xe_epochs = cfg.rl_start_epoch if cfg.rl_start_epoch is not None else cfg.epochs
         return cfg.scheduled_sampling_max * min(epoch / max(xe_epochs - 1, 1), 1.0)
 
-    def _lr(self, epoch: int) -> float:
+    def _lr_factor(self, epoch: int) -> float:
         cfg = self.train_cfg
-        return cfg.lr * (0.1 if cfg.lr_decay_epoch is not None and epoch >= cfg.lr_decay_epoch else 1.0)
+        if cfg.lr_schedule == "cosine":
+            return 0.5 * (1 + math.cos(math.pi * epoch / cfg.epochs))
+        return 0.1 if cfg.lr_decay_epoch is not None and epoch >= cfg.lr_decay_epoch else 1.0
+
+    def _true_pairs(self, batch) -> torch.Tensor | None:
+        """(B, B) bool: caption j of the batch is true of image i (by the dataset's checker), or None."""
+        if not self.train_cfg.mask_true_negatives or not hasattr(self.train_ds, "scene_of"):
+            return None
+        from ..data.shapes import truth_matrix
+
+        captions = [self.train_split.captions[r] for r in batch.caption_index.tolist()]
+        scenes = [self.train_ds.scene_of(i) for i in batch.image_index.tolist()]
+        return torch.from_numpy(truth_matrix(captions, scenes))
 
     # ---- one step -------------------------------------------------------------------
-    def step(self, batch, epoch: int) -> dict[str, float]:
-        """One optimisation step on a batch; returns the loss terms."""
+    def step(self, batch, epoch: int, measure: bool = False) -> dict[str, float]:
+        """One optimisation step on a batch; returns the loss terms (and, if ``measure``, the gradient
+        shares of each term on the shared encoders under ``share.<term>``)."""
         cfg, model = self.train_cfg, self.model
         model.train()
+        if cfg.freeze_encoders:  # frozen encoders: eval mode too, so BatchNorm statistics stay put
+            model.image_encoder.eval()
+            model.text_encoder.eval()
         images = batch.images.to(self.device)
         tokens, lengths = batch.tokens.to(self.device), batch.lengths.to(self.device)
-        logs: dict[str, float] = {}
         gen_on = epoch >= cfg.gen_start_epoch
         gb = min(cfg.gen_batch, images.shape[0])
+        true_pairs = self._true_pairs(batch)
 
-        img = model.encode_image(images)
-        txt = model.encode_text(tokens, lengths)
-        loss = losses.ranking_loss(model.similarity(img, txt), cfg.margin, cfg.ranking_loss)
-        logs["rank"] = loss.item()
-
+        with torch.set_grad_enabled(not cfg.freeze_encoders):
+            img = model.encode_image(images)
+            txt = model.encode_text(tokens, lengths)
+        terms: dict[str, torch.Tensor] = {}
+        logs: dict[str, float] = {}
+        if cfg.w_rank > 0:
+            terms["rank"] = cfg.w_rank * losses.ranking_loss(model.similarity(img, txt), cfg.margin,
+                                                             cfg.ranking_loss, true_pairs)
         if model.caption_decoder is not None and gen_on:
             logits = model.caption_decoder(img.v_l, tokens, self._ss_prob(epoch), self.gen)
             xe = losses.caption_xe(logits, tokens[:, 1:])
@@ -134,21 +229,26 @@ class Trainer:
                 rl = self._self_critical(img.v_l, batch.image_index)
                 logs["rl"] = rl.item()
                 cap = (1 - gamma) * xe + gamma * rl
-            loss = loss + cfg.w_caption * cap
-
+            terms["caption"] = cfg.w_caption * cap
         if self.disc is not None and gen_on:
-            loss = loss + cfg.w_gan * self._gan_terms(images[:gb], txt.t_l[:gb], logs)
-
+            pairs = true_pairs[:gb, :gb] if true_pairs is not None else None
+            terms["gan"] = self._gan_terms(images[:gb], txt.t_l[:gb], tokens[:gb], lengths[:gb], pairs, logs)
         if model.diffusion is not None and gen_on:
             pred, noise = model.diffusion.predict_noise(images[:gb], txt.states[:gb], txt.mask[:gb], self.gen)
-            diff = losses.noise_prediction_loss(pred, noise)
-            logs["diffusion"] = diff.item()
-            loss = loss + cfg.w_diffusion * diff
+            terms["diffusion"] = cfg.w_diffusion * losses.noise_prediction_loss(pred, noise)
 
-        self.opt.zero_grad(set_to_none=True)
+        if measure and "encoders" in self.group_params:
+            health = gradient_shares(terms, self.group_params["encoders"])
+            logs.update({f"share.{k}": v for k, v in health["share"].items()})
+            logs.update({f"gradnorm.{k}": v for k, v in health["norm"].items()})
+        loss = sum(terms.values())
+        for opt in self.opts.values():
+            opt.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), cfg.grad_clip)
-        self.opt.step()
+        for group, opt in self.opts.items():
+            logs[f"clip.{group}"] = float(torch.nn.utils.clip_grad_norm_(self.group_params[group], cfg.grad_clip))
+            opt.step()
+        logs.update({k: v.item() for k, v in terms.items()})
         logs["loss"] = loss.item()
         return logs
 
@@ -163,66 +263,130 @@ class Trainer:
         to_t = lambda a: torch.as_tensor(np.asarray(a), dtype=torch.float32, device=v_l.device)  # noqa: E731
         return losses.self_critical(logprobs, sampled, to_t(reward), to_t(base))
 
-    def _gan_terms(self, real: torch.Tensor, t_l: torch.Tensor, logs: dict) -> torch.Tensor:
-        """Discriminator step, then the generator's loss (which reaches t_l and the text encoder)."""
-        model, disc = self.model, self.disc
+    def _gan_terms(self, real: torch.Tensor, t_l: torch.Tensor, tokens: torch.Tensor, lengths: torch.Tensor,
+                   true_pairs: torch.Tensor | None, logs: dict) -> torch.Tensor:
+        """Discriminator step, then the generator's weighted loss.
+
+        The generator's loss reaches t_l (and so the text encoder) only through the generator's input:
+        D and the matching critic are given detached text, so the text encoder cannot learn to fool them.
+        """
+        cfg, model, disc = self.train_cfg, self.model, self.disc
         t_c, mu, logvar = model.cond_aug(t_l, generator=self.gen)
         z = torch.randn((t_c.shape[0], self.model_cfg.noise_dim), generator=self.gen, device=t_c.device)
         fake = model.generator(t_c, z)
         # 1. D: accept (real, true text); reject (fake, true text) and (real, wrong text).
         t_det = t_l.detach()
         wrong = t_det.roll(1, dims=0)  # each image paired with its neighbour's text (one caption per image)
-        d_loss = losses.discriminator_loss(disc(real, t_det), disc(fake.detach(), t_det), disc(real, wrong))
+        d_real, d_fake = disc(real, t_det), disc(fake.detach(), t_det)
+        d_loss = losses.discriminator_loss(d_real, d_fake, disc(real, wrong))
         self.opt_d.zero_grad(set_to_none=True)
         d_loss.backward()
+        torch.nn.utils.clip_grad_norm_(disc.parameters(), cfg.grad_clip)
         self.opt_d.step()
         logs["d"] = d_loss.item()
+        logs["d_real"] = torch.sigmoid(d_real).mean().item()
+        logs["d_fake"] = torch.sigmoid(d_fake).mean().item()
         # 2. G: fool D on (fake, true text); conditioning augmentation's KL keeps t_c smooth.
-        g = losses.generator_loss(disc(fake, t_l))
+        disc.requires_grad_(False)  # G's loss must not leave gradients in D
+        g = losses.generator_loss(disc(fake, t_det))
+        disc.requires_grad_(True)
         kl = losses.kl_loss(mu, logvar)
         logs["g"], logs["kl"] = g.item(), kl.item()
-        return g + self.train_cfg.w_kl * kl
+        out = cfg.w_gan * (g + cfg.w_kl * kl)
+        if self.critic is not None:
+            # Matching: the frozen critic must retrieve each caption from its imagined image (in-batch).
+            with torch.no_grad():
+                c_txt = self.critic.encode_text(tokens, lengths)
+            sims = self.critic.similarity(self.critic.encode_image(fake), c_txt)
+            match = losses.ranking_loss(sims, cfg.margin, cfg.ranking_loss, true_pairs)
+            logs["match"] = match.item()
+            out = out + cfg.w_match * match
+        return out
+
+    # ---- health ---------------------------------------------------------------------
+    @torch.no_grad()
+    def probe(self) -> float | None:
+        """Conditioning probe on the first PROBE_TEXTS distinct val captions (None for models that cannot draw)."""
+        if not self.model.can_draw:
+            return None
+        model = self.model.eval()
+        seen: dict[str, int] = {}
+        for row, caption in enumerate(self.val_split.captions):
+            seen.setdefault(caption, row)
+            if len(seen) == PROBE_TEXTS:
+                break
+        rows = torch.tensor(list(seen.values()))
+        txt = model.encode_text(self.val_split.tokens[rows].to(self.device), self.val_split.lengths[rows].to(self.device))
+        return conditioning_probe(lambda gen: model.draw(txt, generator=gen), n_draws=PROBE_DRAWS,
+                                  seed=self.train_cfg.seed)
 
     # ---- loop -----------------------------------------------------------------------
+    def _epoch_data(self, epoch: int) -> None:
+        cfg = self.train_cfg
+        if cfg.fresh_data and epoch > 0:
+            self.train_ds = train_dataset(cfg, epoch)
+            self.train_split = encode_split(self.train_ds, self.vocab, image_size=self.model_cfg.image_size,
+                                            max_len=cfg.max_len)
+
+    def _run_epoch(self, epoch: int) -> tuple[dict[str, float], float, int]:
+        cfg = self.train_cfg
+        for group, opt in self.opts.items():
+            for pg in opt.param_groups:
+                pg["lr"] = self._base_lr(group) * self._lr_factor(epoch)
+        if self.opt_d is not None:
+            for pg in self.opt_d.param_groups:
+                pg["lr"] = self._base_lr("generator") * self._lr_factor(epoch)
+        self._epoch_data(epoch)
+        n_images = self.train_split.images.shape[0]
+        batches = iterate_batches(self.train_split, cfg.batch_size, self.gen)
+        n_batches = math.ceil(n_images / cfg.batch_size)
+        bar = tqdm(batches, total=n_batches, desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=not self.progress,
+                   leave=False, file=sys.stderr)
+        sums: dict[str, float] = {}
+        counts: dict[str, int] = {}
+        t0 = time.time()
+        for i, batch in enumerate(bar):
+            if batch.images.shape[0] < 2:
+                continue
+            logs = self.step(batch, epoch, measure=i < HEALTH_BATCHES)
+            for k, v in logs.items():
+                sums[k] = sums.get(k, 0.0) + v
+                counts[k] = counts.get(k, 0) + 1
+            bar.set_postfix({k: f"{sums[k] / counts[k]:.3f}" for k in ("loss", "rank") if k in sums})
+        return {k: v / counts[k] for k, v in sums.items()}, time.time() - t0, n_images
+
     def fit(self) -> dict:
         cfg = self.train_cfg
-        n_images = self.train_split.images.shape[0]
         start = time.time() - self.seconds
-        while self.epoch < cfg.epochs:
+        while self.epoch < cfg.epochs and not self.stopped_early:
             epoch = self.epoch
-            for group in self.opt.param_groups:
-                group["lr"] = self._lr(epoch)
-            batches = iterate_batches(self.train_split, cfg.batch_size, self.gen)
-            n_batches = math.ceil(n_images / cfg.batch_size)
-            bar = tqdm(batches, total=n_batches, desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=not self.progress,
-                       leave=False, file=sys.stderr)
-            sums: dict[str, float] = {}
-            t0 = time.time()
-            for i, batch in enumerate(bar):
-                if batch.images.shape[0] < 2:
-                    continue
-                logs = self.step(batch, epoch)
-                for k, v in logs.items():
-                    sums[k] = sums.get(k, 0.0) + v
-                bar.set_postfix({k: f"{v / (i + 1):.3f}" for k, v in sums.items()})
-            train_seconds = time.time() - t0
-            val = validate(self.model, self.val_split, self.device)
-            record = {"epoch": epoch + 1, **{k: v / max(n_batches, 1) for k, v in sums.items()},
+            means, train_seconds, n_images = self._run_epoch(epoch)
+            val = validate(self.model, self.val_split, self.device, self.val_truth)
+            health = {"grad_share": {k[6:]: v for k, v in means.items() if k.startswith("share.")},
+                      "grad_norm": {k[9:]: v for k, v in means.items() if k.startswith("gradnorm.")},
+                      "conditioning": self.probe()}
+            record = {"epoch": epoch + 1, **{k: v for k, v in means.items() if not k.startswith(("share.", "gradnorm."))},
                       "val_rsum": val["rsum"], "val_i2t_r1": val["image_to_text"]["r1"],
-                      "val_t2i_r1": val["text_to_image"]["r1"], "epoch_seconds": train_seconds,
+                      "val_t2i_r1": val["text_to_image"]["r1"], "health": health, "epoch_seconds": train_seconds,
                       "samples_per_second": n_images / max(train_seconds, 1e-9)}
             self.history.append(record)
-            improved = val["rsum"] > self.best_rsum
+            # stage 2 (frozen encoders) cannot change val rsum: its latest epoch is its best
+            improved = val["rsum"] > self.best_rsum or cfg.freeze_encoders
             if improved:
-                self.best_rsum = val["rsum"]
+                self.best_rsum = max(val["rsum"], self.best_rsum)
                 self._save_best(val, record)
             self.epoch += 1
+            best_epoch = max(self.history, key=lambda r: r["val_rsum"])["epoch"]
+            if cfg.early_stop_patience is not None and not cfg.freeze_encoders:
+                self.stopped_early = self.epoch - best_epoch >= cfg.early_stop_patience
             self.seconds = time.time() - start
             self._save_last()
             if self.progress:
+                shares = " ".join(f"{k} {v:.0%}" for k, v in health["grad_share"].items())
+                cond = f"  cond {health['conditioning']:.2f}" if health["conditioning"] is not None else ""
                 print(f"epoch {epoch + 1}: loss {record.get('loss', 0):.3f}  val rsum {val['rsum']:.1f} "
                       f"(i2t R@1 {record['val_i2t_r1']:.1f}, t2i R@1 {record['val_t2i_r1']:.1f})"
-                      f"{'  *best*' if improved else ''}  {train_seconds:.0f}s", file=sys.stderr)
+                      f"{'  *best*' if improved else ''}  {train_seconds:.0f}s  [{shares}]{cond}", file=sys.stderr)
         return self._write_run_meta()
 
     # ---- persistence ----------------------------------------------------------------
@@ -238,16 +402,21 @@ class Trainer:
         shutil.rmtree(self.out / "best", ignore_errors=True)
         tmp.replace(self.out / "best")
 
+    def _optimizers(self) -> dict[str, torch.optim.Optimizer]:
+        opts = {f"opt.{g}": o for g, o in self.opts.items()}
+        if self.opt_d is not None:
+            opts["opt_d"] = self.opt_d
+        return opts
+
     def _save_last(self) -> None:
         last = self.out / "last"
         save_checkpoint(last, self.model, self.vocab, self.train_cfg, self._meta())
         tensors, info = {}, {"epoch": self.epoch, "best_rsum": self.best_rsum, "history": self.history,
-                             "seconds": self.seconds}
-        for name, opt in (("opt", self.opt), ("opt_d", self.opt_d)):
-            if opt is not None:
-                t, rest = optimizer_to_flat(name, opt)
-                tensors.update(t)
-                info[name] = rest
+                             "seconds": self.seconds, "stopped_early": self.stopped_early}
+        for name, opt in self._optimizers().items():
+            t, rest = optimizer_to_flat(name, opt)
+            tensors.update(t)
+            info[name] = rest
         if self.disc is not None:
             tensors.update({f"disc.{k}": v.detach().cpu().contiguous() for k, v in self.disc.state_dict().items()})
         tensors["rng.torch"] = torch.get_rng_state()
@@ -258,14 +427,15 @@ class Trainer:
         from safetensors.torch import load_file
 
         self.model.load_state_dict(load_file(str(self.out / "last" / "model.safetensors")), strict=True)
-        optimizer_from_flat("opt", self.opt, tensors, info["opt"])
+        for name, opt in self._optimizers().items():
+            optimizer_from_flat(name, opt, tensors, info[name])
         if self.disc is not None:
             self.disc.load_state_dict({k[5:]: v for k, v in tensors.items() if k.startswith("disc.")}, strict=True)
-            optimizer_from_flat("opt_d", self.opt_d, tensors, info["opt_d"])
         torch.set_rng_state(tensors["rng.torch"])
         self.gen.set_state(tensors["rng.gen"])
         self.epoch, self.best_rsum = info["epoch"], info["best_rsum"]
         self.history, self.seconds = info["history"], info["seconds"]
+        self.stopped_early = info.get("stopped_early", False)
         if self.progress:
             print(f"resuming {self.out} after epoch {self.epoch} (best val rsum {self.best_rsum:.1f})", file=sys.stderr)
 
@@ -274,7 +444,7 @@ class Trainer:
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         meta = {**self._meta(), "model": to_dict(self.model_cfg), "train": to_dict(self.train_cfg),
                 "best_epoch": best.get("epoch"), "best_val_rsum": self.best_rsum,
-                "wall_seconds": round(self.seconds, 1),
+                "stopped_early": self.stopped_early, "wall_seconds": round(self.seconds, 1),
                 "samples_per_second": round(float(np.mean([r["samples_per_second"] for r in self.history])), 1),
                 "peak_memory_mb": round(peak_mb, 1), "device": str(self.device),
                 "threads": torch.get_num_threads(), "history": self.history}

@@ -1,0 +1,164 @@
+"""Training health and decoupled optimisation: gradient shares, the conditioning probe,
+per-group clipping, the paper's gradient paths, false-negative masking and staging."""
+
+import dataclasses
+import json
+
+import pytest
+import torch
+
+from lookimagine import losses
+from lookimagine.config import TrainConfig, get_preset
+from lookimagine.data.batching import iterate_batches
+from lookimagine.training.health import conditioning_probe, gradient_shares
+from lookimagine.training.trainer import Trainer, group_parameters
+
+
+# ---- the health report -----------------------------------------------------------------
+def test_gradient_shares_match_hand_computed_norms():
+    w = torch.nn.Parameter(torch.tensor([1.0, 2.0]))
+    terms = {"a": (3 * w).sum(), "b": (w ** 2).sum()}  # grads (3, 3) and (2, 4)
+    out = gradient_shares(terms, [w])
+    na, nb = (18 ** 0.5), (20 ** 0.5)
+    assert out["norm"]["a"] == pytest.approx(na) and out["norm"]["b"] == pytest.approx(nb)
+    assert out["share"]["a"] == pytest.approx(na / (na + nb))
+    assert sum(out["share"].values()) == pytest.approx(1.0)
+    (terms["a"] + terms["b"]).backward()  # the graph survives the measurement
+    assert torch.equal(w.grad, torch.tensor([5.0, 7.0]))
+
+
+def test_gradient_shares_count_a_term_that_misses_the_parameters_as_zero():
+    w, v = torch.nn.Parameter(torch.ones(2)), torch.nn.Parameter(torch.ones(2))
+    out = gradient_shares({"on_w": w.sum(), "on_v": v.sum()}, [w])
+    assert out["share"] == {"on_w": 1.0, "on_v": 0.0}
+
+
+def test_conditioning_probe_tells_a_conditional_generator_from_an_unconditional_one():
+    texts = torch.randn(16, 8)
+    proj = torch.randn(8, 3 * 4 * 4)
+
+    def conditional(gen):  # the image is mostly a function of the text, plus a little noise
+        return (texts @ proj).view(16, 3, 4, 4) + 0.05 * torch.randn(16, 3, 4, 4, generator=gen)
+
+    def unconditional(gen):  # the text is ignored
+        return torch.randn(16, 3, 4, 4, generator=gen)
+
+    assert conditioning_probe(conditional, n_draws=4) > 0.95
+    assert abs(conditioning_probe(unconditional, n_draws=4)) < 0.15
+    with pytest.raises(ValueError):
+        conditioning_probe(conditional, n_draws=1)
+
+
+# ---- decoupled optimisation --------------------------------------------------------------
+def _trainer(tmp_path, variant="gxn-xe", **train):
+    preset = get_preset(f"tiny-{variant}")
+    cfg = dataclasses.replace(preset.train, **train)
+    return Trainer(preset.model, cfg, tmp_path, preset=preset.name, progress=False)
+
+
+def _batch(trainer):
+    return next(iterate_batches(trainer.train_split, 16, torch.Generator().manual_seed(0)))
+
+
+def test_each_module_group_is_clipped_on_its_own(tmp_path):
+    """A huge gradient in the generator group leaves the encoders' (clipped) gradient exactly as it was.
+
+    Compared on the gradient, not the Adam step: Adam's first step barely depends on the gradient's scale,
+    so a joint clip would hide there."""
+    def encoder_step(scale_gan: float) -> dict:
+        trainer = _trainer(tmp_path / str(scale_gan), w_gan=scale_gan, w_kl=0.0, gen_lr=0.0)
+        torch.manual_seed(0)
+        # No caption decoder term, and no GAN gradient into the encoders: only the generator group sees w_gan.
+        trainer.train_cfg = dataclasses.replace(trainer.train_cfg, w_caption=0.0)
+        trainer.model.cond_aug.register_forward_pre_hook(lambda m, a: (a[0].detach(),))
+        trainer.gen.manual_seed(0)
+        logs = trainer.step(_batch(trainer), epoch=0)
+        grads = {n: p.grad.clone() for n, p in trainer.model.image_encoder.named_parameters() if p.grad is not None}
+        return {"delta": grads, "clip_gen": logs["clip.generator"]}
+
+    small, huge = encoder_step(1.0), encoder_step(1e6)
+    assert huge["clip_gen"] > 1e3 * small["clip_gen"]  # the generator's gradient really was huge
+    assert small["delta"]
+    for k in small["delta"]:
+        assert torch.allclose(small["delta"][k], huge["delta"][k], rtol=1e-5, atol=1e-9), k
+
+
+def test_generator_loss_reaches_text_only_through_the_generator(tmp_path):
+    """D and the matching critic see detached text: the G step leaves no gradient in D, and the text
+    encoder's gradient from the GAN term vanishes when the generator's input is cut."""
+    trainer = _trainer(tmp_path, variant="t2i", w_kl=0.0)
+    batch = _batch(trainer)
+    model = trainer.model
+    img = model.encode_image(batch.images)
+    txt = model.encode_text(batch.tokens, batch.lengths)
+    logs: dict = {}
+    gan = trainer._gan_terms(batch.images, txt.t_l, batch.tokens, batch.lengths, None, logs)
+    trainer.disc.zero_grad(set_to_none=True)
+    enc = [p for p in model.text_encoder.parameters()]
+    grads = torch.autograd.grad(gan, enc, retain_graph=True, allow_unused=True)
+    assert any(g is not None and g.abs().sum() > 0 for g in grads)  # the paper's path: G → t_l
+    gan.backward()
+    assert all(p.grad is None for p in trainer.disc.parameters())  # G's loss left nothing in D
+    # cut the generator's input: nothing reaches the text encoder any more
+    model.zero_grad(set_to_none=True)
+    model.cond_aug.register_forward_pre_hook(lambda m, a: (a[0].detach(),))
+    txt = model.encode_text(batch.tokens, batch.lengths)
+    trainer._gan_terms(batch.images, txt.t_l, batch.tokens, batch.lengths, None, logs).backward()
+    assert all(p.grad is None or p.grad.abs().sum() == 0 for p in model.text_encoder.parameters())
+    del img
+
+
+def test_health_is_recorded_every_epoch(tmp_path):
+    trainer = _trainer(tmp_path, variant="gxn-xe", epochs=1)
+    meta = trainer.fit()
+    health = meta["history"][0]["health"]
+    assert set(health["grad_share"]) == {"rank", "caption", "gan"}
+    assert sum(health["grad_share"].values()) == pytest.approx(1.0, abs=1e-6)
+    assert health["conditioning"] is not None and -1.0 <= health["conditioning"] <= 1.0
+    on_disk = json.loads((tmp_path / "run.json").read_text())
+    assert on_disk["history"][0]["health"]["grad_share"] == pytest.approx(health["grad_share"])
+
+
+# ---- false-negative masking --------------------------------------------------------------
+def test_masked_true_pairs_are_not_negatives():
+    sims = torch.tensor([[0.9, 0.8, 0.1], [0.85, 0.7, 0.2], [0.0, 0.1, 0.9]])
+    true_pairs = torch.zeros(3, 3, dtype=torch.bool)
+    true_pairs[0, 1] = true_pairs[1, 0] = True  # captions 0 and 1 are each true of both images 0 and 1
+    masked = losses.ranking_loss(sims, 0.2, "sum", true_pairs)
+    lowered = sims.clone()
+    lowered[0, 1] = lowered[1, 0] = -10.0  # a pair that can never violate the margin
+    assert masked.item() == pytest.approx(losses.ranking_loss(lowered, 0.2, "sum").item())
+    assert masked < losses.ranking_loss(sims, 0.2, "sum")
+
+
+def test_trainer_masks_what_the_checker_says_is_true(tmp_path):
+    trainer = _trainer(tmp_path, variant="baseline", mask_true_negatives=True)
+    batch = _batch(trainer)
+    pairs = trainer._true_pairs(batch)
+    from lookimagine.data.shapes import caption_is_true
+
+    for i in range(4):
+        for j in range(4):
+            caption = trainer.train_split.captions[int(batch.caption_index[j])]
+            assert bool(pairs[i, j]) == caption_is_true(caption, trainer.train_ds.scene_of(int(batch.image_index[i])))
+    assert pairs.diagonal().all()
+
+
+# ---- staging ---------------------------------------------------------------------------
+def test_stage_two_trains_the_generators_and_leaves_the_encoders_alone(tmp_path):
+    base = _trainer(tmp_path / "base", variant="baseline", epochs=1)
+    base.fit()
+    stage2 = _trainer(tmp_path / "stage2", variant="gxn-xe", epochs=1, init_from=str(tmp_path / "base" / "best"),
+                      freeze_encoders=True, w_rank=0.0, w_match=1.0)
+    enc_before = {k: v.clone() for k, v in stage2.model.text_encoder.state_dict().items()}
+    gen_before = {k: v.clone() for k, v in stage2.model.generator.state_dict().items()}
+    assert "encoders" not in group_parameters(stage2.model) or "encoders" not in stage2.opts
+    stage2.fit()
+    assert all(torch.equal(enc_before[k], v) for k, v in stage2.model.text_encoder.state_dict().items())
+    assert any(not torch.equal(gen_before[k], v) for k, v in stage2.model.generator.state_dict().items())
+    assert all(not p.requires_grad for p in stage2.critic.parameters())
+
+
+def test_match_loss_needs_a_starting_checkpoint():
+    with pytest.raises(ValueError, match="init_from"):
+        TrainConfig(w_match=1.0)
