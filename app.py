@@ -4,10 +4,12 @@
     python app.py --dataset shapes     # the shapes models
     python app.py --fake               # the interface on synthetic data, no weights
 
-Thin on purpose: ``build_demo`` wires Gradio components to a ``Pipeline``
-(``lookimagine.pipeline.protocol``); what to show comes from
-``lookimagine.pipeline.views``, input checks from ``validation``, shipped
-results from ``showcase``. Importing this module loads no model and touches
+Thin on purpose: ``build_demo`` lays out the page (one ``_model_column`` per
+model and direction, filled in the order ``OUTPUTS`` declares) and wires it to
+``Handlers``, which call a ``Pipeline`` (``lookimagine.pipeline.protocol``).
+What to show comes from ``lookimagine.pipeline.views``, input checks from the
+pipeline (``validation``), sentences from ``messages``, shipped results from
+``showcase``, the folder layout from ``layout``. Importing this module loads no model and touches
 no network; ``main`` does the loading.
 
 API (``gradio_client``): ``/text_to_image`` (text, k, seed, n_images, model)
@@ -27,10 +29,10 @@ from pathlib import Path
 
 import gradio as gr
 
-from lookimagine.pipeline import showcase, views
+from lookimagine.pipeline import messages, showcase, views
+from lookimagine.pipeline.layout import PipelineFolder
 from lookimagine.pipeline.outputs import QueryError, QueryResult
 from lookimagine.pipeline.protocol import Pipeline
-from lookimagine.pipeline.validation import MAX_PIXELS, load_query_image
 
 try:  # ZeroGPU on Hugging Face Spaces; a no-op everywhere else
     import spaces
@@ -96,9 +98,11 @@ baseline: the Benchmark tab has the measured numbers and the analysis is in the 
 - **Left column: the baseline** — the same embedding model trained the same way,
   with the generators switched off. It looks and matches, and imagines nothing.
 - **Right column: GXN** — looks, imagines, matches.
-- **Look**: the gallery projected to 2-D (PCA of that model's joint space). Grey dots are
-  gallery entries, the star is your query, numbered dots are the top-k matches, a green
-  diamond marks the ground truth.
+- **Look**: your query (the star) among the gallery, in that model's joint space. Each entry
+  sits at *1 − its score* from the star, in the direction where it lies in the joint space:
+  the nearer, the better it matches, so the numbered top-k are the dots nearest the star.
+  Grey dots are what the query is ranked against (images for a sentence, captions for a
+  picture), pale triangles the gallery's other modality; a green diamond marks the ground truth.
 - **Imagine**: GXN's generated caption (image query) or pictures (text query).
 - **Match**: the top-k with their scores s* (half abstract, half grounded cosine
   similarity); ✓ marks the ground truth when the query
@@ -140,6 +144,109 @@ def _query_image(**kwargs) -> gr.Image:
     return image
 
 
+# --------------------------------------------------------------------------- handlers
+
+#: what one query fills on the page, in order: the panels of ``views.result_panels``, then the JSON
+OUTPUTS = (*views.PANELS, "json")
+TAB_OF = {"text_to_image": "t2i", "image_to_text": "i2t"}
+
+
+@GPU
+def _run(pipeline: Pipeline, query, k, seed, n_images) -> QueryResult:
+    return pipeline.run(query, k, seed=seed, n_images=n_images)
+
+
+class Handlers:
+    """What the page does: every query goes through ``run_query``, which turns failures into messages."""
+
+    def __init__(self, pipelines: Mapping[str, Pipeline]):
+        self.pipelines, self.names = pipelines, list(pipelines)
+        if not self.names:
+            raise ValueError("build_demo needs at least one pipeline")
+
+    def get(self, name: str) -> Pipeline:
+        if name not in self.pipelines:
+            raise gr.Error(messages.UNKNOWN_MODEL.format(name=name, names=", ".join(self.names)),
+                           print_exception=False)
+        try:
+            return self.pipelines[name]
+        except Exception as err:
+            log.exception("loading pipeline %r failed", name)
+            raise gr.Error(messages.CANNOT_LOAD.format(name=name, error=err)) from None
+
+    def run_query(self, name: str, query, k, seed=0, n_images=1, *, image: bool = False) -> QueryResult:
+        """Both models on one query; every failure becomes a ``gr.Error`` with a message for a person."""
+        pipeline = self.get(name)
+        try:
+            if image:  # a file path (not text), bytes or a PIL image; the pipeline checks and decodes it
+                if query is None:
+                    raise QueryError(messages.NO_IMAGE)
+                query = Path(query) if isinstance(query, str) else query
+            return _run(pipeline, query, k, seed, n_images)
+        except QueryError as err:
+            raise gr.Error(str(err), title="Cannot run this query", print_exception=False) from None
+        except Exception as err:
+            log.exception("query failed on %r", name)
+            raise gr.Error(messages.INTERNAL_ERROR.format(error=type(err).__name__), title="Internal error",
+                           print_exception=False) from None
+
+    def show(self, result: QueryResult, model: str) -> list:
+        """The values of ``OUTPUTS`` for one result."""
+        for notice in result.notices:
+            gr.Warning(notice)
+        panels = views.result_panels(result)
+        return [*(panels[name] for name in views.PANELS), _json(result, model)]
+
+    def ui_text(self, text, k, seed, n_images, model):
+        return self.show(self.run_query(model, text or "", k, seed, n_images), model)
+
+    def ui_image(self, image, k, model):
+        return self.show(self.run_query(model, image, k, image=True), model)
+
+    def ui_text_example(self, sample, k, seed, n_images, model):
+        text = sample[0] if isinstance(sample, (list, tuple)) else sample
+        return [text, *self.ui_text(text, k, seed, n_images, model)]
+
+    def ui_image_example(self, k, model, evt: gr.SelectData):
+        image = self.get(model).examples("image_to_text")[evt.index]
+        return [image, *self.ui_image(image, k, model)]
+
+    def ui_difference(self, t2i_k, seed, n_images, i2t_k, model, evt: gr.SelectData):
+        """A click on a differences row: that query, on its tab; the other tab's outputs are left as they are."""
+        if not evt.row_value:
+            raise gr.Error(messages.CLICK_A_ROW)
+        direction, query_id = views.direction_of_label(str(evt.row_value[0])), str(evt.row_value[-1])
+        try:
+            query = self.get(model).query_of(direction, query_id)
+        except QueryError as err:
+            raise gr.Error(str(err)) from None
+        skip = [gr.skip()] * len(OUTPUTS)
+        if direction == "text_to_image":
+            return [gr.Tabs(selected="t2i"), query, gr.skip(), *self.ui_text(query, t2i_k, seed, n_images, model),
+                    *skip]
+        return [gr.Tabs(selected="i2t"), gr.skip(), query, *skip, *self.ui_image(query, i2t_k, model)]
+
+    def ui_select_model(self, model):
+        pipeline = self.get(model)
+        return [_gallery_line(pipeline), gr.Dataset(samples=[[t] for t in pipeline.examples("text_to_image")]),
+                pipeline.examples("image_to_text"), views.differences_table(pipeline.differences()),
+                _attribution(pipeline)]
+
+    def endpoints(self) -> tuple[Callable, Callable]:
+        """The two named API functions (their signatures are the API's parameters)."""
+        default = self.names[0]
+
+        def text_to_image(text: str, k: int = 5, seed: int = 0, n_images: int = 1, model: str = default) -> dict:
+            """Text → image for both models; returns QueryResult.to_json() plus "model"."""
+            return _json(self.run_query(model, text or "", k, seed, n_images), model)
+
+        def image_to_text(image, k: int = 5, model: str = default) -> dict:
+            """Image → text for both models; returns QueryResult.to_json() plus "model"."""
+            return _json(self.run_query(model, image, k, image=True), model)
+
+        return text_to_image, image_to_text
+
+
 # --------------------------------------------------------------------------- building the page
 
 
@@ -149,274 +256,159 @@ def build_demo(pipelines: Mapping[str, Pipeline], *, assets_dir: str | Path = AS
     Items are only accessed when selected (the first at build time), so the
     mapping may load models lazily. Launch with ``demo.launch(**launch_options())``.
     """
-    names = list(pipelines.keys())
-    if not names:
-        raise ValueError("build_demo needs at least one pipeline")
-    default = names[0]
-
-    def get(name: str) -> Pipeline:
-        if name not in pipelines:
-            raise gr.Error(f"Unknown model {name!r}. Choose one of: {', '.join(names)}.", print_exception=False)
-        try:
-            return pipelines[name]
-        except Exception as err:
-            log.exception("loading pipeline %r failed", name)
-            raise gr.Error(f"Could not load the model {name!r}: {err}") from None
-
-    first = get(default)
-
-    @GPU
-    def run_query(name: str, query, k, seed=0, n_images=1, *, image: bool = False) -> QueryResult:
-        """Both models on one query; every failure becomes a ``gr.Error`` with a message for a person."""
-        pipeline = get(name)
-        try:
-            k, seed, n_images = _whole(k, "k"), _whole(seed, "seed"), _whole(n_images, "samples")
-            if image:  # a file path, bytes or a PIL image: checked before any decoding
-                query = load_query_image(query, getattr(pipeline, "max_pixels", MAX_PIXELS))
-            elif not isinstance(query, str):
-                raise QueryError("A text query must be a string.")
-            return pipeline.run(query, k, seed=seed, n_images=n_images)
-        except QueryError as err:
-            raise gr.Error(str(err), title="Cannot run this query", print_exception=False) from None
-        except gr.Error:
-            raise
-        except Exception as err:
-            log.exception("query failed on %r", name)
-            raise gr.Error(
-                f"Something went wrong while running the query ({type(err).__name__}). "
-                "The app is still running: try again or another query.",
-                title="Internal error",
-                print_exception=False,
-            ) from None
-
-    # Named API endpoints: JSON in, JSON out. The UI handlers below share run_query.
-    def text_to_image(text: str, k: int = 5, seed: int = 0, n_images: int = 1, model: str = default) -> dict:
-        """Text → image for both models; returns QueryResult.to_json() plus "model"."""
-        return _json(run_query(model, text or "", k, seed, n_images), model)
-
-    def image_to_text(image, k: int = 5, model: str = default) -> dict:
-        """Image → text for both models; returns QueryResult.to_json() plus "model"."""
-        return _json(run_query(model, image, k, image=True), model)
-
-    def show(result: QueryResult, model: str) -> list:
-        for notice in result.notices:
-            gr.Warning(notice)
-        panels = views.result_panels(result)
-        return [*(panels[name] for name in views.PANELS), _json(result, model)]  # + what the API returns
-
-    def ui_text(text, k, seed, n_images, model):
-        return show(run_query(model, text or "", k, seed, n_images), model)
-
-    def ui_image(image, k, model):
-        if image is None:
-            raise gr.Error("Upload a picture first (PNG, JPEG, GIF, WebP), or click an example.")
-        return show(run_query(model, image, k, image=True), model)
-
-    def ui_text_example(sample, k, seed, n_images, model):
-        text = sample[0] if isinstance(sample, (list, tuple)) else sample
-        return [text, *ui_text(text, k, seed, n_images, model)]
-
-    def ui_image_example(k, model, evt: gr.SelectData):
-        image = get(model).examples("image_to_text")[evt.index]
-        return [image, *ui_image(image, k, model)]
-
-    def ui_difference(t2i_k, seed, n_images, i2t_k, model, evt: gr.SelectData):
-        row = evt.row_value
-        if not row:
-            raise gr.Error("Click a row of the table to run that query.")
-        direction, query_id = views.direction_of_label(str(row[0])), str(row[-1])
-        pipeline = get(model)
-        try:
-            query = pipeline.query_of(direction, query_id)
-        except QueryError as err:
-            raise gr.Error(str(err)) from None
-        n_t, n_i = len(t2i_outputs), len(i2t_outputs)
-        if direction == "text_to_image":
-            return [gr.Tabs(selected="t2i"), query, gr.skip(), *ui_text(query, t2i_k, seed, n_images, model),
-                    *[gr.skip()] * n_i]
-        return [gr.Tabs(selected="i2t"), gr.skip(), query, *[gr.skip()] * n_t, *ui_image(query, i2t_k, model)]
-
-    def ui_select_model(model):
-        pipeline = get(model)
-        return [
-            _gallery_line(pipeline),
-            gr.Dataset(samples=[[t] for t in pipeline.examples("text_to_image")]),
-            pipeline.examples("image_to_text"),
-            views.differences_table(pipeline.differences()),
-            _attribution(pipeline),
-        ]
-
+    h = Handlers(pipelines)
+    first = h.get(h.names[0])
     with gr.Blocks(title="Look, Imagine and Match", delete_cache=(3600, 3600)) as demo:
-        # ---- header
-        with gr.Row(equal_height=True):
-            with gr.Column(scale=3):
-                gr.Markdown("# Look, Imagine and Match", elem_classes="li-header")
-                gr.Markdown(
-                    "Cross-modal retrieval with and without imagination: the **baseline** only *looks* "
-                    "and *matches*; **GXN** (CVPR 2018) also *imagines* — a caption for a picture, a "
-                    "picture for a sentence — and learns better embeddings from it.",
-                    elem_classes="li-tagline",
-                )
-            with gr.Column(scale=2, min_width=280):
-                model = gr.Dropdown(names, value=default, label="Model and gallery", elem_id="model")
-                gallery_line = gr.Markdown(_gallery_line(first), elem_id="gallery-line")
-
-        with gr.Tabs(selected="t2i") as tabs:
-            # ---- text → image
+        ui = _header(h.names, first)
+        with gr.Tabs(selected="t2i") as ui["tabs"]:
             with gr.Tab("Text → Image", id="t2i"):
-                with gr.Row(equal_height=False):
-                    with gr.Column(scale=3):
-                        t2i_text = gr.Textbox(label="Describe a picture", lines=1, max_lines=3,
-                                              placeholder="e.g. " + _first(first.examples("text_to_image", 1), ""),
-                                              elem_id="t2i-text")
-                        t2i_examples = gr.Dataset(components=[gr.Textbox(visible=False)],
-                                                  samples=[[t] for t in first.examples("text_to_image")],
-                                                  label="Examples (click to run)", samples_per_page=8,
-                                                  elem_id="t2i-examples")
-                    with gr.Column(scale=2, min_width=260):
-                        t2i_k = gr.Slider(1, 10, value=5, step=1, label="Top k")
-                        with gr.Row():
-                            t2i_seed = gr.Number(0, precision=0, label="Seed", minimum=0, min_width=80)
-                            t2i_n = gr.Slider(1, 4, value=2, step=1, label="Samples", min_width=120)
-                        t2i_run = gr.Button("Look, imagine, match", variant="primary", elem_id="t2i-run")
-                t2i_status = gr.Markdown("", elem_classes="li-status", elem_id="t2i-status")
-                with gr.Row(equal_height=False):
-                    with gr.Column(elem_classes=["li-col", "li-baseline"], elem_id="baseline-t2i"):
-                        _column_title("Baseline", "Look → Match")
-                        b_look = _look_plot("baseline-t2i-look")
-                        _stage("Imagine")
-                        b_imagine = gr.Markdown(_NO_GENERATOR, elem_classes="li-note", elem_id="baseline-t2i-imagine")
-                        _stage("Match")
-                        b_match = _match_gallery("baseline-t2i-match")
-                        b_badge = gr.Markdown("", elem_classes="li-badge", elem_id="baseline-t2i-badge")
-                    with gr.Column(elem_classes=["li-col", "li-gxn"], elem_id="gxn-t2i"):
-                        _column_title("GXN", "Look → Imagine → Match")
-                        g_look = _look_plot("gxn-t2i-look")
-                        _stage("Imagine")
-                        g_imagine = gr.Gallery(label="Imagined pictures", show_label=False, columns=4,
-                                               fit_columns=False, height="auto", object_fit="contain", format="png",
-                                               interactive=False, buttons=["fullscreen"],
-                                               elem_classes=["li-imagine", "li-gallery"], elem_id="gxn-t2i-imagine")
-                        _stage("Match")
-                        g_match = _match_gallery("gxn-t2i-match")
-                        g_badge = gr.Markdown("", elem_classes="li-badge", elem_id="gxn-t2i-badge")
-                with gr.Accordion("Result as JSON (what the /text_to_image API returns)", open=False):
-                    t2i_json = gr.JSON(label="result", elem_id="t2i-json")
-
-            # ---- image → text
+                ui["t2i"] = _text_inputs(first) | _results("text_to_image")
             with gr.Tab("Image → Text", id="i2t"):
-                with gr.Row(equal_height=False):
-                    with gr.Column(scale=2, min_width=240):
-                        i2t_image = _query_image(label="A picture", type="filepath", format="png",
-                                             sources=["upload", "clipboard"], height=220, elem_id="i2t-image")
-                    with gr.Column(scale=3):
-                        i2t_examples = gr.Gallery(first.examples("image_to_text"), label="Examples (click to run)",
-                                                  columns=8, fit_columns=False, height="auto", object_fit="contain",
-                                                  allow_preview=False, format="png", interactive=False, buttons=[],
-                                                  elem_classes="li-gallery", elem_id="i2t-examples")
-                        i2t_k = gr.Slider(1, 10, value=5, step=1, label="Top k")
-                        i2t_run = gr.Button("Look, imagine, match", variant="primary", elem_id="i2t-run")
-                i2t_status = gr.Markdown("", elem_classes="li-status", elem_id="i2t-status")
-                with gr.Row(equal_height=False):
-                    with gr.Column(elem_classes=["li-col", "li-baseline"], elem_id="baseline-i2t"):
-                        _column_title("Baseline", "Look → Match")
-                        bi_look = _look_plot("baseline-i2t-look")
-                        _stage("Imagine")
-                        bi_imagine = gr.Markdown(_NO_GENERATOR, elem_classes="li-note", elem_id="baseline-i2t-imagine")
-                        _stage("Match")
-                        bi_match = _match_table("baseline-i2t-match")
-                        bi_badge = gr.Markdown("", elem_classes="li-badge", elem_id="baseline-i2t-badge")
-                    with gr.Column(elem_classes=["li-col", "li-gxn"], elem_id="gxn-i2t"):
-                        _column_title("GXN", "Look → Imagine → Match")
-                        gi_look = _look_plot("gxn-i2t-look")
-                        _stage("Imagine")
-                        gi_imagine = gr.Markdown("*The generated caption appears here.*",
-                                                 elem_classes=["li-note", "li-caption"], elem_id="gxn-i2t-imagine")
-                        _stage("Match")
-                        gi_match = _match_table("gxn-i2t-match")
-                        gi_badge = gr.Markdown("", elem_classes="li-badge", elem_id="gxn-i2t-badge")
-                with gr.Accordion("Result as JSON (what the /image_to_text API returns)", open=False):
-                    i2t_json = gr.JSON(label="result", elem_id="i2t-json")
-
-            # ---- where they differ
+                ui["i2t"] = _image_inputs(first) | _results("image_to_text")
             with gr.Tab("Where they differ", id="diff"):
-                gr.Markdown("Test queries on which the baseline and GXN rank the ground truth differently. "
-                            "**Click a row** to run that query.")
-                diff_table = gr.Dataframe(views.differences_table(first.differences()),
-                                          headers=views.DIFFERENCE_HEADERS, interactive=False, wrap=True,
-                                          max_height=560, column_widths=["13%", "42%", "12%", "12%", "10%", "11%"],
-                                          elem_id="diff-table")
-
-            # ---- benchmark
+                ui["diff_table"] = _differences_tab(first)
             with gr.Tab("Benchmark", id="bench"):
-                gr.Markdown(showcase.benchmark_markdown(assets_dir), elem_id="bench-md")
-                figures = showcase.benchmark_figures(assets_dir)
-                if figures:
-                    gr.Gallery([(str(p), p.stem.replace("_", " ")) for p in figures], label="Figures",
-                               columns=2, height="auto", object_fit="contain", interactive=False,
-                               elem_id="bench-figures")
-
-            # ---- about
+                _benchmark_tab(assets_dir)
             with gr.Tab("About", id="about"):
                 gr.Markdown(ABOUT)
-                attribution = gr.Markdown(_attribution(first), elem_id="attribution")
-
-        # Output order: views.PANELS, then the JSON panel.
-        t2i_outputs = [t2i_status, b_look, b_imagine, b_match, b_badge, g_look, g_imagine, g_match, g_badge, t2i_json]
-        i2t_outputs = [i2t_status, bi_look, bi_imagine, bi_match, bi_badge, gi_look, gi_imagine, gi_match, gi_badge,
-                       i2t_json]
-        busy = dict(concurrency_id="pipeline", concurrency_limit=1)
-        private = dict(api_visibility="private", **busy)
-
-        # Progress and errors show on the status line only (the message itself is a toast),
-        # so a refused query leaves the previous result in place instead of six "Error" badges.
-        t2i_busy, i2t_busy = dict(show_progress_on=t2i_status, **private), dict(show_progress_on=i2t_status, **private)
-        gr.on([t2i_run.click, t2i_text.submit], ui_text, [t2i_text, t2i_k, t2i_seed, t2i_n, model], t2i_outputs,
-              **t2i_busy)
-        t2i_examples.click(ui_text_example, [t2i_examples, t2i_k, t2i_seed, t2i_n, model], [t2i_text, *t2i_outputs],
-                           **t2i_busy)
-        gr.on([i2t_run.click, i2t_image.upload], ui_image, [i2t_image, i2t_k, model], i2t_outputs, **i2t_busy)
-        i2t_examples.select(ui_image_example, [i2t_k, model], [i2t_image, *i2t_outputs], **i2t_busy)
-        diff_table.select(ui_difference, [t2i_k, t2i_seed, t2i_n, i2t_k, model],
-                          [tabs, t2i_text, i2t_image, *t2i_outputs, *i2t_outputs], show_progress="minimal", **private)
-        model.change(ui_select_model, [model], [gallery_line, t2i_examples, i2t_examples, diff_table, attribution],
-                     show_progress="minimal", **private)
-
-        # The two public endpoints: hidden triggers over the same input components.
-        api_t2i = gr.Button(visible=False)
-        api_t2i.click(text_to_image, [t2i_text, t2i_k, t2i_seed, t2i_n, model], t2i_json,
-                      api_name="text_to_image", **busy)
-        api_i2t = gr.Button(visible=False)
-        api_i2t.click(image_to_text, [i2t_image, i2t_k, model], i2t_json, api_name="image_to_text", **busy)
-
+                ui["attribution"] = gr.Markdown(_attribution(first), elem_id="attribution")
+        _wire(h, ui)
     demo.queue(default_concurrency_limit=2, max_size=32)
     return demo
 
 
-_NO_GENERATOR = "*The baseline has no generator: it only looks and matches.*"
+def _wire(h: Handlers, ui: dict) -> None:
+    """Events: buttons, examples, the differences table, the model selector, and the two API endpoints."""
+    t2i, i2t, model = ui["t2i"], ui["i2t"], ui["model"]
+    t2i_out, i2t_out = [t2i[name] for name in OUTPUTS], [i2t[name] for name in OUTPUTS]
+    t2i_in = [t2i["text"], t2i["k"], t2i["seed"], t2i["n"], model]
+    busy = dict(concurrency_id="pipeline", concurrency_limit=1)
+    private = dict(api_visibility="private", **busy)
+    # Progress and errors show on the status line only (the message itself is a toast),
+    # so a refused query leaves the previous result in place instead of six "Error" badges.
+    t2i_busy, i2t_busy = dict(show_progress_on=t2i["status"], **private), dict(show_progress_on=i2t["status"], **private)
+    gr.on([t2i["run"].click, t2i["text"].submit], h.ui_text, t2i_in, t2i_out, **t2i_busy)
+    t2i["examples"].click(h.ui_text_example, [t2i["examples"], *t2i_in[1:]], [t2i["text"], *t2i_out], **t2i_busy)
+    gr.on([i2t["run"].click, i2t["image"].upload], h.ui_image, [i2t["image"], i2t["k"], model], i2t_out, **i2t_busy)
+    i2t["examples"].select(h.ui_image_example, [i2t["k"], model], [i2t["image"], *i2t_out], **i2t_busy)
+    ui["diff_table"].select(h.ui_difference, [t2i["k"], t2i["seed"], t2i["n"], i2t["k"], model],
+                            [ui["tabs"], t2i["text"], i2t["image"], *t2i_out, *i2t_out], show_progress="minimal",
+                            **private)
+    model.change(h.ui_select_model, [model],
+                 [ui["gallery_line"], t2i["examples"], i2t["examples"], ui["diff_table"], ui["attribution"]],
+                 show_progress="minimal", **private)
+    # The two public endpoints: hidden triggers over the same input components.
+    text_to_image, image_to_text = h.endpoints()
+    gr.Button(visible=False).click(text_to_image, t2i_in, t2i["json"], api_name="text_to_image", **busy)
+    gr.Button(visible=False).click(image_to_text, [i2t["image"], i2t["k"], model], i2t["json"],
+                                   api_name="image_to_text", **busy)
 
 
-def _column_title(name: str, stages: str) -> None:
-    gr.Markdown(f"### {name} <small>· {stages}</small>", elem_classes="li-col-title")
+def _header(names: list[str], first: Pipeline) -> dict:
+    with gr.Row(equal_height=True):
+        with gr.Column(scale=3):
+            gr.Markdown("# Look, Imagine and Match", elem_classes="li-header")
+            gr.Markdown(
+                "Cross-modal retrieval with and without imagination: the **baseline** only *looks* "
+                "and *matches*; **GXN** (CVPR 2018) also *imagines* — a caption for a picture, a "
+                "picture for a sentence — and learns better embeddings from it.",
+                elem_classes="li-tagline",
+            )
+        with gr.Column(scale=2, min_width=280):
+            model = gr.Dropdown(names, value=names[0], label="Model and gallery", elem_id="model")
+            line = gr.Markdown(_gallery_line(first), elem_id="gallery-line")
+    return {"model": model, "gallery_line": line}
 
 
-def _stage(name: str) -> None:
-    gr.Markdown(name, elem_classes="li-stage")
+def _text_inputs(first: Pipeline) -> dict:
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=3):
+            text = gr.Textbox(label="Describe a picture", lines=1, max_lines=3, elem_id="t2i-text",
+                              placeholder="e.g. " + _first(first.examples("text_to_image", 1), ""))
+            examples = gr.Dataset(components=[gr.Textbox(visible=False)], label="Examples (click to run)",
+                                  samples=[[t] for t in first.examples("text_to_image")], samples_per_page=8,
+                                  elem_id="t2i-examples")
+        with gr.Column(scale=2, min_width=260):
+            k = gr.Slider(1, 10, value=5, step=1, label="Top k")
+            with gr.Row():
+                seed = gr.Number(0, precision=0, label="Seed", minimum=0, min_width=80)
+                n = gr.Slider(1, 4, value=2, step=1, label="Samples", min_width=120)
+            run = gr.Button("Look, imagine, match", variant="primary", elem_id="t2i-run")
+    return {"text": text, "examples": examples, "k": k, "seed": seed, "n": n, "run": run}
 
 
-def _look_plot(elem_id: str) -> gr.Plot:
-    return gr.Plot(label="Look: the gallery in this model's joint space", show_label=False, elem_id=elem_id)
+def _image_inputs(first: Pipeline) -> dict:
+    with gr.Row(equal_height=False):
+        with gr.Column(scale=2, min_width=240):
+            image = _query_image(label="A picture", type="filepath", format="png", sources=["upload", "clipboard"],
+                                 height=220, elem_id="i2t-image")
+        with gr.Column(scale=3):
+            examples = gr.Gallery(first.examples("image_to_text"), label="Examples (click to run)", columns=8,
+                                  fit_columns=False, height="auto", object_fit="contain", allow_preview=False,
+                                  format="png", interactive=False, buttons=[], elem_classes="li-gallery",
+                                  elem_id="i2t-examples")
+            k = gr.Slider(1, 10, value=5, step=1, label="Top k")
+            run = gr.Button("Look, imagine, match", variant="primary", elem_id="i2t-run")
+    return {"image": image, "examples": examples, "k": k, "run": run}
 
 
-def _match_gallery(elem_id: str) -> gr.Gallery:
-    return gr.Gallery(label="Top k", show_label=False, columns=5, fit_columns=False, height="auto",
-                      object_fit="contain", format="png", interactive=False, buttons=["fullscreen"],
-                      elem_classes=["li-gallery", "li-match"], elem_id=elem_id)
+def _results(direction: str) -> dict:
+    """The status line, the baseline and GXN columns, and the JSON of one direction: ``OUTPUTS``, by name."""
+    tab = TAB_OF[direction]
+    out = {"status": gr.Markdown("", elem_classes="li-status", elem_id=f"{tab}-status")}
+    with gr.Row(equal_height=False):
+        for model in ("baseline", "gxn"):
+            out |= {f"{model}_{part}": c for part, c in _model_column(model, direction).items()}
+    with gr.Accordion(f"Result as JSON (what the /{direction} API returns)", open=False):
+        out["json"] = gr.JSON(label="result", elem_id=f"{tab}-json")
+    assert tuple(out) == OUTPUTS, "the page and OUTPUTS disagree"
+    return out
 
 
-def _match_table(elem_id: str) -> gr.Dataframe:
-    return gr.Dataframe(headers=views.RANKING_HEADERS, interactive=False, wrap=True, show_label=False,
-                        column_widths=["8%", "64%", "15%", "13%"], max_height=420, elem_id=elem_id)
+def _model_column(model: str, direction: str) -> dict:
+    """One model's column: Look, Imagine and Match panels and the rank badge (see ``views.PANELS``)."""
+    key = f"{model}-{TAB_OF[direction]}"
+    title, stages = ("Baseline", "Look → Match") if model == "baseline" else ("GXN", "Look → Imagine → Match")
+    with gr.Column(elem_classes=["li-col", f"li-{model}"], elem_id=key):
+        gr.Markdown(f"### {title} <small>· {stages}</small>", elem_classes="li-col-title")
+        look = gr.Plot(label="Look: the query among the gallery", show_label=False, elem_id=f"{key}-look")
+        gr.Markdown("Imagine", elem_classes="li-stage")
+        if model == "baseline":
+            imagine = gr.Markdown(f"*{messages.NO_GENERATOR}*", elem_classes="li-note", elem_id=f"{key}-imagine")
+        elif direction == "text_to_image":
+            imagine = gr.Gallery(label="Imagined pictures", show_label=False, columns=4, fit_columns=False,
+                                 height="auto", object_fit="contain", format="png", interactive=False,
+                                 buttons=["fullscreen"], elem_classes=["li-imagine", "li-gallery"],
+                                 elem_id=f"{key}-imagine")
+        else:
+            imagine = gr.Markdown("*The generated caption appears here.*", elem_classes=["li-note", "li-caption"],
+                                  elem_id=f"{key}-imagine")
+        gr.Markdown("Match", elem_classes="li-stage")
+        if direction == "text_to_image":
+            match = gr.Gallery(label="Top k", show_label=False, columns=5, fit_columns=False, height="auto",
+                               object_fit="contain", format="png", interactive=False, buttons=["fullscreen"],
+                               elem_classes=["li-gallery", "li-match"], elem_id=f"{key}-match")
+        else:
+            match = gr.Dataframe(headers=views.RANKING_HEADERS, interactive=False, wrap=True, show_label=False,
+                                 column_widths=["8%", "64%", "15%", "13%"], max_height=420, elem_id=f"{key}-match")
+        badge = gr.Markdown("", elem_classes="li-badge", elem_id=f"{key}-badge")
+    return {"look": look, "imagine": imagine, "match": match, "badge": badge}
+
+
+def _differences_tab(first: Pipeline) -> gr.Dataframe:
+    gr.Markdown("Test queries on which one model ranks the ground truth first and the other does not. "
+                "**Click a row** to run that query.")
+    return gr.Dataframe(views.differences_table(first.differences()), headers=views.DIFFERENCE_HEADERS,
+                        interactive=False, wrap=True, max_height=560,
+                        column_widths=["13%", "42%", "12%", "12%", "10%", "11%"], elem_id="diff-table")
+
+
+def _benchmark_tab(assets_dir: str | Path) -> None:
+    gr.Markdown(showcase.benchmark_markdown(assets_dir), elem_id="bench-md")
+    figures = showcase.benchmark_figures(assets_dir)
+    if figures:
+        gr.Gallery([(str(p), p.stem.replace("_", " ")) for p in figures], label="Figures", columns=2,
+                   height="auto", object_fit="contain", interactive=False, elem_id="bench-figures")
 
 
 def _json(result: QueryResult, model: str) -> dict:
@@ -433,16 +425,6 @@ def _attribution(pipeline: Pipeline) -> str:
 
 def _first(items, default):
     return next(iter(items), default)
-
-
-def _whole(value, what: str) -> int:
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise QueryError(f"{what} must be a number.") from None
-    if number != int(number):
-        raise QueryError(f"{what} must be a whole number.")
-    return int(number)
 
 
 def launch_options(assets_dir: str | Path = ASSETS) -> dict:
@@ -484,7 +466,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--dataset", choices=DATASETS, default="emoji", help="shipped pocket models to start with")
     parser.add_argument("--checkpoint", metavar="DIR", help="a checkpoint folder (with gxn/ and baseline/) instead")
     parser.add_argument("--gallery-folder", metavar="DIR", help="search this folder of images + captions.jsonl")
-    parser.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), default="auto")
+    from lookimagine.pipeline import DEVICES
+
+    parser.add_argument("--device", choices=DEVICES, default="auto")
     parser.add_argument("--host", default=os.environ.get("GRADIO_SERVER_NAME"),
                         help="default: $GRADIO_SERVER_NAME or 127.0.0.1")
     parser.add_argument("--port", type=int, default=_env_int("GRADIO_SERVER_PORT"),
@@ -512,10 +496,7 @@ def load_pipelines(args: argparse.Namespace) -> Mapping[str, Pipeline]:
     try:
         from lookimagine.pipeline import LookImagineMatch
     except ImportError as err:
-        raise SystemExit(
-            f"The trained pipeline is not available ({err}).\n"
-            "Run `python app.py --fake` to try the interface with synthetic data."
-        ) from None
+        raise SystemExit(f"The trained pipeline is not available ({err}).\n{messages.TRY_FAKE}") from None
     device = None if args.device == "auto" else args.device
 
     def loader(path: Path) -> Callable[[], Pipeline]:
@@ -524,13 +505,11 @@ def load_pipelines(args: argparse.Namespace) -> Mapping[str, Pipeline]:
     if args.checkpoint:  # a folder, or a Hub id that from_pretrained downloads
         return LazyPipelines({f"checkpoint · {Path(args.checkpoint).name}": loader(Path(args.checkpoint))})
     order = [args.dataset, *(d for d in DATASETS if d != args.dataset)]
-    folders = {d: ASSETS / "checkpoints" / d for d in order}
-    if not folders[args.dataset].is_dir():
-        raise SystemExit(
-            f"No shipped {args.dataset} checkpoints at {folders[args.dataset]}.\n"
-            "Train them (see the README), pass --checkpoint DIR, or run `python app.py --fake`."
-        )
-    loaders = {f"pocket · {d}": loader(folders[d]) for d in order if d == args.dataset or folders[d].is_dir()}
+    folders = {d: PipelineFolder.shipped(d, ASSETS) for d in order}
+    if not folders[args.dataset].exists():
+        raise SystemExit(f"No shipped {args.dataset} checkpoints at {folders[args.dataset].root}.\n"
+                         f"Train them (see the README), pass --checkpoint DIR, or: {messages.TRY_FAKE}")
+    loaders = {f"pocket · {d}": loader(folders[d].root) for d in order if d == args.dataset or folders[d].exists()}
     suffix = " · own gallery" if args.gallery_folder else ""
     return LazyPipelines({name + suffix: fn for name, fn in loaders.items()})
 
@@ -557,7 +536,7 @@ def main(argv: list[str] | None = None) -> None:
         raise
     except Exception as err:  # missing or corrupt checkpoint: a message, not a stack trace
         log.debug("loading failed", exc_info=True)
-        raise SystemExit(f"Could not load the model: {err}\nTry `python app.py --fake` to check the interface.") from None
+        raise SystemExit(f"Could not load the model: {err}\n{messages.TRY_FAKE}") from None
     if args.warmup:
         warm_up(first)
     demo = build_demo(pipelines)

@@ -110,7 +110,9 @@ photographs. Numbers are not comparable with the paper's MSCOCO results.
 
 
 def tables(assets: Path, readme: Path, command: str) -> dict:
-    from .evaluation import report as rep
+    from .evaluation import results as rep
+    from .evaluation.differences import differences_report, write_differences
+    from .pipeline.layout import PipelineFolder
 
     results = rep.load_results(assets / "results")
     parts, summary = [], {"command": command, "datasets": {}}
@@ -147,8 +149,8 @@ def tables(assets: Path, readme: Path, command: str) -> dict:
         if shipped.is_file() and "gxn" in test and "baseline" in test:
             seed = json.loads(shipped.read_text())["train"]["seed"]
             if seed in test["gxn"] and seed in test["baseline"]:
-                diff = rep.differences(test, seed)
-                (assets / "checkpoints" / dataset / "differences.json").write_text(json.dumps(diff, indent=1))
+                diff = differences_report(test, seed)
+                write_differences(PipelineFolder.shipped(dataset, assets).differences, diff)
                 c, n = diff["counts"], diff["n_queries"]
                 parts.append(
                     f"Where they differ (shipped seed {seed}): GXN ranks the ground truth first and the baseline "

@@ -1,7 +1,9 @@
-"""The app's named API endpoints, driven with gradio_client against FakePipeline.
+"""The app's named API endpoints, driven with gradio_client against the tiny real pipeline.
 
 Every bad input must come back as ``AppError`` with a clear message, odd but
-valid images must work, and the app must keep answering afterwards.
+valid images must work, and the app must keep answering afterwards. The
+pipeline is ``LookImagineMatch`` on the tiny checkpoints (``tiny_pipeline_dir``),
+so the checks and messages tested are the real ones.
 """
 
 import io
@@ -17,9 +19,10 @@ from gradio_client import Client, handle_file  # noqa: E402
 from gradio_client.exceptions import AppError  # noqa: E402
 
 import app  # noqa: E402
+from lookimagine.data.cache import ENV_VAR  # noqa: E402
 from lookimagine.pipeline.fake import FakePipeline  # noqa: E402
 
-MAIN, OTHER = "fake · shapes", "fake · shapes (seed 1)"
+MAIN, OTHER = "pocket · shapes", "pocket · shapes (exploding)"
 pytestmark = [
     pytest.mark.timeout(300),
     # Gradio's queue calls pandas APIs that pandas 3 deprecates; not ours to fix.
@@ -28,9 +31,34 @@ pytestmark = [
 ]
 
 
+class Exploding:
+    """The same pipeline under another name, failing unexpectedly (not a ``QueryError``) on text with "explode"."""
+
+    def __init__(self, pipeline, name: str):
+        self._pipeline, self.name = pipeline, name
+
+    def __getattr__(self, attr):
+        return getattr(self._pipeline, attr)
+
+    def run(self, query, *args, **kwargs):
+        if isinstance(query, str) and "explode" in query:
+            raise RuntimeError("told to fail on 'explode'")
+        return self._pipeline.run(query, *args, **kwargs)
+
+
 @pytest.fixture(scope="module")
-def client():
-    demo = app.build_demo({MAIN: FakePipeline(), OTHER: FakePipeline(name=OTHER, seed=1, fail_on="explode")})
+def pipe(tiny_pipeline_dir, tmp_path_factory):
+    from lookimagine.pipeline import LookImagineMatch
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(ENV_VAR, str(tmp_path_factory.mktemp("app-cache")))
+        yield LookImagineMatch.from_pretrained(tiny_pipeline_dir, device="cpu", progress=False)
+
+
+@pytest.fixture(scope="module")
+def client(pipe):
+    assert pipe.name == MAIN
+    demo = app.build_demo({MAIN: pipe, OTHER: Exploding(pipe, OTHER)})
     _, url, _ = demo.launch(prevent_thread_lock=True, quiet=True, **app.launch_options())
     try:
         yield Client(url, verbose=False)
@@ -68,7 +96,7 @@ def noise(size=(64, 64), seed=0) -> Image.Image:
 
 
 @pytest.fixture(scope="module")
-def files(tmp_path_factory):
+def files(tmp_path_factory, pipe):
     d = tmp_path_factory.mktemp("uploads")
     out = {}
 
@@ -76,7 +104,7 @@ def files(tmp_path_factory):
         out[name.split(".")[0]] = d / name
         (d / name).write_bytes(data)
 
-    gallery = FakePipeline().examples("image_to_text")[0]
+    gallery = pipe.examples("image_to_text")[0]
     put("gallery.png", png_bytes(gallery))
     put("text.png", b"This is a text file with a .png name.\n")
     good = png_bytes(noise())
@@ -117,8 +145,8 @@ def test_view_api_lists_exactly_the_named_endpoints(client):
     assert [p["parameter_name"] for p in endpoints["/image_to_text"]["parameters"]] == ["image", "k", "model"]
 
 
-def test_text_to_image_json(client):
-    caption = FakePipeline().examples("text_to_image")[0]
+def test_text_to_image_json(client, pipe):
+    caption = next(c for c in pipe.examples("text_to_image") if len(c.split()) <= 10)  # read whole: no notice
     out = t2i(client, caption, k=4, n_images=3)
     assert out["model"] == MAIN and out["direction"] == "text_to_image" and out["query_text"] == caption
     for name in ("baseline", "gxn"):

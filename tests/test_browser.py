@@ -1,6 +1,7 @@
 """The page in a real browser: headless Chromium (Debian's) driven by Playwright.
 
-Runs the app on FakePipeline, clicks through the three query paths and saves
+Runs the app on FakePipeline (UI only: the API and its error paths are tested on
+the tiny real pipeline in ``test_app_api``), clicks through the three query paths and saves
 screenshots in ``test-artifacts/screenshots/`` for a person to look at.
 
     pytest -m browser tests/test_browser.py        # CHROMIUM=/path/to/chromium to override
@@ -116,14 +117,14 @@ def test_image_example_click_runs(tab):
 def test_difference_row_runs_that_query(tab):
     rows = FakePipeline().differences()
     tab.get_by_role("tab", name="Where they differ").click()
-    expect(tab.locator("#diff-table")).to_contain_text(rows[0]["query_id"], timeout=WAIT)
+    expect(tab.locator("#diff-table")).to_contain_text(rows[0].query_id, timeout=WAIT)
     shot(tab, "03_differences")
     tab.locator('#diff-table [data-testid="cell-0-1"]').click()  # the table is virtual: cells are divs
-    prefix = "i2t" if rows[0]["direction"] == "image_to_text" else "t2i"
+    prefix = "i2t" if rows[0].direction == "image_to_text" else "t2i"
     badge = tab.locator(f"#gxn-{prefix}-badge")
-    expect(badge).to_contain_text(f"Ground truth at rank {rows[0]['gxn_rank']} ", timeout=WAIT)
+    expect(badge).to_contain_text(f"Ground truth at rank {rows[0].gxn_rank} ", timeout=WAIT)
     expect(tab.locator(f"#baseline-{prefix}-badge")).to_contain_text(
-        f"Ground truth at rank {rows[0]['baseline_rank']} ", timeout=WAIT)
+        f"Ground truth at rank {rows[0].baseline_rank} ", timeout=WAIT)
     tab.wait_for_timeout(500)
     shot(tab, "04_difference_clicked")
 

@@ -97,7 +97,7 @@ def test_from_pretrained_loads_both_models_and_the_shapes_test_gallery(pipe):
     for m in (pipe.gxn, pipe.baseline):
         view = m.gallery_view
         assert view.images.v_h.shape[0] == 1000 and view.texts.t_h.shape[0] == 5000
-        assert view.image_xy.shape == (1000, 2) and view.text_xy.shape == (5000, 2)
+        assert view.space.images.shape[0] == 1000 and view.space.texts.shape[0] == 5000
 
 
 def test_pick_device():
@@ -121,13 +121,13 @@ def test_text_query_runs_both_models(pipe):
         assert [it.rank for it in r.ranking] == [1, 2, 3, 4, 5]
         scores = [it.score for it in r.ranking]
         assert scores == sorted(scores, reverse=True)
-        assert all(it.image is not None and it.image.size == (pipe.gxn.cfg.image_size,) * 2 for it in r.ranking)
+        assert all(it.image is not None and it.image.size == (pipe.gxn.model_config.image_size,) * 2 for it in r.ranking)
         assert r.look.embedding.ndim == 1 and r.look.query_xy.shape == (2,)
         assert r.look.gallery_xy.shape == (1000, 2)
         assert r.seconds > 0
     images = result.gxn.imagined.images
     assert len(images) == 3
-    assert all(im.mode == "RGB" and im.size == (pipe.gxn.cfg.image_size,) * 2 for im in images)
+    assert all(im.mode == "RGB" and im.size == (pipe.gxn.model_config.image_size,) * 2 for im in images)
     assert result.gxn.imagined.caption is None and "GAN" in result.gxn.imagined.note
     assert result.baseline.imagined.images == () and result.baseline.imagined.caption is None
     assert result.baseline.imagined.note == NO_GENERATOR
@@ -189,7 +189,7 @@ def brute_force_rank(scores: np.ndarray, truth: set[int]) -> int:
 @torch.no_grad()
 def encode_captions(m, captions: list[str]):
     """t_h, t_l of ``captions`` with the model ``m`` (a pipeline._Model), straight from its vocabulary."""
-    rows = [m.vocab.encode(c, max_len=m.train_cfg.max_len) for c in captions]
+    rows = [m.vocab.encode(c, max_len=m.max_len) for c in captions]
     t_h, t_l = [], []
     for s in range(0, len(rows), 500):
         chunk = rows[s:s + 500]
@@ -205,7 +205,7 @@ def encode_captions(m, captions: list[str]):
 def test_ground_truth_rank_agrees_with_brute_force(pipe, shared_caption, model):
     m = getattr(pipe, model)
     dataset = pipe.gallery.dataset
-    cfg = m.cfg
+    cfg = m.model_config
     with torch.no_grad():
         images = m.model.encode_image(images_to_float(pipe.gallery.split.images))
     # text → image: the ground truth is every image that has the caption
@@ -351,11 +351,11 @@ def test_second_load_reuses_the_gallery_cache_and_reads_differences(pipe, pipeli
 
     assert [f.stat().st_mtime_ns for f in files] == stamps
     assert torch.equal(again.gxn.gallery_view.images.v_h, pipe.gxn.gallery_view.images.v_h)
-    assert again.differences() == rows
+    assert [row.to_json() for row in again.differences()] == rows
     for row in again.differences():
-        query = again.query_of(row["direction"], row["query_id"])
-        if row["direction"] == "text_to_image":
-            assert query == row["query_text"]
+        query = again.query_of(row.direction, row.query_id)
+        if row.direction == "text_to_image":
+            assert query == row.query_text
         assert again.run(query, k=1).gxn.ground_truth_rank is not None
 
 
@@ -400,7 +400,7 @@ def test_examples(pipe):
     # every example is fully readable by the model, so clicking one never earns an error
     assert all(not pipe.gxn.vocab.encode_with_report(t).unknown_words for t in texts)
     images = pipe.examples("image_to_text", 3)
-    assert len(images) == 3 and all(isinstance(im, Image.Image) and im.size == (pipe.gxn.cfg.image_size,) * 2
+    assert len(images) == 3 and all(isinstance(im, Image.Image) and im.size == (pipe.gxn.model_config.image_size,) * 2
                                    for im in images)
 
 
@@ -493,3 +493,29 @@ def test_hub_id_offline_is_a_clear_error(monkeypatch, tmp_path, no_network):
     assert "lookimagine-nobody/no-such-model" in message and "HF_HUB_OFFLINE" in message
     assert "Traceback" not in message
     assert_no_chained_trace(err.value)
+
+
+# ---------------------------------------------------------------------------- save, Look map
+
+
+def test_save_pretrained_round_trips(pipe, tmp_path):
+    folder = pipe.save_pretrained(tmp_path / "saved")
+    again = LookImagineMatch.from_pretrained(folder.root, device="cpu", progress=False)
+    caption = first_caption(pipe, 5)
+    a, b = pipe.run(caption, k=5), again.run(caption, k=5)
+    for name in ("baseline", "gxn"):
+        assert [it.index for it in getattr(a, name).ranking] == [it.index for it in getattr(b, name).ranking]
+
+
+@pytest.mark.parametrize("query", ["text", "image"])
+def test_look_map_puts_the_query_among_its_matches(pipe, query):
+    """On the map the top matches lie nearer the query than the gallery at large, and both modalities are drawn."""
+    for image in (2, 30, 400):
+        q = first_caption(pipe, image) if query == "text" else pipe.gallery.image(image)
+        for r in (pipe.run(q, k=5).baseline, pipe.run(q, k=5).gxn):
+            look = r.look
+            distance = np.linalg.norm(look.gallery_xy - look.query_xy, axis=1)
+            top = np.median(distance[[it.index for it in r.ranking]])
+            assert top < np.median(distance)
+            assert look.gallery_kind == ("images" if query == "text" else "captions")
+            assert len(look.other_xy) == (5000 if query == "text" else 1000)

@@ -1,4 +1,4 @@
-"""The pure view functions the app renders, on FakePipeline results."""
+"""The pure view functions the app renders, on FakePipeline results; and the input checks."""
 
 from pathlib import Path
 
@@ -8,7 +8,8 @@ import pytest
 from PIL import Image
 
 from lookimagine.pipeline import showcase, validation, views
-from lookimagine.pipeline.fake import BASELINE_NOTE, FakePipeline
+from lookimagine.pipeline.fake import FakePipeline
+from lookimagine.pipeline.messages import NO_GENERATOR as BASELINE_NOTE
 from lookimagine.pipeline.outputs import QueryError
 
 
@@ -33,7 +34,8 @@ def test_look_figure_marks_gallery_topk_query_and_truth(text_result):
     fig = views.look_figure(g.look, g.ranking, "GXN")
     assert isinstance(fig, go.Figure)
     by_name = {t.name: t for t in fig.data if t.name}
-    assert len(by_name["gallery"].x) == len(g.look.gallery_xy)
+    assert len(by_name["images (ranked)"].x) == len(g.look.gallery_xy)
+    assert len(by_name["captions (not ranked)"].x) == len(g.look.other_xy)  # both modalities
     top = by_name[f"top {len(g.ranking)}"]
     assert list(top.text) == [str(i) for i in range(1, len(g.ranking) + 1)]
     assert by_name["query"].marker.symbol == "star"
@@ -55,7 +57,7 @@ def test_look_figures_have_one_size_and_model_colours(text_result):
 def test_look_figure_without_ranking_still_draws():
     look = validation_look()
     fig = views.look_figure(look, (), "")
-    assert [t.name for t in fig.data] == ["gallery", "query"]
+    assert [t.name for t in fig.data] == ["images (ranked)", "query"]
 
 
 def validation_look():
@@ -87,9 +89,9 @@ def test_ranking_table_and_markdown(image_result):
 def test_rank_badge(fake, text_result):
     badge = views.rank_badge(text_result.gxn)
     assert f"Ground truth at rank {text_result.gxn.ground_truth_rank} of {fake.n_gallery}" in badge
-    row = next(r for r in fake.differences() if r["direction"] == "text_to_image" and r["baseline_rank"] > 1)
-    outside = fake.run(row["query_text"], k=1)
-    assert views.rank_badge(outside.baseline).startswith(f"Ground truth at rank {row['baseline_rank']} of ")
+    row = next(r for r in fake.differences() if r.direction == "text_to_image" and r.baseline_rank > 1)
+    outside = fake.run(row.query_text, k=1)
+    assert views.rank_badge(outside.baseline).startswith(f"Ground truth at rank {row.baseline_rank} of ")
     assert "(outside the top 1)" in views.rank_badge(outside.baseline)
     not_from_gallery = fake.run("red", k=3)
     assert views.rank_badge(not_from_gallery.gxn).startswith("Query not from the gallery: no ground truth")
@@ -114,8 +116,8 @@ def test_differences_table_round_trips_direction(fake):
     table = views.differences_table(rows)
     assert len(table) == len(rows) and all(len(r) == len(views.DIFFERENCE_HEADERS) for r in table)
     for row, shown in zip(rows, table):
-        assert views.direction_of_label(shown[0]) == row["direction"]
-        assert shown[-1] == row["query_id"]
+        assert views.direction_of_label(shown[0]) == row.direction
+        assert shown[-1] == row.query_id
 
 
 def test_showcase_without_results(tmp_path):
@@ -184,8 +186,8 @@ def test_fake_pipeline_is_deterministic_and_models_differ(fake):
     assert any(not np.array_equal(np.asarray(x), np.asarray(y)) for x, y in zip(a.gxn.imagined.images, c.gxn.imagined.images))
     assert a.baseline.imagined.images == () and a.baseline.imagined.note == BASELINE_NOTE
     rows = fake.differences()
-    assert rows and all(r["baseline_rank"] != r["gxn_rank"] for r in rows)
-    assert fake.query_of(rows[0]["direction"], rows[0]["query_id"]) is not None
+    assert rows and all(r.baseline_rank != r.gxn_rank for r in rows)
+    assert fake.query_of(rows[0].direction, rows[0].query_id) is not None
 
 
 def test_fake_pipeline_marks_gallery_image_ground_truth(fake):

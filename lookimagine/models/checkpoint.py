@@ -3,19 +3,32 @@
 Loading never unpickles: weights are safetensors, configs and vocabularies JSON.
 A missing, corrupt or mismatched file raises ``CheckpointError`` naming the file
 and what is wrong.
+
+``load_model`` is the one place that pairs a checkpoint with its inputs (as
+open_clip's ``create_model_and_transforms`` + ``get_tokenizer`` do): the
+returned ``LoadedModel`` tokenises captions with the checkpoint's vocabulary
+and ``max_len`` and preprocesses images to the model's size and dtype.
+
+    loaded = load_model("assets/checkpoints/emoji/gxn")
+    txt = loaded.model.encode_text(*loaded.tokenize(["a red circle"]))
+    img = loaded.model.encode_image(loaded.preprocess([picture]))
 """
 
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import torch
+from PIL import Image
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save_file
 
 from ..config import ModelConfig, TrainConfig, from_dict, to_dict
-from ..data.vocab import Vocabulary
+from ..data.images import to_tensor
+from ..data.vocab import PAD_ID, Vocabulary
 from .gxn import GXN
 
 CONFIG, WEIGHTS, VOCAB = "config.json", "model.safetensors", "vocab.json"
@@ -94,3 +107,67 @@ def load_checkpoint(directory: str | Path, device: str | torch.device = "cpu") -
                                   f"config expects {tuple(expected[key].shape)}")
     model.load_state_dict({k: v.to(expected[k].dtype) for k, v in state.items()}, strict=True)
     return model.to(device).eval(), vocab, config
+
+
+#: what ``--device`` accepts in every command ("auto": CUDA, then MPS, then CPU)
+DEVICES = ("auto", "cpu", "cuda", "mps")
+
+
+def pick_device(device: str | torch.device | None = None) -> torch.device:
+    """CUDA, then MPS, then CPU — unless ``device`` says otherwise (None or "auto" = choose)."""
+    if device is not None and str(device) != "auto":
+        return torch.device(device)
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+@dataclass
+class LoadedModel:
+    """A checkpoint in eval mode with what turns raw inputs into its tensors."""
+
+    model: GXN
+    vocab: Vocabulary
+    model_config: ModelConfig
+    train_config: TrainConfig | None
+    meta: dict
+    folder: Path
+
+    @property
+    def max_len(self) -> int:
+        """Tokens per caption, <bos>/<eos> included (the training setting)."""
+        return self.train_config.max_len if self.train_config is not None else TrainConfig().max_len
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.model.parameters()).device
+
+    def tokenize(self, texts: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
+        """Captions → padded ids (B, L) and lengths (B,), on the model's device."""
+        tokens, lengths = tokenize(self.vocab, texts, self.max_len)
+        return tokens.to(self.device), lengths.to(self.device)
+
+    def preprocess(self, images: Sequence[Image.Image]) -> torch.Tensor:
+        """Pictures → (B, 3, S, S) in [-1, 1] at the model's image size, device and dtype."""
+        size = self.model_config.image_size
+        batch = torch.stack([to_tensor(im, size) for im in images])
+        return batch.to(self.device, next(self.model.parameters()).dtype)
+
+
+def tokenize(vocab: Vocabulary, texts: Sequence[str], max_len: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Captions → ids padded with <pad> (B, L) and lengths (B,), at most ``max_len`` ids each."""
+    rows = [vocab.encode(t, max_len=max_len) for t in texts]
+    tokens = torch.full((len(rows), max((len(r) for r in rows), default=0)), PAD_ID, dtype=torch.long)
+    for j, row in enumerate(rows):
+        tokens[j, :len(row)] = torch.tensor(row, dtype=torch.long)
+    return tokens, torch.tensor([len(r) for r in rows], dtype=torch.long)
+
+
+def load_model(directory: str | Path, device: str | torch.device | None = "cpu") -> LoadedModel:
+    """``load_checkpoint`` plus its tokenizer and preprocessing; ``device`` None or "auto" chooses."""
+    model, vocab, config = load_checkpoint(directory, pick_device(device))
+    train = config.get("train")
+    return LoadedModel(model, vocab, model.cfg, from_dict(TrainConfig, train) if train else None,
+                       config.get("meta") or {}, Path(directory))

@@ -12,7 +12,11 @@ def __getattr__(name):
         from .look_imagine_match import LookImagineMatch
 
         return LookImagineMatch
+    if name == "DEVICES":  # what --device accepts (lookimagine.models.checkpoint; imports torch)
+        from ..models.checkpoint import DEVICES
+
+        return DEVICES
     raise AttributeError(name)
 
 
-__all__ = ["LookImagineMatch", "QueryError", "QueryResult", "ModelResult", "Look", "Imagined", "RankedItem"]
+__all__ = ["DEVICES", "LookImagineMatch", "QueryError", "QueryResult", "ModelResult", "Look", "Imagined", "RankedItem"]

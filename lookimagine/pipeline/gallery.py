@@ -32,27 +32,21 @@ from ..data.batching import EncodedSplit, encode_split
 from ..data.cache import atomic_write_bytes, cache_dir
 from ..data.images import fit_square
 from ..data.items import CaptionDataset
-from ..data.vocab import PAD_ID
 from ..evaluation.embedding import images_to_float
+from ..models.checkpoint import WEIGHTS, LoadedModel, tokenize
 from ..models.gxn import GXN, ImageEmbedding, TextEmbedding
+from .look_map import LookSpace, embed
 
 log = logging.getLogger(__name__)
 
 
 @dataclass
 class GalleryEmbedding:
-    """One model's view of the gallery: images (N, E) ×2, captions (M, E) ×2, and a 2-D PCA of both."""
+    """One model's view of the gallery: images (N, E) ×2, captions (M, E) ×2, and both on the Look map."""
 
     images: ImageEmbedding
     texts: TextEmbedding
-    pca_mean: np.ndarray  # (2E,)
-    pca_axes: np.ndarray  # (2E, 2)
-    image_xy: np.ndarray  # (N, 2)
-    text_xy: np.ndarray  # (M, 2)
-
-    def project(self, vectors: np.ndarray) -> np.ndarray:
-        """Concatenated (…, 2E) vectors → (…, 2) on the gallery's principal axes."""
-        return (vectors - self.pca_mean) @ self.pca_axes
+    space: LookSpace  # the gallery as ``look_map`` draws it
 
 
 def content_hash(split: EncodedSplit) -> str:
@@ -79,15 +73,6 @@ def caption_key(text: str) -> str:
 def image_key(pixels: np.ndarray) -> str:
     """Hash of an (H, W, 3) uint8 array, for finding a query image in the gallery."""
     return hashlib.sha1(np.ascontiguousarray(pixels, dtype=np.uint8).tobytes()).hexdigest()
-
-
-def fit_pca(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Mean (D,) and the top-2 principal axes (D, 2) of rows x (n, D); signs fixed for stable plots."""
-    mean = x.mean(0)
-    _, _, vt = np.linalg.svd(x - mean, full_matrices=False)
-    axes = vt[:2].T
-    axes *= np.sign(axes[np.abs(axes).argmax(0), range(2)])  # largest loading positive
-    return mean, axes
 
 
 @torch.no_grad()
@@ -161,32 +146,30 @@ class Gallery:
         """The split with its captions tokenised by ``vocab`` (the gallery's own split when it is the same)."""
         if vocab is None or vocab == self.vocab:
             return self.split
-        rows = [vocab.encode(c, max_len=self.max_len) for c in self.split.captions]
-        tokens = torch.full((len(rows), max((len(r) for r in rows), default=0)), PAD_ID, dtype=torch.long)
-        for j, row in enumerate(rows):
-            tokens[j, :len(row)] = torch.tensor(row, dtype=torch.long)
-        return dataclasses.replace(self.split, tokens=tokens, lengths=torch.tensor([len(r) for r in rows]))
+        tokens, lengths = tokenize(vocab, self.split.captions, self.max_len)
+        return dataclasses.replace(self.split, tokens=tokens, lengths=lengths)
 
-    def embeddings(self, model: GXN, vocab, weights_file: Path, device, progress: bool = True,
-                   name: str = "model") -> GalleryEmbedding:
+    def embeddings(self, loaded: LoadedModel, progress: bool = True, name: str = "model") -> GalleryEmbedding:
         """This model's embeddings of the gallery, from the disk cache when it is fresh.
 
-        ``vocab`` is the model's own vocabulary: the captions are tokenised with it.
+        The captions are tokenised with the model's own vocabulary.
         """
         from .. import __version__
 
-        key = hashlib.sha256(f"{file_hash(weights_file)}|{self.hash}|{__version__}".encode()).hexdigest()[:24]
+        weights = loaded.folder / WEIGHTS
+        key = hashlib.sha256(f"{file_hash(weights)}|{self.hash}|{__version__}".encode()).hexdigest()[:24]
         path = cache_dir() / "galleries" / f"{key}.safetensors"
         images = texts = None
         if path.is_file():
-            images, texts = self._read_cache(path, model.cfg.embed_dim)
+            images, texts = self._read_cache(path, loaded.model_config.embed_dim)
         if images is None:
-            images, texts = embed_gallery(model, self.split_for(vocab), device, progress=progress, desc=name)
+            images, texts = embed_gallery(loaded.model, self.split_for(loaded.vocab), loaded.device,
+                                          progress=progress, desc=name)
             self._write_cache(path, images, texts)
-        img_cat = torch.cat([images.v_h, images.v_l], 1).numpy()
-        txt_cat = torch.cat([texts.t_h, texts.t_l], 1).numpy()
-        mean, axes = fit_pca(np.concatenate([img_cat, txt_cat]))
-        return GalleryEmbedding(images, texts, mean, axes, (img_cat - mean) @ axes, (txt_cat - mean) @ axes)
+        lam = loaded.model_config.lam
+        space = LookSpace.of(embed(images.v_h.numpy(), images.v_l.numpy(), lam),
+                             embed(texts.t_h.numpy(), texts.t_l.numpy(), lam))
+        return GalleryEmbedding(images, texts, space)
 
     def _read_cache(self, path: Path, dim: int) -> tuple[ImageEmbedding | None, TextEmbedding | None]:
         """Embeddings from a cache file, or (None, None) with a warning when it is unusable."""

@@ -3,6 +3,7 @@
     pipe = LookImagineMatch.from_pretrained("assets/checkpoints/emoji")
     result = pipe.run("woman firefighter: medium-dark skin tone", k=5)
     result.gxn.imagined.images, result.baseline.ranking, result.gxn.ground_truth_rank
+    pipe.save_pretrained("my-pipeline")   # the same folder layout (``layout.PipelineFolder``)
 
 ``run`` does Look (encode the query), Imagine (GXN's caption or picture) and
 Match (rank the gallery by s*) for both models; ``look``, ``imagine`` and
@@ -12,64 +13,56 @@ checkpoints: it never imports the training code.
 
 from __future__ import annotations
 
-import json
 import logging
 import os
+import shutil
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 from PIL import Image
 
-from ..config import ModelConfig, TrainConfig, from_dict
 from ..data import load_dataset
-from ..data.images import from_tensor, to_tensor
+from ..data.images import from_tensor
 from ..data.vocab import BOS_ID, EOS_ID, PAD_ID, UNK_ID
-from ..models.checkpoint import WEIGHTS, CheckpointError, load_checkpoint
-from ..models.gxn import GXN
+from ..evaluation.differences import Difference, read_differences
+from ..models.checkpoint import CheckpointError, LoadedModel, load_model, pick_device, save_checkpoint
 from ..models.similarity import combined_similarity
+from . import messages
 from .gallery import Gallery, GalleryEmbedding
+from .layout import MODELS, PipelineFolder
+from .look_map import embed
 from .outputs import Direction, Imagined, Look, ModelResult, QueryError, QueryResult, RankedItem
-from .validation import MAX_TEXT_CHARS, clean_text, load_query_image, no_known_words_error, unknown_words_notice
+from .ranking import rank
+from .validation import (MAX_TEXT_CHARS, check_numbers, clean_text, load_query_image, no_known_words_error,
+                         unknown_words_notice)
 
 log = logging.getLogger(__name__)
-ASSETS = Path(__file__).resolve().parents[2] / "assets"
-NO_GENERATOR = "The baseline has no generator: it only looks and matches."
-MAX_K, MAX_IMAGES = 50, 8
+NO_GENERATOR = messages.NO_GENERATOR
+__all__ = ["LookImagineMatch", "NO_GENERATOR", "pick_device"]
 
 
-def pick_device(device: str | None = None) -> torch.device:
-    """CUDA, then MPS, then CPU — unless ``device`` says otherwise ("auto" = choose)."""
-    if device and device != "auto":
-        return torch.device(device)
-    if torch.cuda.is_available():
-        return torch.device("cuda")
-    if getattr(torch.backends, "mps", None) is not None and torch.backends.mps.is_available():
-        return torch.device("mps")
-    return torch.device("cpu")
+@dataclass
+class _Model(LoadedModel):
+    """One loaded checkpoint (GXN or baseline) with its view of the gallery."""
 
+    name: str = ""
+    gallery_view: GalleryEmbedding | None = None
 
-class _Model:
-    """One loaded checkpoint (GXN or baseline) with its gallery embeddings."""
-
-    def __init__(self, name: str, folder: Path, device: torch.device) -> None:
-        self.name, self.folder, self.device = name, folder, device
-        self.model, self.vocab, self.config = load_checkpoint(folder, device)
+    @classmethod
+    def load(cls, name: str, folder: Path, device: torch.device) -> _Model:
+        loaded = load_model(folder, device)
         if device.type == "cuda":
-            self.model.half()  # half precision on GPU
-        self.cfg: ModelConfig = self.model.cfg
-        self.train_cfg = from_dict(TrainConfig, self.config["train"])
-        self.gallery_view: GalleryEmbedding | None = None
+            loaded.model.half()  # half precision on GPU
+        return cls(**vars(loaded), name=name)
 
     def encode_text(self, text: str):
-        ids = self.vocab.encode(text, max_len=self.train_cfg.max_len)
-        tokens = torch.tensor([ids], device=self.device)
-        return self.model.encode_text(tokens, torch.tensor([len(ids)], device=self.device))
+        return self.model.encode_text(*self.tokenize([text]))
 
     def encode_image(self, image: Image.Image):
-        x = to_tensor(image, self.cfg.image_size)[None].to(self.device, next(self.model.parameters()).dtype)
-        return self.model.encode_image(x)
+        return self.model.encode_image(self.preprocess([image]))
 
 
 class LookImagineMatch:
@@ -91,43 +84,47 @@ class LookImagineMatch:
     @classmethod
     def from_pretrained(cls, path_or_hub_id: str | Path, device: str | None = None,
                         gallery_folder: str | Path | None = None, progress: bool = True) -> "LookImagineMatch":
-        """Load ``<path>/gxn`` and ``<path>/baseline`` and a gallery (their test split, or a folder).
+        """Load a pipeline folder (``layout.PipelineFolder``) and a gallery (its test split, or a folder).
 
         ``path_or_hub_id`` is a local folder, or a Hugging Face Hub model id
         holding the same layout (downloaded only then; offline it fails with a
         clear message).
         """
-        root = Path(path_or_hub_id).expanduser()
-        if not root.exists():
-            if _looks_local(str(path_or_hub_id)):
-                raise CheckpointError(f"{path_or_hub_id}: checkpoint folder not found (looked in {root.resolve()}; "
-                                      "a pipeline folder holds gxn/ and baseline/ checkpoints)")
-            root = _download(str(path_or_hub_id))
+        folder = PipelineFolder(path_or_hub_id)
+        if not folder.root.exists() and not _looks_local(str(path_or_hub_id)):
+            folder = PipelineFolder(_download(str(path_or_hub_id)))
+        if folder.missing():
+            raise CheckpointError(folder.missing())
         dev = pick_device(device)
-        for sub in ("gxn", "baseline"):
-            if not (root / sub).is_dir():
-                raise CheckpointError(f"{root / sub}: missing (a pipeline folder holds gxn/ and baseline/ "
-                                      "checkpoints); looked in " + str(root.resolve()))
-        gxn, base = _Model("gxn", root / "gxn", dev), _Model("baseline", root / "baseline", dev)
+        gxn, base = (_Model.load(m, folder.checkpoint(m), dev) for m in MODELS)
+        train = gxn.train_config
         if gallery_folder is not None:
-            dataset = load_dataset("folder", root=gallery_folder, image_size=gxn.cfg.image_size)
+            dataset = load_dataset("folder", root=gallery_folder, image_size=gxn.model_config.image_size)
             attribution = "Your own gallery folder: " + str(gallery_folder)
         else:
-            dataset = load_dataset(gxn.train_cfg.dataset, "test")
-            attribution = _attribution(gxn.train_cfg.dataset)
-        gallery = Gallery(dataset, gxn.vocab, gxn.cfg.image_size, gxn.train_cfg.max_len)
+            dataset = load_dataset(train.dataset, "test")
+            attribution = _attribution(train.dataset)
+        gallery = Gallery(dataset, gxn.vocab, gxn.model_config.image_size, gxn.max_len)
         for m in (base, gxn):
-            m.gallery_view = gallery.embeddings(m.model, gxn.vocab if m is gxn else m.vocab,
-                                                m.folder / WEIGHTS, dev, progress, m.name)
-        name = f"pocket · {gxn.train_cfg.dataset}" + (" · folder" if gallery_folder else "")
-        diff = root / "differences.json"
+            m.gallery_view = gallery.embeddings(m, progress, m.name)
+        name = f"pocket · {train.dataset}" + (" · folder" if gallery_folder else "")
+        diff = folder.differences
         return cls(gxn, base, gallery, name, attribution, diff if diff.is_file() else None)
+
+    def save_pretrained(self, path: str | Path) -> PipelineFolder:
+        """Write both checkpoints (and the differences file, when there is one) as a pipeline folder."""
+        folder = PipelineFolder(path)
+        for m in (self.gxn, self.baseline):
+            save_checkpoint(folder.checkpoint(m.name), m.model, m.vocab, m.train_config, m.meta)
+        if self._differences_path is not None:
+            shutil.copyfile(self._differences_path, folder.differences)
+        return folder
 
     # ---- the three stages ------------------------------------------------------------
     def _parse(self, query) -> tuple[Direction, str | Image.Image, list[str]]:
         if isinstance(query, str) or query is None:
             text, notices = clean_text(query, self.max_text_chars)
-            report = self.gxn.vocab.encode_with_report(text, max_len=self.gxn.train_cfg.max_len)
+            report = self.gxn.vocab.encode_with_report(text, max_len=self.gxn.max_len)
             known = sum(i not in (PAD_ID, BOS_ID, EOS_ID, UNK_ID) for i in report.ids)  # words the model reads
             if known <= 0:
                 raise no_known_words_error(len(self.gxn.vocab))
@@ -136,7 +133,7 @@ class LookImagineMatch:
             if note:
                 notices.append(note)
             if report.truncated:
-                notices.append(f"Only the first {self.gxn.train_cfg.max_len - 2} words are read.")
+                notices.append(f"Only the first {self.gxn.max_len - 2} words are read.")
             return "text_to_image", text, notices
         return "image_to_text", load_query_image(query), []
 
@@ -147,65 +144,70 @@ class LookImagineMatch:
 
     @torch.no_grad()
     def imagine(self, query, *, seed: int = 0, n_images: int = 1) -> dict[str, Imagined]:
-        n_images = _check_n_images(n_images)
+        _, seed, n_images = check_numbers(seed=seed, n_images=n_images)
         direction, q, _ = self._parse(query)
-        return {m.name: self._imagine(m, direction, q, self._look(m, direction, q)[1], seed, n_images)
+        return {m.name: self._imagine(m, direction, self._encode(m, direction, q), seed, n_images)
                 for m in (self.baseline, self.gxn)}
 
     @torch.no_grad()
     def match(self, query, k: int = 5) -> dict[str, tuple[RankedItem, ...]]:
-        k = _check_k(k)
+        k, _, _ = check_numbers(k)
         direction, q, _ = self._parse(query)
         gt = self._ground_truth(direction, q)
-        return {m.name: self._match(m, direction, self._look(m, direction, q)[1], k, gt)[0]
+        return {m.name: self._match(direction, self._look(m, direction, q)[2], k, gt)[0]
                 for m in (self.baseline, self.gxn)}
 
     @torch.no_grad()
     def run(self, query, k: int = 5, *, seed: int = 0, n_images: int = 1) -> QueryResult:
         """Look → Imagine → Match for the baseline and GXN."""
-        k, n_images = _check_k(k), _check_n_images(n_images)
+        k, seed, n_images = check_numbers(k, seed, n_images)
         direction, q, notices = self._parse(query)
         gt = self._ground_truth(direction, q)
         results = {}
         for m in (self.baseline, self.gxn):
             start = time.perf_counter()
-            look, emb = self._look(m, direction, q)
-            imagined = self._imagine(m, direction, q, emb, seed, n_images)
-            ranking, gt_rank = self._match(m, direction, emb, k, gt)
+            look, emb, scores = self._look(m, direction, q)
+            imagined = self._imagine(m, direction, emb, seed, n_images)
+            ranking, gt_rank = self._match(direction, scores, k, gt)
             results[m.name] = ModelResult(m.name, look, imagined, ranking, gt_rank, time.perf_counter() - start)
         return QueryResult(direction, q if isinstance(q, str) else None, results["baseline"], results["gxn"],
                            tuple(notices))
 
     # ---- internals --------------------------------------------------------------------
-    def _look(self, m: _Model, direction: Direction, q):
-        view = m.gallery_view
-        if direction == "text_to_image":
-            emb = m.encode_text(q)
-            vec = torch.cat([emb.t_h, emb.t_l], 1).float().cpu().numpy()[0]
-            gallery_xy = view.image_xy
-        else:
-            emb = m.encode_image(q)
-            vec = torch.cat([emb.v_h, emb.v_l], 1).float().cpu().numpy()[0]
-            gallery_xy = view.text_xy
-        return Look(embedding=vec, gallery_xy=gallery_xy, query_xy=view.project(vec)), emb
+    @staticmethod
+    def _encode(m: _Model, direction: Direction, q):
+        return m.encode_text(q) if direction == "text_to_image" else m.encode_image(q)
 
-    def _imagine(self, m: _Model, direction: Direction, q, emb, seed: int, n_images: int) -> Imagined:
-        model: GXN = m.model
+    def _look(self, m: _Model, direction: Direction, q) -> tuple[Look, object, np.ndarray]:
+        """The query's Look map, its embedding and its scores s* against the gallery (N,)."""
+        emb = self._encode(m, direction, q)
+        view, cfg = m.gallery_view, m.model_config
+        to = lambda t: t.float().cpu()  # noqa: E731
+        if direction == "text_to_image":
+            h, low = to(emb.t_h), to(emb.t_l)
+            scores = combined_similarity(view.images.v_h, view.images.v_l, h, low, cfg.similarity, cfg.lam)[:, 0]
+        else:
+            h, low = to(emb.v_h), to(emb.v_l)
+            scores = combined_similarity(h, low, view.texts.t_h, view.texts.t_l, cfg.similarity, cfg.lam)[0]
+        scores = scores.numpy()
+        vec = embed(h.numpy()[0], low.numpy()[0], cfg.lam)
+        look = view.space.look(vec, direction == "text_to_image", scores)
+        return look, emb, scores
+
+    def _imagine(self, m: _Model, direction: Direction, emb, seed: int, n_images: int) -> Imagined:
+        model, baseline = m.model, m.name == "baseline"
         if direction == "image_to_text":
             if not model.can_caption:
-                return Imagined(note=NO_GENERATOR if m.name == "baseline" else "This model has no caption decoder.")
+                return Imagined(note=messages.NO_GENERATOR if baseline else messages.NO_CAPTION_DECODER)
             tokens = model.generate_caption(emb, beam=3)[0].tolist()
-            return Imagined(caption=m.vocab.decode(tokens), note="Caption decoded from the grounded image vector v_l.")
+            return Imagined(caption=m.vocab.decode(tokens), note=messages.CAPTION_NOTE)
         if not model.can_draw:
-            return Imagined(note=NO_GENERATOR if m.name == "baseline" else "This model has no image generator.")
-        gen = torch.Generator(device="cpu").manual_seed(int(seed))
+            return Imagined(note=messages.NO_GENERATOR if baseline else messages.NO_IMAGE_GENERATOR)
+        rng = torch.Generator(device=m.device if m.device.type != "cpu" else "cpu").manual_seed(seed)
         emb_n = type(emb)(*(t.expand(n_images, *t.shape[1:]) for t in (emb.t_h, emb.t_l, emb.states, emb.mask)))
-        if m.device.type != "cpu":
-            gen = torch.Generator(device=m.device).manual_seed(int(seed))
-        images = model.draw(emb_n, generator=gen)
-        return Imagined(images=tuple(from_tensor(x) for x in images),
-                        note="Drawn from the grounded text vector t_l" + (" by the GAN." if model.generator is not None
-                                                                           else " by the diffusion model."))
+        images = model.draw(emb_n, generator=rng)
+        branch = "GAN" if m.model_config.t2i == "gan" else "diffusion model"
+        return Imagined(images=tuple(from_tensor(x) for x in images), note=messages.DRAWING_NOTE.format(branch=branch))
 
     def _ground_truth(self, direction: Direction, q) -> set[int]:
         """Gallery entries that are the query's ground truth, when the query comes from the gallery.
@@ -217,27 +219,11 @@ class LookImagineMatch:
             return self.gallery.images_matching_caption(q)
         return self.gallery.captions_matching_image(q)
 
-    def _match(self, m: _Model, direction: Direction, emb, k: int, gt: set[int]):
-        view, cfg, g = m.gallery_view, m.cfg, self.gallery
-        to = lambda t: t.float().cpu()  # noqa: E731
-        if direction == "text_to_image":
-            scores = combined_similarity(view.images.v_h, view.images.v_l, to(emb.t_h), to(emb.t_l),
-                                         cfg.similarity, cfg.lam)[:, 0]
-        else:
-            scores = combined_similarity(to(emb.v_h), to(emb.v_l), view.texts.t_h, view.texts.t_l,
-                                         cfg.similarity, cfg.lam)[0]
-        scores = scores.numpy()
-        is_gt = np.zeros(len(scores), dtype=bool)
-        is_gt[list(gt)] = True
-        order = np.lexsort((is_gt, -scores))  # by score; on a tie the ground truth comes last
-        gt_rank = None
-        if gt:
-            best = scores[is_gt].max()
-            # ties with other entries count against the ground truth; other ground-truth entries do not
-            gt_rank = 1 + int((scores[~is_gt] >= best).sum())
+    def _match(self, direction: Direction, scores: np.ndarray, k: int, gt: set[int]):
+        g = self.gallery
+        order, gt_rank = rank(scores, gt, k)
         items = []
-        for r, idx in enumerate(order[:k], start=1):
-            idx = int(idx)
+        for r, idx in enumerate(order, start=1):
             if direction == "text_to_image":
                 caption = g.split.captions[int(g.captions_of_image[idx][0])]
                 items.append(RankedItem(r, idx, g.split.ids[idx], float(scores[idx]), caption, g.image(idx), idx in gt))
@@ -255,21 +241,14 @@ class LookImagineMatch:
         if direction == "image_to_text":
             step = max(g.n_images // n, 1)
             return [g.image(i) for i in range(0, g.n_images, step)[:n]]
-        max_len = self.gxn.train_cfg.max_len
+        max_len = self.gxn.max_len
         readable = [c for c in (g.split.captions[int(rows[0])] for rows in g.captions_of_image)
                     if not self.gxn.vocab.encode_with_report(c, max_len=max_len).unknown_words]
         step = max(len(readable) // n, 1)
         return readable[::step][:n]
 
-    def differences(self) -> list[dict]:
-        if self._differences_path is None:
-            return []
-        try:
-            rows = json.loads(self._differences_path.read_text())["rows"]
-        except (OSError, ValueError, KeyError) as e:
-            log.warning("cannot read %s: %s", self._differences_path, e)
-            return []
-        return rows
+    def differences(self) -> list[Difference]:
+        return read_differences(self._differences_path)
 
     def query_of(self, direction: Direction, query_id: str):
         """The caption (text ids are "<image id>#<caption number>") or image behind a differences row."""
@@ -281,29 +260,8 @@ class LookImagineMatch:
                 return g.split.captions[int(g.captions_of_image[image][int(number)])]
             return g.image(g.split.ids.index(query_id))
         except (ValueError, IndexError):
-            raise QueryError(f"{query_id!r} is not a query of this gallery ({self.gallery_description}).") from None
-
-
-def _check_k(k) -> int:
-    """``k`` as an int in 1..MAX_K, or a ``QueryError``."""
-    return _whole_in_range(k, 1, MAX_K, "k (how many results)")
-
-
-def _check_n_images(n_images) -> int:
-    """``n_images`` as an int in 1..MAX_IMAGES, or a ``QueryError``."""
-    return _whole_in_range(n_images, 1, MAX_IMAGES, "The number of imagined images")
-
-
-def _whole_in_range(value, low: int, high: int, what: str) -> int:
-    try:
-        number = int(value)
-        if number != value and not isinstance(value, str):
-            raise ValueError
-    except (TypeError, ValueError):
-        raise QueryError(f"{what} must be a whole number between {low} and {high}.") from None
-    if not low <= number <= high:
-        raise QueryError(f"{what} must be between {low} and {high}.")
-    return number
+            raise QueryError(messages.UNKNOWN_QUERY_ID.format(query_id=query_id, gallery=self.gallery_description)) \
+                from None
 
 
 def _looks_local(path: str) -> bool:

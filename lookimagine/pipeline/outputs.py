@@ -21,17 +21,22 @@ class QueryError(ValueError):
 
 @dataclass(frozen=True)
 class Look:
-    """Where the query lands in one model's joint space.
+    """Where the query lands among the gallery, in one model's joint space (see ``look_map``).
 
-    embedding:  the query's vector(s) in the joint space, shape (D,) — for GXN
-                the abstract and grounded vectors concatenated.
-    gallery_xy: the gallery projected to 2-D by a PCA fitted on the gallery, (N, 2).
-    query_xy:   the query projected with the same PCA, (2,).
+    embedding:   the query's vector in the joint space, shape (D,) — the abstract and
+                 grounded vectors concatenated, weighted by √λ and √(1 − λ) (``look_map.embed``).
+    gallery_xy:  the gallery entries the query is matched against, in 2-D, (N, 2).
+    query_xy:    the query in the same plane, (2,).
+    other_xy:    the gallery's other modality (the query's own: captions for a sentence,
+                 images for a picture) in the same plane, (M, 2); empty when not shown.
+    gallery_kind: what ``gallery_xy`` holds, "images" or "captions".
     """
 
     embedding: np.ndarray
     gallery_xy: np.ndarray
     query_xy: np.ndarray
+    other_xy: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
+    gallery_kind: str = "images"
 
 
 @dataclass(frozen=True)

@@ -1,7 +1,10 @@
-"""Checks every query passes before a model sees it.
+"""Checks every query passes before a model sees it: the one home of the input bounds.
 
-Shared by the real pipeline and ``FakePipeline``, so that the app (and its
-tests on the fake) see the same messages for the same bad input:
+Shared by the real pipeline and ``FakePipeline``, so that the app sees the
+same messages for the same bad input:
+
+* ``check_numbers``: k (1..``MAX_K``), seed (≥ 0) and the number of imagined
+  images (1..``MAX_IMAGES``) are whole numbers in range.
 
 * ``clean_text``: empty / whitespace text is refused; long text is truncated
   with a notice; control characters are dropped and spaces collapsed.
@@ -26,10 +29,12 @@ from os import PathLike
 
 from PIL import Image
 
+from . import messages
 from .outputs import QueryError
 
-#: defaults for pipelines that do not choose their own
+#: bounds of a query: characters of text (longer is truncated), results, imagined pictures
 MAX_TEXT_CHARS = 200
+MAX_K, MAX_IMAGES = 50, 8
 # Same as lookimagine.data.images.MAX_PIXELS (not imported here: that module pulls in torch).
 MAX_PIXELS = 40_000_000
 
@@ -46,14 +51,14 @@ def clean_text(text: object, max_chars: int = MAX_TEXT_CHARS) -> tuple[str, tupl
     characters and a notice says so.
     """
     if text is None:
-        raise QueryError("The query is empty: type a sentence that describes a picture.")
+        raise QueryError(messages.EMPTY_QUERY)
     if not isinstance(text, str):
         raise QueryError(f"A text query must be a string, not {type(text).__name__}.")
     # Drop control and format characters (category C*), keep letters, marks, punctuation.
     kept = "".join(" " if unicodedata.category(ch).startswith("C") else ch for ch in text)
     kept = _SPACES.sub(" ", unicodedata.normalize("NFC", kept)).strip()
     if not kept:
-        raise QueryError("The query is empty: type a sentence that describes a picture.")
+        raise QueryError(messages.EMPTY_QUERY)
     notices: list[str] = []
     if len(kept) > max_chars:
         kept = kept[:max_chars].rstrip()
@@ -72,10 +77,30 @@ def unknown_words_notice(unknown: Iterable[str], limit: int = 12) -> str | None:
 
 def no_known_words_error(vocabulary_size: int) -> QueryError:
     """The error for a query in which the model knows no word at all."""
-    return QueryError(
-        f"None of the words in the query are in the model's vocabulary ({vocabulary_size:,} words). "
-        "Try one of the examples, or describe colours, shapes and positions."
-    )
+    return QueryError(messages.NO_KNOWN_WORDS.format(size=vocabulary_size))
+
+
+# ---------------------------------------------------------------------------
+# Numbers
+
+
+def check_numbers(k=5, seed=0, n_images=1) -> tuple[int, int, int]:
+    """``(k, seed, n_images)`` as ints within their bounds, or a ``QueryError`` naming the first bad one."""
+    return (whole_number(k, 1, MAX_K, "k (how many results)"), whole_number(seed, 0, 2**63 - 1, "The seed"),
+            whole_number(n_images, 1, MAX_IMAGES, "The number of imagined images"))
+
+
+def whole_number(value, low: int, high: int, what: str) -> int:
+    """``value`` as an int in ``low..high`` (a float with no fraction counts), or a ``QueryError``."""
+    try:
+        number = int(value)
+        if number != value and not isinstance(value, str):
+            raise ValueError
+    except (TypeError, ValueError, OverflowError):
+        raise QueryError(messages.NOT_WHOLE.format(what=what, low=low, high=high)) from None
+    if not low <= number <= high:
+        raise QueryError(messages.OUT_OF_RANGE.format(what=what, low=low, high=high))
+    return number
 
 
 # ---------------------------------------------------------------------------
@@ -91,7 +116,7 @@ def load_query_image(source: ImageSource, max_pixels: int = MAX_PIXELS) -> Image
     file path is not repeated in the message (it is the server's temp path).
     """
     if source is None:
-        raise QueryError("No image: upload a picture (PNG, JPEG, GIF, WebP) or pick an example.")
+        raise QueryError(messages.NO_IMAGE)
     from lookimagine.data.images import ImageError, open_image  # imports torch: only when needed
 
     try:

@@ -13,6 +13,8 @@ import numpy as np
 import plotly.graph_objects as go
 from PIL import Image
 
+from ..evaluation.differences import Difference
+from .look_map import radius
 from .outputs import Look, ModelResult, QueryResult, RankedItem
 
 #: one height for both columns' plots, so the columns line up
@@ -20,7 +22,8 @@ FIGURE_HEIGHT = 330
 COLOURS = {
     "baseline": "#64748b",  # slate: the muted column
     "gxn": "#4f46e5",  # indigo: the accent column
-    "gallery": "#cbd5e1",
+    "gallery": "#94a3b8",
+    "other": "#fcd9b6",  # pale orange: the query's own modality
     "truth": "#16a34a",
     "query": "#f59e0b",
 }
@@ -34,45 +37,33 @@ def _model_key(title: str) -> str:
 
 
 def look_figure(look: Look, ranking: Sequence[RankedItem], title: str = "", *, model: str | None = None) -> go.Figure:
-    """The gallery in 2-D (PCA of the joint space), the query as a star, top-k numbered.
+    """The Look map (``look_map``): the query at the centre, every gallery entry at 1 − its score.
 
-    Grey dots: the gallery; coloured numbered dots: the top-k (1 = best);
-    green open diamond: a ground-truth entry in the top-k; dotted lines join
-    the query to its matches. ``model`` ("baseline"/"gxn") picks the colour;
-    by default it is read from the title.
+    Grey dots: the entries the query is ranked against (images for a sentence,
+    captions for a picture); pale triangles: the gallery's other modality;
+    numbered dots: the top-k (1 = best), joined to the star by dotted lines;
+    green open diamond: a ground-truth entry in the top-k; dashed circles:
+    scores 0.75 / 0.5 / 0.25 / 0. ``model`` ("baseline"/"gxn") picks the
+    colour; by default it is read from the title.
     """
     colour = COLOURS[model or _model_key(title)]
     xy = np.asarray(look.gallery_xy, dtype=float).reshape(-1, 2)
+    other = np.asarray(look.other_xy, dtype=float).reshape(-1, 2)
     q = np.asarray(look.query_xy, dtype=float).reshape(2)
+    kinds = (look.gallery_kind, "images" if look.gallery_kind == "captions" else "captions")
     fig = go.Figure()
-    fig.add_trace(
-        go.Scatter(
-            x=xy[:, 0], y=xy[:, 1], mode="markers", name="gallery",
-            marker=dict(size=6, color=COLOURS["gallery"], line=dict(width=0)),
-            text=[f"gallery item {i}" for i in range(len(xy))],
-            hovertemplate="%{text}<extra></extra>",
-        )
-    )
+    _score_rings(fig, q, xy)
+    if len(other):
+        fig.add_trace(go.Scatter(x=other[:, 0], y=other[:, 1], mode="markers", name=f"{kinds[1]} (not ranked)",
+                                 marker=dict(size=5, symbol="triangle-up", color=COLOURS["other"], line=dict(width=0)),
+                                 hoverinfo="skip"))
+    fig.add_trace(go.Scatter(x=xy[:, 0], y=xy[:, 1], mode="markers", name=f"{kinds[0]} (ranked)",
+                             marker=dict(size=6, color=COLOURS["gallery"], line=dict(width=0)),
+                             text=[f"gallery {kinds[0][:-1]} {i}" for i in range(len(xy))],
+                             hovertemplate="%{text}<extra></extra>"))
     top = [it for it in ranking if 0 <= it.index < len(xy)]
-    # Dotted lines from the query to each match (one trace, gaps as None).
-    lx, ly = [], []
-    for it in top:
-        lx += [q[0], xy[it.index, 0], None]
-        ly += [q[1], xy[it.index, 1], None]
     if top:
-        fig.add_trace(go.Scatter(x=lx, y=ly, mode="lines", hoverinfo="skip", showlegend=False,
-                                 line=dict(color=colour, width=1, dash="dot")))
-        fig.add_trace(
-            go.Scatter(
-                x=[xy[it.index, 0] for it in top], y=[xy[it.index, 1] for it in top],
-                mode="markers+text", name=f"top {len(top)}",
-                marker=dict(size=17, color=colour, line=dict(width=1, color="white")),
-                text=[str(it.rank) for it in top], textposition="middle center",
-                textfont=dict(color="white", size=10),
-                customdata=[[it.id, _short(it.caption, 60), f"{it.score:.3f}"] for it in top],
-                hovertemplate="#%{text} · %{customdata[0]}<br>%{customdata[1]}<br>score %{customdata[2]}<extra></extra>",
-            )
-        )
+        _top_matches(fig, q, xy, top, colour)
     truth = [it for it in top if it.is_ground_truth]
     if truth:
         fig.add_trace(
@@ -84,17 +75,56 @@ def look_figure(look: Look, ranking: Sequence[RankedItem], title: str = "", *, m
                 hovertemplate="ground truth · #%{customdata[0]} · %{customdata[1]}<extra></extra>",
             )
         )
+    fig.add_trace(go.Scatter(x=[q[0]], y=[q[1]], mode="markers", name="query",
+                             marker=dict(symbol="star", size=22, color=COLOURS["query"],
+                                         line=dict(width=1, color="#78350f")),
+                             hovertemplate="the query<extra></extra>"))
+    _look_layout(fig, title)
+    return fig
+
+
+#: the scores whose circles are drawn on the Look map
+SCORE_RINGS = (0.75, 0.5, 0.25, 0.0)
+
+
+def _score_rings(fig: go.Figure, q: np.ndarray, xy: np.ndarray) -> None:
+    """Dashed circles around the query at the radii of ``SCORE_RINGS``, labelled with their score."""
+    reach = float(np.linalg.norm(xy - q, axis=1).max()) if len(xy) else 1.0
+    for score in SCORE_RINGS:
+        r = float(radius(score))
+        if r > reach * 1.05:
+            continue
+        fig.add_shape(type="circle", x0=q[0] - r, y0=q[1] - r, x1=q[0] + r, y1=q[1] + r, layer="below",
+                      line=dict(color="#cbd5e1", width=1, dash="dot"))
+        fig.add_annotation(x=q[0], y=q[1] + r, text=f"s={score:g}", showarrow=False, yshift=6,
+                           font=dict(size=9, color="#94a3b8"))
+
+
+def _top_matches(fig: go.Figure, q: np.ndarray, xy: np.ndarray, top: Sequence[RankedItem], colour: str) -> None:
+    lx, ly = [], []  # dotted lines from the query to each match (one trace, gaps as None)
+    for it in top:
+        lx += [q[0], xy[it.index, 0], None]
+        ly += [q[1], xy[it.index, 1], None]
+    fig.add_trace(go.Scatter(x=lx, y=ly, mode="lines", hoverinfo="skip", showlegend=False,
+                             line=dict(color=colour, width=1, dash="dot")))
     fig.add_trace(
         go.Scatter(
-            x=[q[0]], y=[q[1]], mode="markers", name="query",
-            marker=dict(symbol="star", size=22, color=COLOURS["query"], line=dict(width=1, color="#78350f")),
-            hovertemplate="the query<extra></extra>",
+            x=[xy[it.index, 0] for it in top], y=[xy[it.index, 1] for it in top],
+            mode="markers+text", name=f"top {len(top)}",
+            marker=dict(size=17, color=colour, line=dict(width=1, color="white")),
+            text=[str(it.rank) for it in top], textposition="middle center",
+            textfont=dict(color="white", size=10),
+            customdata=[[it.id, _short(it.caption, 60), f"{it.score:.3f}"] for it in top],
+            hovertemplate="#%{text} · %{customdata[0]}<br>%{customdata[1]}<br>score %{customdata[2]}<extra></extra>",
         )
     )
+
+
+def _look_layout(fig: go.Figure, title: str) -> None:
     fig.update_layout(
         title=dict(text=title, font=dict(size=14), x=0.01, y=0.98, yanchor="top") if title else None,
         height=FIGURE_HEIGHT,
-        margin=dict(l=6, r=6, t=56 if title else 30, b=6),
+        margin=dict(l=6, r=6, t=74 if title else 50, b=22),
         template="plotly_white",
         showlegend=True,
         # Above the plot area, so it never hides gallery points.
@@ -102,9 +132,11 @@ def look_figure(look: Look, ranking: Sequence[RankedItem], title: str = "", *, m
         hoverlabel=dict(font_size=12),
         dragmode="pan",
     )
-    fig.update_xaxes(showticklabels=False, zeroline=False, showgrid=True, gridcolor="#f1f5f9", title=None)
-    fig.update_yaxes(showticklabels=False, zeroline=False, showgrid=True, gridcolor="#f1f5f9", title=None)
-    return fig
+    fig.add_annotation(text="nearer the star = higher score s*; direction: where it lies in the joint space",
+                       xref="paper", yref="paper", x=0.5, y=-0.01, yanchor="top", showarrow=False,
+                       font=dict(size=10, color="#64748b"))
+    fig.update_xaxes(showticklabels=False, zeroline=False, showgrid=False, title=None)
+    fig.update_yaxes(showticklabels=False, zeroline=False, showgrid=False, title=None, scaleanchor="x")
 
 
 def _short(text: str, n: int) -> str:
@@ -218,16 +250,12 @@ def result_panels(result: QueryResult) -> dict[str, object]:
     }
 
 
-def differences_table(rows: Sequence[dict]) -> list[list]:
+def differences_table(rows: Sequence[Difference]) -> list[list]:
     """``Pipeline.differences()`` rows for ``gr.Dataframe`` (see ``DIFFERENCE_HEADERS``)."""
-    out = []
-    for row in rows:
-        text = row.get("query_text")
-        query = _short(text, 70) if text else f"[picture {row['query_id']}]"
-        winner = {"gxn": "GXN", "baseline": "baseline"}.get(row.get("winner"), str(row.get("winner", "")))
-        out.append([DIRECTION_LABELS.get(row["direction"], row["direction"]), query, row["baseline_rank"],
-                    row["gxn_rank"], winner, row["query_id"]])
-    return out
+    winners = {"gxn": "GXN", "baseline": "baseline"}
+    return [[DIRECTION_LABELS.get(row.direction, row.direction),
+             _short(row.query_text, 70) if row.query_text else f"[picture {row.query_id}]",
+             row.baseline_rank, row.gxn_rank, winners[row.winner], row.query_id] for row in rows]
 
 
 def direction_of_label(label: str) -> str:

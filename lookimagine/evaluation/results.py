@@ -4,7 +4,9 @@ Everything here reads files that ``python -m lookimagine.evaluate`` wrote; no
 number is typed by hand. Outputs:
 - ``assets/results/RESULTS.md`` (also spliced into README.md between markers),
 - ``assets/figures/<dataset>_recall.png`` (recall@K, baseline vs GXN, mean over seeds),
-- ``assets/checkpoints/<dataset>/differences.json`` (test queries where the models disagree).
+- ``assets/figures/<dataset>_val_curves.png`` (val rsum per epoch).
+
+The queries on which the two models disagree are ``differences.py``'s.
 """
 
 from __future__ import annotations
@@ -146,33 +148,6 @@ def recall_figure(runs: dict, dataset: str, out: Path) -> Path | None:
     fig.savefig(out, dpi=110)
     plt.close(fig)
     return out
-
-
-def differences(runs: dict, seed: int, limit: int = 60) -> dict:
-    """Test queries where one model ranks the ground truth first and the other does not (seed ``seed``)."""
-    b, g = runs["baseline"][seed], runs["gxn"][seed]
-    ids, captions, owner = g["ids"], g["captions"], g["image_of_caption"]
-    number = {}
-    counters: dict[int, int] = defaultdict(int)
-    for row, img in enumerate(owner):
-        number[row] = counters[img]
-        counters[img] += 1
-    rows, counts = [], {}
-    for d, _ in DIRECTIONS:
-        rb, rg = b["retrieval"][d]["ranks"], g["retrieval"][d]["ranks"]
-        for winner, cond in (("gxn", lambda x, y: y == 1 and x > 1), ("baseline", lambda x, y: x == 1 and y > 1)):
-            hits = [q for q in range(len(rg)) if cond(rb[q], rg[q])]
-            counts[f"{d}:{winner}"] = len(hits)
-            hits.sort(key=lambda q: -abs(rb[q] - rg[q]))  # the starkest disagreements first
-            for q in hits[:limit]:
-                if d == "image_to_text":
-                    row = {"query_id": ids[q], "query_text": None}
-                else:
-                    row = {"query_id": f"{ids[owner[q]]}#{number[q]}", "query_text": captions[q]}
-                rows.append({"direction": d, **row, "baseline_rank": int(rb[q]), "gxn_rank": int(rg[q]),
-                             "winner": winner})
-    return {"seed": seed, "counts": counts, "n_queries": {d: len(g["retrieval"][d]["ranks"]) for d, _ in DIRECTIONS},
-            "rows": rows, "source": [b["command"], g["command"]]}
 
 
 def load_training(results_dir: Path, dataset: str) -> dict[str, dict]:
