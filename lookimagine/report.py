@@ -228,7 +228,8 @@ def benchmark_section(results: Path) -> str:
             "≤ 20 s from start to first answer, ≤ 1.5 GB RSS.\n")
 
 
-def grid(dataset: str, assets: Path, n: int = 8, seed: int = 0) -> Path:
+def grid(dataset: str, assets: Path, n: int = 8, seed: int = 0, checkpoint: Path | None = None,
+         out: Path | None = None) -> Path:
     """A sheet of test items: each row shows the real image, GXN's three drawings of its caption
     (seeds seed..seed+2) and the caption GXN writes for the real image."""
     import torch
@@ -240,7 +241,7 @@ def grid(dataset: str, assets: Path, n: int = 8, seed: int = 0) -> Path:
     from .data.preview import _font, wrap
     from .models.checkpoint import load_checkpoint
 
-    model, vocab, config = load_checkpoint(assets / "checkpoints" / dataset / "gxn")
+    model, vocab, config = load_checkpoint(checkpoint or assets / "checkpoints" / dataset / "gxn")
     train_cfg = from_dict(TrainConfig, config["train"])
     test = load_dataset(dataset, "test")
     picks = [int(i) for i in torch.linspace(0, len(test) - 1, n).round().tolist()]
@@ -249,7 +250,8 @@ def grid(dataset: str, assets: Path, n: int = 8, seed: int = 0) -> Path:
     width = pad + 4 * (cell + pad) + text_w
     sheet = Image.new("RGB", (width, 52 + n * row_h), "white")
     draw = ImageDraw.Draw(sheet)
-    draw.text((pad, 8), f"GXN imagines · {dataset} test (shipped checkpoint, seeds {seed}-{seed + 2})", fill="black",
+    which = "shipped checkpoint" if checkpoint is None else Path(checkpoint).name
+    draw.text((pad, 8), f"GXN imagines · {dataset} test ({which}, seeds {seed}-{seed + 2})", fill="black",
               font=bold)
     draw.text((pad, 28), "real image  |  three drawings of its caption  |  the caption GXN writes for the image",
               fill=(110, 110, 110), font=font)
@@ -273,7 +275,7 @@ def grid(dataset: str, assets: Path, n: int = 8, seed: int = 0) -> Path:
         draw.text((pad, y + cell + 4), "\n".join(wrap(f"caption: {caption}", font, 4 * (cell + pad))[:2]),
                   fill="black", font=font)
         y += row_h
-    out = assets / "figures" / f"{dataset}_imagined.png"
+    out = out or assets / "figures" / f"{dataset}_imagined.png"
     out.parent.mkdir(parents=True, exist_ok=True)
     sheet.save(out)
     return out
@@ -287,12 +289,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", default="runs")
     parser.add_argument("--assets", default=str(ASSETS))
     parser.add_argument("--readme", default=str(ROOT / "README.md"))
+    parser.add_argument("--checkpoint", help="grid: draw with this checkpoint instead of the shipped GXN")
+    parser.add_argument("--out", help="grid: write the sheet here")
     args = parser.parse_args(argv)
     command = " ".join(["python -m lookimagine.report", *map(shlex.quote, sys.argv[1:] if argv is None else argv)])
     if args.action == "ship":
         print(json.dumps(ship(args.dataset, Path(args.runs), Path(args.assets), command), indent=1))
     elif args.action == "grid":
-        print(grid(args.dataset, Path(args.assets)))
+        print(grid(args.dataset, Path(args.assets), checkpoint=args.checkpoint and Path(args.checkpoint),
+                   out=args.out and Path(args.out)))
     else:
         print(json.dumps(tables(Path(args.assets), Path(args.readme), command), indent=1))
     return 0

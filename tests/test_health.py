@@ -8,7 +8,7 @@ import pytest
 import torch
 
 from lookimagine import losses
-from lookimagine.config import TrainConfig, get_preset
+from lookimagine.config import get_preset
 from lookimagine.data.batching import iterate_batches
 from lookimagine.training.health import conditioning_probe, gradient_shares
 from lookimagine.training.trainer import Trainer, group_parameters
@@ -159,6 +159,6 @@ def test_stage_two_trains_the_generators_and_leaves_the_encoders_alone(tmp_path)
     assert all(not p.requires_grad for p in stage2.critic.parameters())
 
 
-def test_match_loss_needs_a_starting_checkpoint():
+def test_match_loss_needs_a_starting_checkpoint(tmp_path):
     with pytest.raises(ValueError, match="init_from"):
-        TrainConfig(w_match=1.0)
+        _trainer(tmp_path, variant="t2i", w_match=1.0)

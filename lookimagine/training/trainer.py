@@ -3,7 +3,8 @@
 Per batch (paper §3.4, simplified to one joint update — see README "Training"):
 1. discriminator step (GAN branch only), on detached text and fakes;
 2. one backward pass of
-   L = w_rank·L_rank + w_caption·[(1−γ)·XE + γ·RL] + w_gan·(L_G + w_kl·KL) + w_match·L_match + w_diffusion·L_diff,
+   L = w_rank·L_rank + w_caption·[(1−γ)·XE + γ·RL] + w_gan·(L_G + w_kl·KL) + w_l1·L1 + w_match·L_match
+       + w_diffusion·L_diff,
    then, for each module group (encoders, caption decoder, generator, diffusion UNet), its own gradient
    clip and its own Adam step. Clipping per group keeps one branch's large gradient (the GAN's) from
    shrinking every other branch's step.
@@ -112,6 +113,8 @@ class Trainer:
         if train_cfg.num_threads:
             torch.set_num_threads(train_cfg.num_threads)
         torch.manual_seed(train_cfg.seed)
+        if train_cfg.w_match > 0 and not train_cfg.init_from:
+            raise ValueError("w_match needs init_from: the matching critic is a frozen copy of a trained model")
         resume = load_state(self.out / "last")
         init = load_checkpoint(train_cfg.init_from) if train_cfg.init_from else None
         vocab = Vocabulary.load(self.out / "last" / "vocab.json") if resume else init[1] if init else None
@@ -293,6 +296,10 @@ class Trainer:
         kl = losses.kl_loss(mu, logvar)
         logs["g"], logs["kl"] = g.item(), kl.item()
         out = cfg.w_gan * (g + cfg.w_kl * kl)
+        if cfg.w_l1 > 0:
+            l1 = (fake - real).abs().mean()
+            logs["l1"] = l1.item()
+            out = out + cfg.w_l1 * l1
         if self.critic is not None:
             # Matching: the frozen critic must retrieve each caption from its imagined image (in-batch).
             with torch.no_grad():

@@ -1,0 +1,143 @@
+"""The verdict: GXN against its baseline over seeds, as paired differences with 95% intervals.
+
+Input: the evaluation JSONs of the staged runs, ``<dir>/{baseline,gxn}-s{seed}-{split}.json``
+(``scripts/evaluate_staged.sh``), and the runs' ``run.json`` files for time and training health.
+GXN and its baseline of one seed share their stage-1 encoders, so the seed-by-seed difference is the
+effect of the generative branches alone; its mean and t-interval over seeds is the verdict.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from pathlib import Path
+
+import numpy as np
+
+# two-sided 95% Student t quantiles by degrees of freedom
+_T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262, 10: 2.228}
+_NAME = re.compile(r"^(baseline|gxn)-s(\d+)-(.+)\.json$")
+
+
+def mean_ci(values: list[float]) -> dict:
+    """Mean, sample std and the 95% t-interval of the mean (None with fewer than two values)."""
+    v = np.asarray(values, dtype=float)
+    if v.size == 0:
+        raise ValueError("mean_ci needs at least one value")
+    mean = float(v.mean())
+    if v.size < 2:
+        return {"n": 1, "mean": mean, "std": None, "ci95": None, "values": v.tolist()}
+    std = float(v.std(ddof=1))
+    half = _T95.get(v.size - 1, 1.96) * std / math.sqrt(v.size)
+    return {"n": int(v.size), "mean": mean, "std": std, "ci95": [mean - half, mean + half], "values": v.tolist()}
+
+
+def paired(baseline: list[float], gxn: list[float]) -> dict:
+    """GXN − baseline, seed by seed: the mean difference and its 95% interval."""
+    if len(baseline) != len(gxn):
+        raise ValueError("paired needs one baseline and one GXN figure per seed")
+    return mean_ci([g - b for b, g in zip(baseline, gxn)])
+
+
+def _metrics(result: dict) -> dict[str, float]:
+    """The figures compared, flat: R@1 both ways, rsum, per-type R@1 and the imagination scores."""
+    r = result["retrieval"]
+    out = {"i2t_r1": r["image_to_text"]["r1"], "t2i_r1": r["text_to_image"]["r1"], "rsum": r["rsum"]}
+    for kind, t in result.get("retrieval_by_type", {}).items():
+        out[f"{kind}.i2t_r1"] = t["image_to_text"]["r1"]
+        out[f"{kind}.t2i_r1"] = t["text_to_image"]["r1"]
+    if "retrieval_text" in result:
+        out["text_protocol.rsum"] = result["retrieval_text"]["rsum"]
+    if "captioning" in result:
+        out["caption_cider_d"] = result["captioning"]["cider_d"]
+    if "image_generation" in result:
+        out["image_r_precision"] = result["image_generation"]["r_precision"]
+        out["judge_r_precision_real"] = result["image_generation"]["r_precision_real_images"]
+    return out
+
+
+def load_results(folder: Path) -> dict[str, dict[str, dict[int, dict]]]:
+    """{split: {variant: {seed: result}}} from a folder of evaluation JSONs."""
+    out: dict[str, dict[str, dict[int, dict]]] = {}
+    for path in sorted(Path(folder).glob("*.json")):
+        m = _NAME.match(path.name)
+        if m:
+            variant, seed, split = m.group(1), int(m.group(2)), m.group(3)
+            out.setdefault(split, {}).setdefault(variant, {})[seed] = json.loads(path.read_text())
+    return out
+
+
+def verdict(results: dict[str, dict[str, dict[int, dict]]]) -> dict:
+    """Per split: each variant's mean ± std ± interval, and the paired GXN − baseline difference."""
+    out = {}
+    for split, by_variant in results.items():
+        seeds = sorted(set(by_variant.get("baseline", {})) & set(by_variant.get("gxn", {})))
+        if not seeds:
+            continue
+        flat = {v: {s: _metrics(by_variant[v][s]) for s in seeds} for v in ("baseline", "gxn")}
+        keys = [k for k in flat["gxn"][seeds[0]] if all(k in flat[v][s] for v in flat for s in seeds)]
+        out[split] = {
+            "seeds": seeds,
+            "protocol": by_variant["gxn"][seeds[0]].get("protocol", "text"),
+            "baseline": {k: mean_ci([flat["baseline"][s][k] for s in seeds]) for k in keys},
+            "gxn": {k: mean_ci([flat["gxn"][s][k] for s in seeds]) for k in keys},
+            "gxn_minus_baseline": {k: paired([flat["baseline"][s][k] for s in seeds],
+                                             [flat["gxn"][s][k] for s in seeds]) for k in keys},
+            "gxn_only": {k: mean_ci([flat["gxn"][s][k] for s in seeds]) for k in flat["gxn"][seeds[0]]
+                         if k not in keys},
+        }
+        if "oracle" in by_variant["gxn"][seeds[0]]:
+            out[split]["oracle"] = by_variant["gxn"][seeds[0]]["oracle"]
+    return out
+
+
+def training_summary(runs: Path, dataset: str, seeds: list[int]) -> dict:
+    """Wall-clock per stage, images/s, and the health records (last epoch) of the staged runs."""
+    stages = ("stage1", "baseline", "stage2", "gxn")
+    per_seed = {}
+    for seed in seeds:
+        row = {}
+        for stage in stages:
+            path = runs / f"{dataset}-s{seed}" / stage / "run.json"
+            if not path.is_file():
+                continue
+            meta = json.loads(path.read_text())
+            last = meta["history"][-1]
+            row[stage] = {"wall_seconds": meta["wall_seconds"], "samples_per_second": meta["samples_per_second"],
+                          "epochs_run": len(meta["history"]), "best_epoch": meta["best_epoch"],
+                          "best_val_rsum": meta["best_val_rsum"], "health": last.get("health", {}),
+                          "val_rsum_by_epoch": [r["val_rsum"] for r in meta["history"]]}
+        per_seed[seed] = row
+    total = {
+        "baseline": [sum(r[s]["wall_seconds"] for s in ("stage1", "baseline") if s in r) for r in per_seed.values()],
+        "gxn": [sum(r[s]["wall_seconds"] for s in ("stage1", "stage2", "gxn") if s in r) for r in per_seed.values()],
+    }
+    return {"per_seed": per_seed, "total_wall_seconds": {k: mean_ci(v) for k, v in total.items() if v}}
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+    import shlex
+    import sys
+
+    parser = argparse.ArgumentParser(prog="python -m lookimagine.evaluation.verdict", description=__doc__)
+    parser.add_argument("folder", help="folder of {baseline,gxn}-s{seed}-{split}.json")
+    parser.add_argument("--runs", default="runs/staged")
+    parser.add_argument("--dataset", required=True)
+    parser.add_argument("--seeds", type=int, nargs="+", required=True)
+    args = parser.parse_args(argv)
+    used = sys.argv[1:] if argv is None else argv
+    summary = {"command": "python -m lookimagine.evaluation.verdict " + shlex.join(used),
+               "splits": verdict(load_results(Path(args.folder))),
+               "training": training_summary(Path(args.runs), args.dataset, args.seeds)}
+    (Path(args.folder) / "verdict.json").write_text(json.dumps(summary, indent=1))
+    for split, v in summary["splits"].items():
+        d = v["gxn_minus_baseline"]
+        print(f"{split}: GXN − baseline  i2t R@1 {d['i2t_r1']['mean']:+.1f}  t2i R@1 {d['t2i_r1']['mean']:+.1f}  "
+              f"rsum {d['rsum']['mean']:+.1f}  (seeds {v['seeds']})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

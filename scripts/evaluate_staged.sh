@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Evaluate the staged runs (scripts/staged.sh) on every test split, then write the verdict.
+#   bash scripts/evaluate_staged.sh shapes "0 1 2 3 4"
+# Splits: shapes test + test-heldout (truth protocol); emoji test (three training styles) + test-style (Noto).
+# Generated images are judged by the stage-1 baseline of the next seed, never by the generator's own encoders.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PY:-.venv/bin/python}
+ds=$1
+seeds=${2:-"0 1 2 3 4"}
+runs=${ROOT:-runs/staged}
+out=assets/results/staged/$ds
+mkdir -p "$out"
+case $ds in
+  shapes) splits="test test-heldout" ;;
+  emoji) splits="test test-style" ;;
+esac
+n=$(wc -w <<< "$seeds")
+set -- $seeds
+for seed in $seeds; do
+  judge_seed=$(( (seed + 1) % n ))
+  for variant in baseline gxn; do
+    for split in $splits; do
+      json=$out/$variant-s$seed-$split.json
+      [ -f "$json" ] && continue
+      $PY -m lookimagine.evaluate "$runs/$ds-s$seed/$variant" --split "$split" --seed "$seed" \
+        --judge "$runs/$ds-s$judge_seed/stage1" --json "$json" > /dev/null
+    done
+  done
+done
+$PY -m lookimagine.evaluation.verdict "$out" --runs "$runs" --dataset "$ds" --seeds $seeds

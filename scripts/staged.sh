@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# The staged recipe (issue 10, paper §3.4) for one dataset and seed, on one CPU thread:
+#   stage1    the encoders alone: the {ds}-baseline preset;
+#   baseline  the control: stage1 fine-tuned for 3 more epochs without generators ({ds}-baseline-ft);
+#   stage2    captioner + GAN pretrained on the frozen stage-1 encoders ({ds}-imagine);
+#   gxn       joint fine-tuning from stage2, same epochs and lr as the control ({ds}-gxn-ft).
+# GXN and its baseline thus share stage 1 and differ only in the generative branches.
+# Every stage resumes from its own last/ and is skipped once it has written run.json.
+#   bash scripts/staged.sh shapes 0        (ROOT=runs/staged by default)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+PY=${PY:-.venv/bin/python}
+ds=$1
+seed=$2
+root=${ROOT:-runs/staged}/$ds-s$seed
+mkdir -p "$root"
+train() {  # train <preset> <out> [--set KEY=VALUE ...]
+  local preset=$1 out=$2
+  shift 2
+  [ -f "$out/run.json" ] && return 0
+  $PY -m lookimagine.train --preset "$preset" --seed "$seed" --threads 1 --no-progress --out "$out" "$@" \
+    > "$out.log" 2>&1
+}
+train "$ds-baseline" "$root/stage1"
+train "$ds-baseline-ft" "$root/baseline" --set init_from="$root/stage1/best"
+train "$ds-imagine" "$root/stage2" --set init_from="$root/stage1/best"
+train "$ds-gxn-ft" "$root/gxn" --set init_from="$root/stage2/best"
+echo "done $ds $seed"
