@@ -52,12 +52,53 @@ def ship(dataset: str, runs_dir: Path, assets: Path, command: str) -> dict:
     return shipped
 
 
+def ship_staged(dataset: str, runs_root: Path, assets: Path, command: str) -> dict:
+    """Ship the staged GXN seed with the best val rsum (never test) and the control baseline of that seed."""
+    from .config import TrainConfig, from_dict
+    from .models.checkpoint import load_checkpoint, save_checkpoint
+
+    candidates = {}
+    for run in sorted(runs_root.glob(f"{dataset}-s*")):
+        meta = run / "gxn" / "run.json"
+        if meta.is_file():
+            candidates[int(run.name.rsplit("-s", 1)[1])] = json.loads(meta.read_text())["best_val_rsum"]
+    if not candidates:
+        raise SystemExit(f"no finished staged {dataset} GXN runs in {runs_root}")
+    seed = max(candidates, key=candidates.get)
+    shipped = {}
+    for variant in ("gxn", "baseline"):
+        run = runs_root / f"{dataset}-s{seed}" / variant
+        model, vocab, config = load_checkpoint(run / "best")
+        out = assets / "checkpoints" / dataset / variant
+        shutil.rmtree(out, ignore_errors=True)
+        meta = {**config["meta"], "shipped_by": command, "val_rsum_of_gxn_seeds": candidates}
+        save_checkpoint(out, model, vocab, from_dict(TrainConfig, config["train"]), meta, half=True)
+        run_meta = json.loads((run / "run.json").read_text())
+        result_path = assets / "results" / "staged" / dataset / f"{variant}-s{seed}-test.json"
+        result = json.loads(result_path.read_text()) if result_path.is_file() else None
+        (out / "README.md").write_text(model_card(dataset, variant, seed, config, run_meta, result))
+        shipped[variant] = {"path": str(out.relative_to(ROOT)), "seed": seed,
+                            "bytes": (out / "model.safetensors").stat().st_size}
+    return shipped
+
+
 def model_card(dataset: str, variant: str, seed: int, config: dict, run_meta: dict, result: dict | None) -> str:
     licence = "cc-by-sa-4.0" if dataset == "emoji" else "apache-2.0"
-    data_line = ("OpenMoji 17 emoji (CC BY-SA 4.0, HfG Schwäbisch Gmünd) named by their Unicode CLDR names; "
-                 "the weights are a derivative of that data and carry its licence."
-                 if dataset == "emoji" else "procedurally generated shapes scenes (`lookimagine.data.shapes`).")
-    what = ("GXN: the embedding model trained jointly with a caption decoder (XE, then XE+RL with CIDEr-D) and a "
+    styles = (config.get("train") or {}).get("styles") or ["openmoji"]
+    if dataset == "emoji":
+        from .data.emoji_set import STYLE_ATTRIBUTIONS
+
+        data_line = ("emoji in " + ", ".join(styles) + " art, named by their Unicode CLDR names; the weights are a "
+                     "derivative of that artwork and carry the share-alike licence of OpenMoji (CC BY-SA 4.0). "
+                     + " ".join(STYLE_ATTRIBUTIONS[s] for s in styles))
+    else:
+        data_line = "procedurally generated shapes scenes (`lookimagine.data.shapes`)."
+    staged = run_meta.get("preset", "").endswith(("-gxn-ft", "-baseline-ft"))
+    what = ("GXN, staged (paper §3.4): encoders trained alone, then a caption decoder (XE) and a text→image GAN "
+            "pretrained on the frozen encoders, then everything fine-tuned jointly" if variant == "gxn" and staged
+            else "the baseline: the same stage-1 encoders fine-tuned for the same epochs at the same lr, with no "
+            "generators" if staged else
+            "GXN: the embedding model trained jointly with a caption decoder (XE, then XE+RL with CIDEr-D) and a "
             "text→image GAN" if variant == "gxn" else
             "the baseline: the same embedding model trained with the identical recipe, generators switched off")
     command = run_meta.get("command", "")
@@ -114,50 +155,55 @@ def tables(assets: Path, readme: Path, command: str) -> dict:
     from .evaluation.differences import differences_report, write_differences
     from .pipeline.layout import PipelineFolder
 
-    results = rep.load_results(assets / "results")
-    parts, summary = [], {"command": command, "datasets": {}}
-    for dataset in sorted(results):
-        test = results[dataset].get("test", {})
-        parts.append(f"### {dataset}\n")
-        parts.append(f"Retrieval on the **test** split (mean ± std over seeds; every split and seed evaluated once, "
-                     f"checkpoints chosen on val):\n\n{rep.retrieval_table(test)}\n")
-        per_seed = rep.per_seed_table(test)
-        if per_seed:
-            parts.append(f"GXN against its baseline, seed by seed (R@1):\n\n{per_seed}\n")
-            parts.append(rep.verdict_sentence(dataset, test) + "\n")
-        if "test-heldout" in results[dataset]:
-            parts.append(f"Held-out colour–shape combinations (`test-heldout`, never seen in training):\n\n"
-                         f"{rep.retrieval_table(results[dataset]['test-heldout'])}\n")
-        coverage = vocabulary_coverage(dataset, assets)
-        if coverage:
-            parts.append(coverage)
-        parts.append(f"Imagination (test split):\n\n{rep.imagination_table(test)}\n")
-        records = rep.load_training(assets / "results", dataset)
-        if records:
-            parts.append(f"Training records and validation (what model selection saw; val only):\n\n"
-                         f"{rep.val_table(records)}\n")
-            curves = rep.val_curves_figure(records, dataset, assets / "figures" / f"{dataset}_val_curves.png")
-            parts.append(f"![val curves, {dataset}](assets/figures/{curves.name})\n")
-        fig = rep.recall_figure(test, dataset, assets / "figures" / f"{dataset}_recall.png")
-        if fig:
-            parts.append(f"![recall@K, {dataset}](assets/figures/{fig.name})\n")
-        grid = assets / "figures" / f"{dataset}_imagined.png"
-        if grid.is_file():
-            parts.append(f"![imagined, {dataset}](assets/figures/{grid.name})\n")
-        shipped = assets / "checkpoints" / dataset / "gxn" / "config.json"
-        diff = None
-        if shipped.is_file() and "gxn" in test and "baseline" in test:
-            seed = json.loads(shipped.read_text())["train"]["seed"]
-            if seed in test["gxn"] and seed in test["baseline"]:
-                diff = differences_report(test, seed)
-                write_differences(PipelineFolder.shipped(dataset, assets).differences, diff)
-                c, n = diff["counts"], diff["n_queries"]
-                parts.append(
-                    f"Where they differ (shipped seed {seed}): GXN ranks the ground truth first and the baseline "
-                    f"does not for {c['image_to_text:gxn']} of {n['image_to_text']} image queries and "
-                    f"{c['text_to_image:gxn']} of {n['text_to_image']} text queries; the reverse holds for "
-                    f"{c['image_to_text:baseline']} and {c['text_to_image:baseline']}.\n")
-        summary["datasets"][dataset] = {"verdict": rep.verdict(test), "differences": diff["counts"] if diff else None}
+    staged = sorted((assets / "results" / "staged").glob("*/verdict.json"))
+    if staged:
+        parts, summary = staged_sections(staged, assets)
+        summary["command"] = command
+    else:
+        results = rep.load_results(assets / "results")
+        parts, summary = [], {"command": command, "datasets": {}}
+        for dataset in sorted(results):
+            test = results[dataset].get("test", {})
+            parts.append(f"### {dataset}\n")
+            parts.append(f"Retrieval on the **test** split (mean ± std over seeds; every split and seed evaluated once, "
+                         f"checkpoints chosen on val):\n\n{rep.retrieval_table(test)}\n")
+            per_seed = rep.per_seed_table(test)
+            if per_seed:
+                parts.append(f"GXN against its baseline, seed by seed (R@1):\n\n{per_seed}\n")
+                parts.append(rep.verdict_sentence(dataset, test) + "\n")
+            if "test-heldout" in results[dataset]:
+                parts.append(f"Held-out colour–shape combinations (`test-heldout`, never seen in training):\n\n"
+                             f"{rep.retrieval_table(results[dataset]['test-heldout'])}\n")
+            coverage = vocabulary_coverage(dataset, assets)
+            if coverage:
+                parts.append(coverage)
+            parts.append(f"Imagination (test split):\n\n{rep.imagination_table(test)}\n")
+            records = rep.load_training(assets / "results", dataset)
+            if records:
+                parts.append(f"Training records and validation (what model selection saw; val only):\n\n"
+                             f"{rep.val_table(records)}\n")
+                curves = rep.val_curves_figure(records, dataset, assets / "figures" / f"{dataset}_val_curves.png")
+                parts.append(f"![val curves, {dataset}](assets/figures/{curves.name})\n")
+            fig = rep.recall_figure(test, dataset, assets / "figures" / f"{dataset}_recall.png")
+            if fig:
+                parts.append(f"![recall@K, {dataset}](assets/figures/{fig.name})\n")
+            grid = assets / "figures" / f"{dataset}_imagined.png"
+            if grid.is_file():
+                parts.append(f"![imagined, {dataset}](assets/figures/{grid.name})\n")
+            shipped = assets / "checkpoints" / dataset / "gxn" / "config.json"
+            diff = None
+            if shipped.is_file() and "gxn" in test and "baseline" in test:
+                seed = json.loads(shipped.read_text())["train"]["seed"]
+                if seed in test["gxn"] and seed in test["baseline"]:
+                    diff = differences_report(test, seed)
+                    write_differences(PipelineFolder.shipped(dataset, assets).differences, diff)
+                    c, n = diff["counts"], diff["n_queries"]
+                    parts.append(
+                        f"Where they differ (shipped seed {seed}): GXN ranks the ground truth first and the baseline "
+                        f"does not for {c['image_to_text:gxn']} of {n['image_to_text']} image queries and "
+                        f"{c['text_to_image:gxn']} of {n['text_to_image']} text queries; the reverse holds for "
+                        f"{c['image_to_text:baseline']} and {c['text_to_image:baseline']}.\n")
+            summary["datasets"][dataset] = {"verdict": rep.verdict(test), "differences": diff["counts"] if diff else None}
     bench = benchmark_section(assets / "results")
     if bench:
         parts.append(bench)
@@ -175,6 +221,42 @@ def tables(assets: Path, readme: Path, command: str) -> dict:
             _, tail = rest.split(rep.MARK_END, 1)
             readme.write_text(f"{head}{rep.MARK_START}\n{text}\n{rep.MARK_END}{tail}")
     return summary
+
+
+def staged_sections(verdicts: list[Path], assets: Path) -> tuple[list[str], dict]:
+    """The README's results from the staged runs' verdicts (assets/results/staged/<dataset>/verdict.json)."""
+    from .evaluation import verdict as vd
+    from .evaluation.differences import differences_report, write_differences
+    from .pipeline.layout import PipelineFolder
+
+    parts, summary = [], {"datasets": {}}
+    for path in verdicts:
+        dataset = path.parent.name
+        v = json.loads(path.read_text())
+        parts.append(vd.markdown({**v, "training": v["training"]}, dataset) + "\n")
+        parts.append(f"<sub>`{v['command']}`; evaluation JSONs in `assets/results/staged/{dataset}/`.</sub>\n")
+        grid = assets / "figures" / f"{dataset}_imagined.png"
+        if grid.is_file():
+            parts.append(f"![imagined, {dataset}](assets/figures/{grid.name})\n")
+        shipped = assets / "checkpoints" / dataset / "gxn" / "config.json"
+        test = vd.load_results(path.parent).get("test", {})
+        diff = None
+        if shipped.is_file() and "gxn" in test and "baseline" in test:
+            seed = json.loads(shipped.read_text())["train"]["seed"]
+            if seed in test["gxn"] and seed in test["baseline"]:
+                diff = differences_report(test, seed)
+                write_differences(PipelineFolder.shipped(dataset, assets).differences, diff)
+                c, n = diff["counts"], diff["n_queries"]
+                parts.append(
+                    f"Where they differ (shipped seed {seed}, test): GXN ranks a ground truth first and the baseline "
+                    f"does not for {c['image_to_text:gxn']} of {n['image_to_text']} image queries and "
+                    f"{c['text_to_image:gxn']} of {n['text_to_image']} text queries; the reverse holds for "
+                    f"{c['image_to_text:baseline']} and {c['text_to_image:baseline']}.\n")
+        summary["datasets"][dataset] = {
+            "gxn_minus_baseline": {split: {k: s["gxn_minus_baseline"][k] for k in ("i2t_r1", "t2i_r1", "rsum")}
+                                   for split, s in v["splits"].items()},
+            "differences": diff["counts"] if diff else None}
+    return parts, summary
 
 
 def vocabulary_coverage(dataset: str, assets: Path) -> str:
@@ -284,7 +366,7 @@ def grid(dataset: str, assets: Path, n: int = 8, seed: int = 0, checkpoint: Path
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m lookimagine.report", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("action", nargs="?", default="tables", choices=("tables", "ship", "grid"))
+    parser.add_argument("action", nargs="?", default="tables", choices=("tables", "ship", "ship-staged", "grid"))
     parser.add_argument("--dataset", default="emoji")
     parser.add_argument("--runs", default="runs")
     parser.add_argument("--assets", default=str(ASSETS))
@@ -293,7 +375,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", help="grid: write the sheet here")
     args = parser.parse_args(argv)
     command = " ".join(["python -m lookimagine.report", *map(shlex.quote, sys.argv[1:] if argv is None else argv)])
-    if args.action == "ship":
+    if args.action == "ship-staged":
+        print(json.dumps(ship_staged(args.dataset, Path(args.runs), Path(args.assets), command), indent=1))
+    elif args.action == "ship":
         print(json.dumps(ship(args.dataset, Path(args.runs), Path(args.assets), command), indent=1))
     elif args.action == "grid":
         print(grid(args.dataset, Path(args.assets), checkpoint=args.checkpoint and Path(args.checkpoint),

@@ -116,6 +116,115 @@ def training_summary(runs: Path, dataset: str, seeds: list[int]) -> dict:
     return {"per_seed": per_seed, "total_wall_seconds": {k: mean_ci(v) for k, v in total.items() if v}}
 
 
+# ---- markdown for the README (python -m lookimagine.report) ------------------------------------------
+SPLIT_TITLES = {"test": "test", "test-heldout": "test-heldout (held-out colour–shape pairs)",
+                "test-style": "test-style (Noto Color Emoji, an artist never seen in training)"}
+PAPER_MARGIN = {"i2t_r1": 4.5, "t2i_r1": 3.0}  # GXN − baseline in the paper (MSCOCO 1K, R@1)
+
+
+def _ms(stat: dict) -> str:
+    return f"{stat['mean']:.1f}" if stat.get("std") is None else f"{stat['mean']:.1f} ± {stat['std']:.1f}"
+
+
+def _diff(stat: dict) -> str:
+    if stat.get("ci95") is None:
+        return f"{stat['mean']:+.1f}"
+    lo, hi = stat["ci95"]
+    mark = " ✱" if lo > 0 or hi < 0 else ""  # the interval excludes 0
+    return f"{stat['mean']:+.1f} [{lo:+.1f}, {hi:+.1f}]{mark}"
+
+
+def _oracle_cells(oracle: dict | None) -> list[str]:
+    if not oracle:
+        return ["", "", ""]
+    t = oracle["truth"]
+    return [f"{t['image_to_text']['r1']:.1f}", f"{t['text_to_image']['r1']:.1f}", f"{t['rsum']:.1f}"]
+
+
+def retrieval_markdown(summary: dict) -> str:
+    """Per split: baseline, GXN, the paired difference (95% t-interval) and, with a checker, the oracle."""
+    rows = ["| split | protocol | model | i2t R@1 | t2i R@1 | rsum |", "|---|---|---|---|---|---|"]
+    for split, v in summary["splits"].items():
+        title, proto = SPLIT_TITLES.get(split, split), v["protocol"]
+        for name in ("baseline", "gxn"):
+            m = v[name]
+            rows.append(f"| {title} | {proto} | {'GXN' if name == 'gxn' else 'baseline'} | {_ms(m['i2t_r1'])} | "
+                        f"{_ms(m['t2i_r1'])} | {_ms(m['rsum'])} |")
+        d = v["gxn_minus_baseline"]
+        rows.append(f"| {title} | {proto} | **GXN − baseline** | {_diff(d['i2t_r1'])} | {_diff(d['t2i_r1'])} | "
+                    f"{_diff(d['rsum'])} |")
+        if v.get("oracle"):
+            o = v["oracle"]
+            rows.append(f"| {title} | truth | oracle (perfect model) | {' | '.join(_oracle_cells(o))} |")
+            t = o["text"]
+            rows.append(f"| {title} | text | oracle (perfect model) | {t['image_to_text']['r1']:.1f} | "
+                        f"{t['text_to_image']['r1']:.1f} | {t['rsum']:.1f} |")
+            if "text_protocol.rsum" in v["baseline"]:
+                rows.append(f"| {title} | text | baseline / GXN rsum, for continuity | | | "
+                            f"{_ms(v['baseline']['text_protocol.rsum'])} / {_ms(v['gxn']['text_protocol.rsum'])} |")
+    return "\n".join(rows) + "\n"
+
+
+def by_type_markdown(summary: dict, split: str) -> str:
+    v = summary["splits"].get(split)
+    if not v or not v.get("oracle"):
+        return ""
+    types = [k.split(".")[0] for k in v["baseline"] if k.endswith(".t2i_r1")]
+    rows = ["| caption type | baseline i2t | GXN i2t | Δ i2t [95% CI] | baseline t2i | GXN t2i | Δ t2i [95% CI] | "
+            "oracle i2t / t2i |", "|---|---|---|---|---|---|---|---|"]
+    for t in types:
+        b, g, d = v["baseline"], v["gxn"], v["gxn_minus_baseline"]
+        o = v["oracle"]["by_type"][t]
+        rows.append(f"| {t} | {_ms(b[t + '.i2t_r1'])} | {_ms(g[t + '.i2t_r1'])} | {_diff(d[t + '.i2t_r1'])} | "
+                    f"{_ms(b[t + '.t2i_r1'])} | {_ms(g[t + '.t2i_r1'])} | {_diff(d[t + '.t2i_r1'])} | "
+                    f"{o['image_to_text']['r1']:.0f} / {o['text_to_image']['r1']:.0f} |")
+    return "\n".join(rows) + "\n"
+
+
+def imagination_markdown(summary: dict) -> str:
+    rows = ["| split | caption CIDEr-D | imagined images: judge R-precision@1 (chance 1.0) | judge on real images |",
+            "|---|---|---|---|"]
+    for split, v in summary["splits"].items():
+        g = {**v["gxn"], **v.get("gxn_only", {})}
+        cells = [_ms(g[k]) if k in g else "–" for k in ("caption_cider_d", "image_r_precision",
+                                                          "judge_r_precision_real")]
+        rows.append(f"| {SPLIT_TITLES.get(split, split)} | {' | '.join(cells)} |")
+    return "\n".join(rows) + "\n"
+
+
+def health_markdown(training: dict) -> str:
+    """Stage-3 gradient shares on the shared encoders and the conditioning probe, mean over seeds."""
+    shares: dict[str, list[float]] = {}
+    cond: dict[str, list[float]] = {"stage2": [], "gxn": []}
+    for row in training["per_seed"].values():
+        for k, v in row.get("gxn", {}).get("health", {}).get("grad_share", {}).items():
+            shares.setdefault(k, []).append(v)
+        for stage in cond:
+            c = row.get(stage, {}).get("health", {}).get("conditioning")
+            if c is not None:
+                cond[stage].append(c)
+    share_text = ", ".join(f"{k} {100 * np.mean(v):.0f}%" for k, v in shares.items()) or "–"
+    cond_text = "; ".join(f"after {'stage 2' if k == 'stage2' else 'stage 3'} {np.mean(v):.2f}"
+                          for k, v in cond.items() if v) or "–"
+    total = training["total_wall_seconds"]
+    times = ", ".join(f"{k} {v['mean'] / 60:.1f} min" for k, v in total.items())
+    return (f"- gradient share on the shared encoders in joint fine-tuning (last epoch, mean over seeds): "
+            f"{share_text}\n- conditioning probe (share of the imagined images' pixel variance explained by "
+            f"the text): {cond_text}\n- wall-clock per seed on one thread, all stages: {times}\n")
+
+
+def markdown(summary: dict, dataset: str) -> str:
+    parts = [f"#### {dataset}: GXN against its baseline ({len(next(iter(summary['splits'].values()))['seeds'])} "
+             f"seeds, paired; ✱ = the 95% interval excludes 0)\n", retrieval_markdown(summary)]
+    for split in ("test", "test-heldout"):
+        table = by_type_markdown(summary, split)
+        if table:
+            parts.append(f"\nRecall@1 by caption type, {SPLIT_TITLES.get(split, split)}:\n\n{table}")
+    parts.append(f"\nImagination (GXN):\n\n{imagination_markdown(summary)}")
+    parts.append(f"\nTraining health:\n\n{health_markdown(summary['training'])}")
+    return "\n".join(parts)
+
+
 def main(argv: list[str] | None = None) -> int:
     import argparse
     import shlex
