@@ -1,6 +1,8 @@
 """Evaluation metrics: retrieval (R@K, ranks), captions (CIDEr-D, BLEU), generated images (R-precision).
 
-Pure numpy; nothing here imports models or training code.
+The metrics, ``results`` (tables and figures) and ``differences`` are pure
+Python and numpy; ``embedding`` and ``evaluate`` run models (they import
+``lookimagine.models``). Nothing here imports the training code.
 """
 
 from lookimagine.evaluation.bleu import BleuScores, corpus_bleu

@@ -7,17 +7,22 @@ it matched; and no 2-D plane keeps the order of a few hundred close scores
 in a space of hundreds of dimensions. The map is therefore drawn around the
 query, so that it explains the ranking:
 
-* **distance from the query = 1 − score.** An entry of the modality the
-  query is matched against is drawn at ``radius(s*)`` from the query, its
-  ranking score; the nearest dots are the best matches, in order. The
-  query's own modality (captions for a sentence, images for a picture) is
-  drawn at ``radius`` of its similarity to the query, less the mean gap
-  between the two modalities' similarities, so both clouds share one scale.
-* **direction = where the entry lies in the joint space.** The angle of an
-  entry seen from the query is its angle in a PCA of the whole gallery with
-  the gap removed (each modality centred on its own mean, then scaled to unit
-  length): entries that are alike lie in alike directions, whatever their
-  modality.
+* **distance from the query = how much lower the score is than the best.**
+  An entry of the modality the query is matched against is drawn at
+  ``radius(s*) = √(s_centre − s*)`` from the query, ``s*`` its ranking score
+  and ``s_centre`` a little above the best score; so the nearest dots are the
+  best matches, in order, and the top matches sit right around the query
+  (the square root spreads the few close scores at the top and packs the
+  many low ones at the rim). The query's own
+  modality (captions for a sentence, images for a picture) is drawn by its
+  similarity to the query, less the mean gap between the two modalities'
+  similarities, so both clouds share one scale.
+* **direction = how the entry differs from the query's best matches.** The
+  angle of an entry is its angle in the plane in which the ``NEIGHBOURS``
+  best matches differ most (a PCA of them, with the gap removed: each
+  modality centred on its own mean, then scaled to unit length). The top
+  matches fan out around the query, and entries that are alike lie in alike
+  directions, whatever their modality.
 
 ``embed`` builds the vectors: the abstract and grounded parts weighted by
 √λ and √(1 − λ), whose dot product is the ranking score s* for cosine models.
@@ -31,15 +36,24 @@ import numpy as np
 
 from .outputs import Look
 
+#: how many of the best matches fix the map's directions
+NEIGHBOURS = 10
+
 
 def embed(high: np.ndarray, low: np.ndarray, lam: float) -> np.ndarray:
     """Abstract (…, E) and grounded (…, E) vectors → one (…, 2E) vector whose dot product is s* (cosine)."""
     return np.concatenate([np.sqrt(lam) * high, np.sqrt(1 - lam) * low], -1)
 
 
-def radius(score: np.ndarray | float) -> np.ndarray:
-    """Distance from the query on the map for a score (1 for s = 0, 0 for a perfect match)."""
-    return np.clip(1.0 - np.asarray(score, dtype=float), 0.0, None)
+def radius(scores: np.ndarray | float, centre: float) -> np.ndarray:
+    """Distance from the query on the map of an entry with score ``scores`` (0 at ``centre``)."""
+    return np.sqrt(np.clip(centre - np.asarray(scores, dtype=float), 0.0, None))
+
+
+def centre_score(scores: np.ndarray) -> float:
+    """The score drawn at the query: the best score plus 15% of its lead over the median."""
+    best = float(np.max(scores))
+    return best + 0.15 * max(best - float(np.median(scores)), 1e-6)
 
 
 def fit_pca(x: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -68,26 +82,29 @@ class LookSpace:
     images: np.ndarray  # (N, D) ``embed`` vectors
     texts: np.ndarray  # (M, D)
     means: dict  # {"images": (D,), "texts": (D,)}: each modality's mean, the gap between them
-    pca: tuple[np.ndarray, np.ndarray]  # mean (D,), axes (D, 2) of the gap-removed gallery
 
     @classmethod
     def of(cls, images: np.ndarray, texts: np.ndarray) -> LookSpace:
-        means = {"images": images.mean(0), "texts": texts.mean(0)}
-        pca = fit_pca(np.concatenate([_unit(images - means["images"]), _unit(texts - means["texts"])]))
-        return cls(images, texts, means, pca)
+        return cls(images, texts, {"images": images.mean(0), "texts": texts.mean(0)})
 
-    def _angles(self, x: np.ndarray, modality: str) -> np.ndarray:
-        """Gap-removed 2-D positions (n, 2) of vectors of one modality (only their directions are used)."""
-        mean, axes = self.pca
-        return (_unit(x - self.means[modality]) - mean) @ axes
+    def _directions(self, modality: str, pca: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+        """Gap-removed vectors of one modality in the plane ``pca`` (n, 2): only their directions are used."""
+        mean, axes = pca
+        return (self.centred(modality) - mean) @ axes
+
+    def centred(self, modality: str) -> np.ndarray:
+        """The modality's vectors with the gap removed: centred on their own mean, unit length."""
+        return _unit(getattr(self, modality) - self.means[modality])
 
     def look(self, query: np.ndarray, query_is_text: bool, scores: np.ndarray) -> Look:
         """The map for ``query`` (D,), whose ``scores`` (one per entry of the other modality) rank the gallery."""
         own, matched = ("texts", "images") if query_is_text else ("images", "texts")
-        seen_from = self._angles(query[None], own)[0]
         own_scores = getattr(self, own) @ query
         gap = own_scores.mean() - np.mean(scores)
-        gallery_xy = _place(self._angles(getattr(self, matched), matched) - seen_from, radius(scores))
-        other_xy = _place(self._angles(getattr(self, own), own) - seen_from, radius(own_scores - gap))
+        centre = centre_score(scores)
+        near = np.argsort(-np.asarray(scores), kind="stable")[:NEIGHBOURS]
+        pca = fit_pca(self.centred(matched)[near])  # the plane in which the best matches differ most
+        gallery_xy = _place(self._directions(matched, pca), radius(scores, centre))
+        other_xy = _place(self._directions(own, pca), radius(own_scores - gap, centre))
         return Look(embedding=query, gallery_xy=gallery_xy, query_xy=np.zeros(2), other_xy=other_xy,
-                    gallery_kind="images" if query_is_text else "captions")
+                    gallery_kind="images" if query_is_text else "captions", centre_score=centre)

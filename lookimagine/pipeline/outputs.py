@@ -30,6 +30,8 @@ class Look:
     other_xy:    the gallery's other modality (the query's own: captions for a sentence,
                  images for a picture) in the same plane, (M, 2); empty when not shown.
     gallery_kind: what ``gallery_xy`` holds, "images" or "captions".
+    centre_score: the score drawn at the query: an entry with score s lies
+                 ``centre_score − s`` from it (``look_map``).
     """
 
     embedding: np.ndarray
@@ -37,6 +39,7 @@ class Look:
     query_xy: np.ndarray
     other_xy: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
     gallery_kind: str = "images"
+    centre_score: float = 1.0
 
 
 @dataclass(frozen=True)

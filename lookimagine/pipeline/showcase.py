@@ -13,7 +13,7 @@ from pathlib import Path
 
 NO_RESULTS = (
     "### No benchmark results shipped yet\n\n"
-    "Run the evaluation command (`python -m lookimagine.evaluation --help`) on the shipped checkpoints; "
+    "Evaluate the checkpoints (`python -m lookimagine.evaluate --help`), then run `python -m lookimagine.report`: "
     "it writes `assets/results/RESULTS.md` and the plots in `assets/figures/`, which this tab then shows."
 )
 FIGURE_PATTERNS = ("*_recall.png", "*_val_curves.png", "*_imagined.png")

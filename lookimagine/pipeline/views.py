@@ -23,7 +23,7 @@ COLOURS = {
     "baseline": "#64748b",  # slate: the muted column
     "gxn": "#4f46e5",  # indigo: the accent column
     "gallery": "#94a3b8",
-    "other": "#fcd9b6",  # pale orange: the query's own modality
+    "other": "#fdba74",  # light orange: the query's own modality
     "truth": "#16a34a",
     "query": "#f59e0b",
 }
@@ -37,13 +37,13 @@ def _model_key(title: str) -> str:
 
 
 def look_figure(look: Look, ranking: Sequence[RankedItem], title: str = "", *, model: str | None = None) -> go.Figure:
-    """The Look map (``look_map``): the query at the centre, every gallery entry at 1 − its score.
+    """The Look map (``look_map``): the query at the centre, the better an entry's score the nearer.
 
     Grey dots: the entries the query is ranked against (images for a sentence,
     captions for a picture); pale triangles: the gallery's other modality;
     numbered dots: the top-k (1 = best), joined to the star by dotted lines;
-    green open diamond: a ground-truth entry in the top-k; dashed circles:
-    scores 0.75 / 0.5 / 0.25 / 0. ``model`` ("baseline"/"gxn") picks the
+    green open diamond: a ground-truth entry in the top-k; dotted circles:
+    round scores. ``model`` ("baseline"/"gxn") picks the
     colour; by default it is read from the title.
     """
     colour = COLOURS[model or _model_key(title)]
@@ -52,10 +52,11 @@ def look_figure(look: Look, ranking: Sequence[RankedItem], title: str = "", *, m
     q = np.asarray(look.query_xy, dtype=float).reshape(2)
     kinds = (look.gallery_kind, "images" if look.gallery_kind == "captions" else "captions")
     fig = go.Figure()
-    _score_rings(fig, q, xy)
+    _score_rings(fig, look, q, xy)
     if len(other):
         fig.add_trace(go.Scatter(x=other[:, 0], y=other[:, 1], mode="markers", name=f"{kinds[1]} (not ranked)",
-                                 marker=dict(size=5, symbol="triangle-up", color=COLOURS["other"], line=dict(width=0)),
+                                 marker=dict(size=5, symbol="triangle-up", color=COLOURS["other"], opacity=0.7,
+                                             line=dict(width=0)),
                                  hoverinfo="skip"))
     fig.add_trace(go.Scatter(x=xy[:, 0], y=xy[:, 1], mode="markers", name=f"{kinds[0]} (ranked)",
                              marker=dict(size=6, color=COLOURS["gallery"], line=dict(width=0)),
@@ -83,21 +84,21 @@ def look_figure(look: Look, ranking: Sequence[RankedItem], title: str = "", *, m
     return fig
 
 
-#: the scores whose circles are drawn on the Look map
-SCORE_RINGS = (0.75, 0.5, 0.25, 0.0)
-
-
-def _score_rings(fig: go.Figure, q: np.ndarray, xy: np.ndarray) -> None:
-    """Dashed circles around the query at the radii of ``SCORE_RINGS``, labelled with their score."""
+def _score_rings(fig: go.Figure, look: Look, q: np.ndarray, xy: np.ndarray) -> None:
+    """Dotted circles around the query at round scores (at most four), labelled with their score."""
     reach = float(np.linalg.norm(xy - q, axis=1).max()) if len(xy) else 1.0
-    for score in SCORE_RINGS:
-        r = float(radius(score))
-        if r > reach * 1.05:
+    spread = look.centre_score - (look.centre_score - reach**2)  # the score range the map covers
+    step = next(s for s in (0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0) if spread / s <= 4)
+    score, last = np.floor(look.centre_score / step) * step, -reach
+    while (r := float(radius(score, look.centre_score))) <= reach:
+        score -= step
+        if r - last < 0.15 * reach:  # the square-root scale packs low scores: keep the labels apart
             continue
+        last = r
         fig.add_shape(type="circle", x0=q[0] - r, y0=q[1] - r, x1=q[0] + r, y1=q[1] + r, layer="below",
                       line=dict(color="#cbd5e1", width=1, dash="dot"))
-        fig.add_annotation(x=q[0], y=q[1] + r, text=f"s={score:g}", showarrow=False, yshift=6,
-                           font=dict(size=9, color="#94a3b8"))
+        fig.add_annotation(x=q[0], y=q[1] + r, text=f"s*={score + step:.2f}", showarrow=False, yshift=6,
+                           font=dict(size=9, color="#64748b"))
 
 
 def _top_matches(fig: go.Figure, q: np.ndarray, xy: np.ndarray, top: Sequence[RankedItem], colour: str) -> None:
@@ -132,7 +133,7 @@ def _look_layout(fig: go.Figure, title: str) -> None:
         hoverlabel=dict(font_size=12),
         dragmode="pan",
     )
-    fig.add_annotation(text="nearer the star = higher score s*; direction: where it lies in the joint space",
+    fig.add_annotation(text="nearer the star = higher score s*; alike entries lie in alike directions",
                        xref="paper", yref="paper", x=0.5, y=-0.01, yanchor="top", showarrow=False,
                        font=dict(size=10, color="#64748b"))
     fig.update_xaxes(showticklabels=False, zeroline=False, showgrid=False, title=None)
