@@ -17,6 +17,8 @@ from pathlib import Path
 
 
 def main(argv: list[str] | None = None) -> int:
+    from .models.checkpoint import DEVICES, CheckpointError, pick_device
+
     parser = argparse.ArgumentParser(prog="python -m lookimagine.evaluate", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("checkpoint", help="a run folder (uses its best/) or a checkpoint folder")
@@ -26,17 +28,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--beam", type=int, default=1, help="beam size for captions (1 = greedy)")
     parser.add_argument("--seed", type=int, default=0, help="seed for generated images and R-precision draws")
     parser.add_argument("--folds", type=int, help="fold size for the COCO 1K protocol (e.g. 1000)")
-    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--device", choices=DEVICES, default="auto", help="auto (default): CUDA, then MPS, then CPU")
     args = parser.parse_args(argv)
 
     from .evaluation.evaluate import evaluate_checkpoint
-    from .models.checkpoint import CheckpointError
 
     argv_used = sys.argv[1:] if argv is None else argv
     command = "python -m lookimagine.evaluate " + " ".join(shlex.quote(a) for a in argv_used)
     try:
-        result = evaluate_checkpoint(args.checkpoint, args.split, args.judge, args.device, args.beam, args.seed,
-                                     args.folds, command)
+        result = evaluate_checkpoint(args.checkpoint, args.split, args.judge, pick_device(args.device), args.beam,
+                                     args.seed, args.folds, command)
     except CheckpointError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -18,6 +18,7 @@ import sys
 
 def main(argv: list[str] | None = None) -> int:
     from .config import PRESETS, get_preset
+    from .models.checkpoint import DEVICES, pick_device
 
     parser = argparse.ArgumentParser(prog="python -m lookimagine.train", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -25,7 +26,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", help="run folder (default runs/<preset>-s<seed>)")
     parser.add_argument("--epochs", type=int, help="override the preset's number of epochs")
-    parser.add_argument("--device", default="cpu", help="cpu (default), cuda, mps")
+    parser.add_argument("--device", choices=DEVICES, default="auto", help="auto (default): CUDA, then MPS, then CPU")
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's choice)")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                         help="override a TrainConfig or ModelConfig field, e.g. --set w_caption=0.5 "
@@ -70,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     from .training.trainer import Trainer
 
     used = sys.argv[1:] if argv is None else argv
-    trainer = Trainer(model_cfg, train_cfg, out, device=args.device, preset=preset.name,
+    trainer = Trainer(model_cfg, train_cfg, out, device=pick_device(args.device), preset=preset.name,
                       progress=not args.no_progress, command="python -m lookimagine.train " + shlex.join(used))
     meta = trainer.fit()
     print(json.dumps({k: meta[k] for k in ("preset", "seed", "best_epoch", "best_val_rsum", "wall_seconds",
