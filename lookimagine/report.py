@@ -23,6 +23,7 @@ ASSETS = ROOT / "assets"
 def ship(dataset: str, runs_dir: Path, assets: Path, command: str) -> dict:
     """Copy the best-on-val GXN run (by val rsum; never test) and the baseline of the same seed, as fp16."""
     from .models.checkpoint import load_checkpoint, save_checkpoint
+    from .pipeline.layout import PipelineFolder
 
     candidates = {}
     for run in sorted(runs_dir.glob(f"{dataset}-gxn-s*")):
@@ -36,7 +37,7 @@ def ship(dataset: str, runs_dir: Path, assets: Path, command: str) -> dict:
     for variant in ("gxn", "baseline"):
         run = runs_dir / f"{dataset}-{variant}-s{seed}"
         model, vocab, config = load_checkpoint(run / "best")
-        out = assets / "checkpoints" / dataset / variant
+        out = PipelineFolder.shipped(dataset, assets).checkpoint(variant)
         shutil.rmtree(out, ignore_errors=True)
         train_cfg = config["train"]
         from .config import TrainConfig, from_dict
@@ -56,6 +57,7 @@ def ship_staged(dataset: str, runs_root: Path, assets: Path, command: str) -> di
     """Ship the staged GXN seed with the best val rsum (never test) and the control baseline of that seed."""
     from .config import TrainConfig, from_dict
     from .models.checkpoint import load_checkpoint, save_checkpoint
+    from .pipeline.layout import PipelineFolder
 
     candidates = {}
     for run in sorted(runs_root.glob(f"{dataset}-s*")):
@@ -69,7 +71,7 @@ def ship_staged(dataset: str, runs_root: Path, assets: Path, command: str) -> di
     for variant in ("gxn", "baseline"):
         run = runs_root / f"{dataset}-s{seed}" / variant
         model, vocab, config = load_checkpoint(run / "best")
-        out = assets / "checkpoints" / dataset / variant
+        out = PipelineFolder.shipped(dataset, assets).checkpoint(variant)
         shutil.rmtree(out, ignore_errors=True)
         meta = {**config["meta"], "shipped_by": command, "val_rsum_of_gxn_seeds": candidates}
         save_checkpoint(out, model, vocab, from_dict(TrainConfig, config["train"]), meta, half=True)
@@ -265,8 +267,10 @@ def vocabulary_coverage(dataset: str, assets: Path) -> str:
 
     from .data import load_dataset
     from .data.vocab import Vocabulary
+    from .models.checkpoint import VOCAB
+    from .pipeline.layout import PipelineFolder
 
-    vocab_path = assets / "checkpoints" / dataset / "gxn" / "vocab.json"
+    vocab_path = PipelineFolder.shipped(dataset, assets).checkpoint("gxn") / VOCAB
     if not vocab_path.is_file():
         return ""
     vocab = Vocabulary.load(vocab_path)
@@ -317,14 +321,14 @@ def grid(dataset: str, assets: Path, n: int = 8, seed: int = 0, checkpoint: Path
     import torch
     from PIL import Image, ImageDraw
 
-    from .config import TrainConfig, from_dict
     from .data import load_dataset
-    from .data.images import fit_square, from_tensor, to_tensor
+    from .data.images import fit_square, from_tensor
     from .data.preview import _font, wrap
-    from .models.checkpoint import load_checkpoint
+    from .models.checkpoint import load_model
+    from .pipeline.layout import PipelineFolder
 
-    model, vocab, config = load_checkpoint(checkpoint or assets / "checkpoints" / dataset / "gxn")
-    train_cfg = from_dict(TrainConfig, config["train"])
+    loaded = load_model(checkpoint or PipelineFolder.shipped(dataset, assets).checkpoint("gxn"))
+    model = loaded.model
     test = load_dataset(dataset, "test")
     picks = [int(i) for i in torch.linspace(0, len(test) - 1, n).round().tolist()]
     cell, pad, text_w, row_h = 96, 8, 230, 96 + 36
@@ -342,12 +346,11 @@ def grid(dataset: str, assets: Path, n: int = 8, seed: int = 0, checkpoint: Path
     for idx in picks:
         item = test[idx]
         caption = item.captions[0]
-        ids = vocab.encode(caption, max_len=train_cfg.max_len)
         with torch.no_grad():
-            txt = model.encode_text(torch.tensor([ids] * 3), torch.tensor([len(ids)] * 3))
+            txt = model.encode_text(*loaded.tokenize([caption] * 3))
             drawn = model.draw(txt, generator=gen)
-            image = to_tensor(item.image, model.cfg.image_size)[None]
-            written = vocab.decode(model.generate_caption(model.encode_image(image), beam=3)[0].tolist())
+            image = loaded.preprocess([item.image])
+            written = loaded.vocab.decode(model.generate_caption(model.encode_image(image), beam=3)[0].tolist())
         tiles = [fit_square(item.image, cell)] + [from_tensor(x).resize((cell, cell), Image.NEAREST) for x in drawn]
         for j, tile in enumerate(tiles):
             sheet.paste(tile, (pad + j * (cell + pad), y))
