@@ -21,7 +21,7 @@ import torch
 from PIL import Image
 
 from lookimagine.data.cache import ENV_VAR
-from lookimagine.evaluation.embedding import images_to_float
+from lookimagine.data.images import images_to_float
 from lookimagine.models.checkpoint import CheckpointError
 from lookimagine.models.similarity import combined_similarity
 from lookimagine.pipeline import QueryError, QueryResult

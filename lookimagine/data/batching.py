@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .images import fit_square
+from .images import fit_square, images_to_float
 from .items import CaptionDataset
 from .vocab import PAD_ID, Vocabulary
 
@@ -108,18 +108,13 @@ def encode_split(
     )
 
 
-def _to_float(images: torch.Tensor) -> torch.Tensor:
-    """uint8 0..255 -> float in [-1, 1]."""
-    return images.float().div(127.5).sub(1.0)
-
-
 def _make_batch(encoded: EncodedSplit, rows: torch.Tensor) -> Batch:
     """The pairs at caption ``rows``, tokens trimmed to the longest of them."""
     image_index = encoded.image_of_caption[rows]
     lengths = encoded.lengths[rows]
     width = int(lengths.max()) if len(rows) else 0
     return Batch(
-        images=_to_float(encoded.images[image_index]),
+        images=images_to_float(encoded.images[image_index]),
         tokens=encoded.tokens[rows, :width],
         lengths=lengths,
         image_index=image_index,
@@ -143,7 +138,7 @@ class PairDataset(torch.utils.data.Dataset):
     def __getitem__(self, row: int) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]:
         e = self.encoded
         image = e.image_of_caption[row]
-        return _to_float(e.images[image]), e.tokens[row], e.lengths[row], image
+        return images_to_float(e.images[image]), e.tokens[row], e.lengths[row], image
 
 
 def collate_pairs(batch: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor]]) -> Batch:

@@ -24,8 +24,10 @@ from __future__ import annotations
 
 import io
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import BinaryIO, Union
+from typing import BinaryIO, Literal, Union
 
 import numpy as np
 import torch
@@ -65,20 +67,8 @@ def open_image(source: ImageSource, max_pixels: int = MAX_PIXELS) -> Image.Image
         return _finish(source, "the image")
     if isinstance(source, np.ndarray):
         return _finish(_from_array(source, max_pixels), "the array")
-
-    label = _label(source)
-    stream = _stream(source, label)
-    try:
-        with _open_header(stream, label) as image:
-            _check_size(image.size, max_pixels, label)
-            try:
-                image.load()
-            except _DECODE_ERRORS as error:
-                raise ImageError(f"{label} is not a readable image: {error}") from error
-            return _finish(image, label)
-    finally:
-        if stream is not source:
-            stream.close()
+    with _decoded(source, max_pixels, "load") as (image, label):
+        return _finish(image, label)
 
 
 def probe_image(source: str | os.PathLike | bytes, max_pixels: int = MAX_PIXELS) -> tuple[int, int]:
@@ -89,19 +79,8 @@ def probe_image(source: str | os.PathLike | bytes, max_pixels: int = MAX_PIXELS)
     screen a gallery folder at load time; a JPEG with a corrupt body can still
     fail later in ``open_image``.
     """
-    label = _label(source)
-    stream = _stream(source, label)
-    try:
-        with _open_header(stream, label) as image:
-            _check_size(image.size, max_pixels, label)
-            try:
-                image.verify()
-            except _DECODE_ERRORS as error:
-                raise ImageError(f"{label} is not a readable image: {error}") from error
-            return image.size
-    finally:
-        if stream is not source:
-            stream.close()
+    with _decoded(source, max_pixels, "verify") as (image, _):
+        return image.size
 
 
 def to_rgb(image: Image.Image, background: tuple[int, int, int] = WHITE) -> Image.Image:
@@ -144,8 +123,13 @@ def fit_square(image: Image.Image, size: int, background: tuple[int, int, int] =
 
 def to_tensor(image: Image.Image, size: int) -> torch.Tensor:
     """``fit_square`` then a float tensor (3, size, size) in [-1, 1]."""
-    array = np.asarray(fit_square(image, size), dtype=np.float32)  # (H, W, 3) in 0..255
-    return torch.from_numpy(array).permute(2, 0, 1).div(127.5).sub(1.0).contiguous()
+    pixels = torch.from_numpy(np.array(fit_square(image, size)))  # (H, W, 3) uint8
+    return images_to_float(pixels.permute(2, 0, 1)).contiguous()
+
+
+def images_to_float(images_u8: torch.Tensor) -> torch.Tensor:
+    """uint8 0..255 (any shape, e.g. (B, 3, H, W)) → float in [-1, 1], the models' input range."""
+    return images_u8.float().div(127.5).sub(1.0)
 
 
 def from_tensor(tensor: torch.Tensor) -> Image.Image:
@@ -154,6 +138,27 @@ def from_tensor(tensor: torch.Tensor) -> Image.Image:
         raise ValueError(f"expected a tensor of shape (3, H, W), got {tuple(tensor.shape)}")
     pixels = tensor.detach().float().cpu().clamp(-1.0, 1.0).add(1.0).mul(127.5).round()
     return Image.fromarray(pixels.to(torch.uint8).permute(1, 2, 0).contiguous().numpy())
+
+
+@contextmanager
+def _decoded(source, max_pixels: int, step: Literal["load", "verify"]) -> Iterator[tuple[Image.Image, str]]:
+    """The opened image and its label, size-checked and after ``image.load()`` or ``image.verify()``.
+
+    A decoding error in that step becomes an ``ImageError``; a stream opened here is closed on exit.
+    """
+    label = _label(source)
+    stream = _stream(source, label)
+    try:
+        with _open_header(stream, label) as image:
+            _check_size(image.size, max_pixels, label)
+            try:
+                getattr(image, step)()
+            except _DECODE_ERRORS as error:
+                raise ImageError(f"{label} is not a readable image: {error}") from error
+            yield image, label
+    finally:
+        if stream is not source:
+            stream.close()
 
 
 def _label(source) -> str:

@@ -5,12 +5,8 @@ from __future__ import annotations
 import torch
 
 from ..data.batching import EncodedSplit
+from ..data.images import images_to_float
 from ..models.gxn import GXN, ImageEmbedding, TextEmbedding
-
-
-def images_to_float(images_u8: torch.Tensor) -> torch.Tensor:
-    """uint8 (B, 3, H, W) → float in [-1, 1], the models' input range."""
-    return images_u8.float() / 127.5 - 1
 
 
 @torch.no_grad()

@@ -29,7 +29,7 @@ from ..data.vocab import tokenize
 from .bleu import corpus_bleu
 from .captions import reference_sets
 from .cider import corpus_cider
-from .embedding import embed_images, embed_texts, images_to_float, split_similarity
+from .embedding import embed_images, embed_texts, split_similarity
 from .image_metrics import r_precision
 from .retrieval import caption_keys, evaluate_retrieval, recall_by_type
 

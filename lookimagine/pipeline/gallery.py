@@ -30,9 +30,8 @@ from tqdm import tqdm
 
 from ..data.batching import EncodedSplit, encode_split
 from ..data.cache import atomic_write_bytes, cache_dir
-from ..data.images import fit_square
+from ..data.images import fit_square, images_to_float
 from ..data.items import CaptionDataset
-from ..evaluation.embedding import images_to_float
 from ..models.checkpoint import WEIGHTS, LoadedModel, tokenize
 from ..models.gxn import GXN, ImageEmbedding, TextEmbedding
 from .look_map import LookSpace, embed
