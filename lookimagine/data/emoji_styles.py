@@ -298,13 +298,37 @@ def expected_meta(style: str, image_size: int, source_sha256: str) -> dict:
             "source_sha256": source_sha256, "image_size": image_size, "fill": spec.fill, **_versions()}
 
 
-def _finish(style: str, image_size: int, source_sha256: str, images, ids, names, skipped, seconds) -> tuple:
+class Rendered:
+    """What a render loop keeps (pictures (S, S, 3) uint8 with their ids and names) and how many it skipped."""
+
+    def __init__(self, skip_kinds: tuple[str, ...]):
+        self.images: list[np.ndarray] = []
+        self.ids: list[str] = []
+        self.names: list[str] = []
+        self.skipped = dict.fromkeys(skip_kinds, 0)
+
+    def keep(self, code: str, name: str, pixels: np.ndarray) -> bool:
+        """Keep the picture unless it is blank (no pixel below 250, counted as "blank"); say whether it was kept."""
+        if pixels.min() >= 250:
+            self.skipped["blank"] += 1
+            return False
+        self.images.append(pixels)
+        self.ids.append(code)
+        self.names.append(name)
+        return True
+
+    def stack(self, image_size: int) -> np.ndarray:
+        """The kept pictures as one (N, S, S, 3) uint8 array."""
+        return np.stack(self.images) if self.images else np.zeros((0, image_size, image_size, 3), np.uint8)
+
+
+def _finish(style: str, image_size: int, source_sha256: str, drawn: Rendered, seconds: float) -> tuple:
     from .emoji_set import split_of
 
-    array = np.stack(images) if images else np.zeros((0, image_size, image_size, 3), np.uint8)
-    meta = {**expected_meta(style, image_size, source_sha256), "ids": ids, "names": names,
-            "splits": [split_of(i) for i in ids], "skipped": skipped, "render_seconds": round(seconds, 2),
-            "sha256": array_sha256(array)}
+    array = drawn.stack(image_size)
+    meta = {**expected_meta(style, image_size, source_sha256), "ids": drawn.ids, "names": drawn.names,
+            "splits": [split_of(i) for i in drawn.ids], "skipped": drawn.skipped,
+            "render_seconds": round(seconds, 2), "sha256": array_sha256(array)}
     return array, meta
 
 
@@ -317,31 +341,24 @@ def render_svg_style(style: str, folder: Path, image_size: int = 64) -> tuple[np
     svg_dir = Path(folder) / spec.svg_dir
     files = sorted(p for p in svg_dir.iterdir() if p.suffix == ".svg" and code_from_filename(p.name))
     entries = sorted(((normalise_id(code_from_filename(p.name)), p) for p in files), key=lambda e: (e[0], e[1].name))
-    images, ids, names = [], [], []
-    skipped = dict.fromkeys(STYLE_SKIP_KINDS, 0)
+    drawn = Rendered(STYLE_SKIP_KINDS)
     seen: set[str] = set()
     for code, path in entries:
         name = cldr_name(from_codepoints(code))
         if name is None:
-            skipped["unnamed"] += 1
+            drawn.skipped["unnamed"] += 1
             continue
         if code in seen:
-            skipped["duplicate"] += 1
+            drawn.skipped["duplicate"] += 1
             continue
         svg = path.read_bytes()
         if spec.view_box_width is not None and _view_box_width(svg) != spec.view_box_width:
-            skipped["foreign_art"] += 1
+            drawn.skipped["foreign_art"] += 1
             continue
-        pixels = render_svg(svg, image_size, spec.fill)
-        if pixels.min() >= 250:
-            skipped["blank"] += 1
-            continue
-        seen.add(code)
-        images.append(pixels)
-        ids.append(code)
-        names.append(name)
+        if drawn.keep(code, name, render_svg(svg, image_size, spec.fill)):
+            seen.add(code)
     source = (Path(folder) / ".sha256").read_text().strip() if (Path(folder) / ".sha256").is_file() else ""
-    return _finish(style, image_size, source, images, ids, names, skipped, time.perf_counter() - start)
+    return _finish(style, image_size, source, drawn, time.perf_counter() - start)
 
 
 def render_noto(image_size: int = 64, font_path: Path | None = None) -> tuple[np.ndarray, dict]:
@@ -362,32 +379,24 @@ def render_noto(image_size: int = 64, font_path: Path | None = None) -> tuple[np
     side = max(right - left, bottom - top)
     qualified = emoji.STATUS["fully_qualified"]
     sequences = sorted(codepoints(s) for s, d in emoji.EMOJI_DATA.items() if d["status"] == qualified)
-    images, ids, names = [], [], []
-    skipped = dict.fromkeys(STYLE_SKIP_KINDS, 0)
+    drawn = Rendered(STYLE_SKIP_KINDS)
     for code in sequences:
         if split_of(code) != "test":
-            skipped["not_test"] += 1
+            drawn.skipped["not_test"] += 1
             continue
         sequence = "".join(chr(int(c, 16)) for c in code.split("-"))
         name = cldr_name(sequence)
         if name is None:
-            skipped["unnamed"] += 1
+            drawn.skipped["unnamed"] += 1
             continue
         if abs(font.getlength(sequence) - advance) > 0.5 or font.getbbox(sequence)[3] - font.getbbox(sequence)[1] < 8:
-            skipped["not_single_glyph"] += 1
+            drawn.skipped["not_single_glyph"] += 1
             continue
         glyph = Image.new("RGBA", (side, side), (255, 255, 255, 0))
         ImageDraw.Draw(glyph).text(((side - (right - left)) / 2 - left, (side - (bottom - top)) / 2 - top),
                                    sequence, font=font, embedded_color=True)
-        pixels = _compose(glyph, image_size, spec.fill, supersampled=False)
-        if pixels.min() >= 250:
-            skipped["blank"] += 1
-            continue
-        images.append(pixels)
-        ids.append(code)
-        names.append(name)
-    return _finish("noto", image_size, _sha256_file(font_path), images, ids, names, skipped,
-                   time.perf_counter() - start)
+        drawn.keep(code, name, _compose(glyph, image_size, spec.fill, supersampled=False))
+    return _finish("noto", image_size, _sha256_file(font_path), drawn, time.perf_counter() - start)
 
 
 # --------------------------------------------------------------------------- cache
@@ -399,8 +408,12 @@ def cache_key(style: str, image_size: int, source_sha256: str = "") -> str:
     return f"emoji-v{STYLE_RENDER_VERSION}-{style}{version}-{image_size}px"
 
 
-def read_style_cache(folder: Path, expected: dict) -> tuple[np.ndarray, dict] | None:
-    """The cached ``(images, meta)`` in ``folder``, or None if missing, corrupt or stale."""
+def read_image_cache(folder: Path, expected: dict, skip_kinds: tuple[str, ...]) -> tuple[np.ndarray, dict] | None:
+    """The cached ``(images, meta)`` of an emoji style in ``folder``, or None if missing, corrupt or stale.
+
+    Stale: meta.json disagrees with ``expected`` (which holds ``image_size``), its lists or skip
+    counts (``skip_kinds``) do not fit the array, or the array's checksum is not the one recorded.
+    """
     try:
         meta = read_json(folder / "meta.json")
         if not isinstance(meta, dict) or any(meta.get(k) != v for k, v in expected.items()):
@@ -414,11 +427,17 @@ def read_style_cache(folder: Path, expected: dict) -> tuple[np.ndarray, dict] | 
         return None
     if not len(meta.get("names", [])) == len(meta.get("splits", [])) == n:
         return None
-    if not isinstance(meta.get("skipped"), dict) or set(meta["skipped"]) != set(STYLE_SKIP_KINDS):
+    if not isinstance(meta.get("skipped"), dict) or set(meta["skipped"]) != set(skip_kinds):
         return None
     if array_sha256(images) != meta.get("sha256"):
         return None
     return images, meta
+
+
+def write_image_cache(folder: Path, images: np.ndarray, meta: dict) -> None:
+    """Write the array first and meta.json (which holds its checksum) last, each atomically."""
+    atomic_save_array(folder / "images.npy", images)
+    atomic_write_json(folder / "meta.json", meta)
 
 
 def load_style(style: str, image_size: int, cache_root: Path) -> tuple[np.ndarray, dict]:
@@ -432,11 +451,10 @@ def load_style(style: str, image_size: int, cache_root: Path) -> tuple[np.ndarra
         source = spec.sha256
         render = lambda: render_svg_style(style, fetch_style(style, cache_root), image_size)  # noqa: E731
     folder = cache_root / cache_key(style, image_size, source)
-    cached = read_style_cache(folder, expected_meta(style, image_size, source))
+    cached = read_image_cache(folder, expected_meta(style, image_size, source), STYLE_SKIP_KINDS)
     if cached is None:
         images, meta = render()
         log.info("rendered %d %s emoji in %.1f s", len(images), style, meta["render_seconds"])
-        atomic_save_array(folder / "images.npy", images)
-        atomic_write_json(folder / "meta.json", meta)
+        write_image_cache(folder, images, meta)
         cached = (images, meta)
     return cached
