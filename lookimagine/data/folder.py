@@ -26,7 +26,7 @@ from pathlib import Path, PurePath
 from PIL import Image
 
 from .images import ImageError, fit_square, open_image, probe_image
-from .items import CaptionDataset
+from .items import ListedCaptionDataset
 
 log = logging.getLogger(__name__)
 
@@ -37,7 +37,7 @@ class _BadRow(ValueError):
     """A row of captions.jsonl that cannot be used; the message is the reason."""
 
 
-class FolderDataset(CaptionDataset):
+class FolderDataset(ListedCaptionDataset):
     """Every good row of ``root/captions.jsonl``, in file order.
 
     root:       the gallery folder.
@@ -116,15 +116,6 @@ class FolderDataset(CaptionDataset):
         if not is_file:
             raise _BadRow(f"image file {rel!r} not found")
         return path
-
-    def __len__(self) -> int:
-        return len(self._ids)
-
-    def captions_of(self, index: int) -> tuple[str, ...]:
-        return self._captions[index]
-
-    def id_of(self, index: int) -> str:
-        return self._ids[index]
 
     def load_image(self, index: int) -> Image.Image:
         image = open_image(self._files[index])

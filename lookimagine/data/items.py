@@ -74,3 +74,20 @@ class CaptionDataset(Sequence[Item]):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(name={self.name!r}, split={self.split!r}, n={len(self)})"
+
+
+class ListedCaptionDataset(CaptionDataset):
+    """A ``CaptionDataset`` whose ids and captions are lists its ``__init__`` fills (``folder``, ``karpathy``);
+    subclasses implement ``load_image`` only."""
+
+    _ids: list[str]
+    _captions: list[tuple[str, ...]]
+
+    def __len__(self) -> int:
+        return len(self._ids)
+
+    def captions_of(self, index: int) -> tuple[str, ...]:
+        return self._captions[index]
+
+    def id_of(self, index: int) -> str:
+        return self._ids[index]

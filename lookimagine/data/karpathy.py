@@ -34,7 +34,7 @@ from pathlib import Path
 from PIL import Image
 
 from .images import open_image
-from .items import CaptionDataset
+from .items import ListedCaptionDataset
 
 log = logging.getLogger(__name__)
 
@@ -44,7 +44,7 @@ FOLD_SIZE = 1000
 N_FOLDS = 5
 
 
-class KarpathyDataset(CaptionDataset):
+class KarpathyDataset(ListedCaptionDataset):
     """One split of COCO or Flickr30K; ``name`` is "coco" or "flickr30k" (from the JSON).
 
     split:      "train" (with restval), "val" or "test".
@@ -105,15 +105,6 @@ class KarpathyDataset(CaptionDataset):
             )
         part = slice(fold * FOLD_SIZE, (fold + 1) * FOLD_SIZE)
         self._paths, self._captions, self._ids = self._paths[part], self._captions[part], self._ids[part]
-
-    def __len__(self) -> int:
-        return len(self._ids)
-
-    def captions_of(self, index: int) -> tuple[str, ...]:
-        return self._captions[index]
-
-    def id_of(self, index: int) -> str:
-        return self._ids[index]
 
     def image_path(self, index: int) -> Path:
         """Where image ``index`` lives: ``image_root/filepath/filename``, else ``image_root/filename``."""
