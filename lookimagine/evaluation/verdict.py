@@ -122,8 +122,12 @@ SPLIT_TITLES = {"test": "test", "test-heldout": "test-heldout (held-out colour�
 PAPER_MARGIN = {"i2t_r1": 4.5, "t2i_r1": 3.0}  # GXN − baseline in the paper (MSCOCO 1K, R@1)
 
 
-def _ms(stat: dict) -> str:
-    return f"{stat['mean']:.1f}" if stat.get("std") is None else f"{stat['mean']:.1f} ± {stat['std']:.1f}"
+def _ms(stat: dict, ci: bool = False) -> str:
+    """mean ± std, and with ``ci`` the 95% interval of the mean."""
+    if stat.get("std") is None:
+        return f"{stat['mean']:.1f}"
+    text = f"{stat['mean']:.1f} ± {stat['std']:.1f}"
+    return text + (f" [{stat['ci95'][0]:.1f}, {stat['ci95'][1]:.1f}]" if ci else "")
 
 
 def _diff(stat: dict) -> str:
@@ -143,13 +147,14 @@ def _oracle_cells(oracle: dict | None) -> list[str]:
 
 def retrieval_markdown(summary: dict) -> str:
     """Per split: baseline, GXN, the paired difference (95% t-interval) and, with a checker, the oracle."""
-    rows = ["| split | protocol | model | i2t R@1 | t2i R@1 | rsum |", "|---|---|---|---|---|---|"]
+    rows = ["| split | protocol | model | i2t R@1 | t2i R@1 | rsum |", "|---|---|---|---|---|---|",
+            "| | | | mean ± std [95% CI] | | |"]
     for split, v in summary["splits"].items():
         title, proto = SPLIT_TITLES.get(split, split), v["protocol"]
         for name in ("baseline", "gxn"):
             m = v[name]
-            rows.append(f"| {title} | {proto} | {'GXN' if name == 'gxn' else 'baseline'} | {_ms(m['i2t_r1'])} | "
-                        f"{_ms(m['t2i_r1'])} | {_ms(m['rsum'])} |")
+            rows.append(f"| {title} | {proto} | {'GXN' if name == 'gxn' else 'baseline'} | {_ms(m['i2t_r1'], True)} | "
+                        f"{_ms(m['t2i_r1'], True)} | {_ms(m['rsum'], True)} |")
         d = v["gxn_minus_baseline"]
         rows.append(f"| {title} | {proto} | **GXN − baseline** | {_diff(d['i2t_r1'])} | {_diff(d['t2i_r1'])} | "
                     f"{_diff(d['rsum'])} |")

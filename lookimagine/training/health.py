@@ -55,3 +55,44 @@ def conditioning_probe(draw: Callable[[torch.Generator], torch.Tensor], n_draws:
     if total <= 0:
         return 0.0
     return float(1.0 - within / total)
+
+
+def probe_checkpoint(checkpoint: str, split: str = "val", n_texts: int = 16, n_draws: int = 4, seed: int = 0) -> dict:
+    """The conditioning probe on a saved checkpoint: its first ``n_texts`` distinct captions of ``split``."""
+    from ..config import TrainConfig, from_dict
+    from ..data import load_dataset
+    from ..models.checkpoint import load_checkpoint
+
+    model, vocab, config = load_checkpoint(checkpoint)
+    if not model.can_draw:
+        raise ValueError(f"{checkpoint}: this model has no text→image branch")
+    train = from_dict(TrainConfig, config["train"])
+    captions = list(dict.fromkeys(load_dataset(train.dataset, split).all_captions()))[:n_texts]
+    ids = [vocab.encode(c, max_len=train.max_len) for c in captions]
+    width = max(len(i) for i in ids)
+    tokens = torch.tensor([i + [0] * (width - len(i)) for i in ids])
+    txt = model.eval().encode_text(tokens, torch.tensor([len(i) for i in ids]))
+    score = conditioning_probe(lambda gen: model.draw(txt, generator=gen), n_draws=n_draws, seed=seed)
+    return {"checkpoint": str(checkpoint), "split": split, "n_texts": len(captions), "n_draws": n_draws,
+            "conditioning": score}
+
+
+if __name__ == "__main__":
+    import argparse
+    import json
+    import shlex
+    import sys
+
+    parser = argparse.ArgumentParser(prog="python -m lookimagine.training.health",
+                                     description="Conditioning probe of a checkpoint's text→image branch.")
+    parser.add_argument("checkpoint")
+    parser.add_argument("--split", default="val")
+    parser.add_argument("--json", help="write the result here")
+    args = parser.parse_args()
+    with torch.no_grad():
+        result = {"command": "python -m lookimagine.training.health " + shlex.join(sys.argv[1:]),
+                  **probe_checkpoint(args.checkpoint, args.split)}
+    print(json.dumps(result, indent=1))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(result, f, indent=1)

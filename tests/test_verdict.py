@@ -1,0 +1,43 @@
+"""The verdict's statistics: paired differences over seeds and their 95% t-intervals."""
+
+import json
+
+import pytest
+
+from lookimagine.evaluation.verdict import load_results, mean_ci, paired, verdict
+
+
+def test_mean_ci_is_the_student_t_interval():
+    out = mean_ci([1.0, 2.0, 3.0, 4.0, 5.0])
+    assert out["mean"] == 3.0 and out["std"] == pytest.approx(1.5811, abs=1e-4)
+    half = 2.776 * 1.5811 / 5 ** 0.5  # t(0.975, 4 dof)
+    assert out["ci95"] == pytest.approx([3.0 - half, 3.0 + half], abs=1e-3)
+    assert mean_ci([7.0])["ci95"] is None
+    with pytest.raises(ValueError):
+        mean_ci([])
+
+
+def test_paired_difference_removes_what_the_seeds_share():
+    baseline = [40.0, 50.0, 60.0]  # a large seed spread ...
+    gxn = [41.0, 51.2, 60.8]  # ... and a small, consistent gain
+    d = paired(baseline, gxn)
+    assert d["mean"] == pytest.approx(1.0) and d["ci95"][0] > 0  # the pairing resolves it
+    assert mean_ci(gxn)["ci95"][0] < mean_ci(baseline)["ci95"][1]  # unpaired intervals overlap
+    with pytest.raises(ValueError):
+        paired([1.0], [1.0, 2.0])
+
+
+def _result(i2t, t2i):
+    return {"retrieval": {"image_to_text": {"r1": i2t}, "text_to_image": {"r1": t2i}, "rsum": i2t + t2i},
+            "protocol": "text"}
+
+
+def test_verdict_pairs_by_seed_and_split(tmp_path):
+    for seed, (b, g) in enumerate([(10, 12), (20, 21), (30, 33)]):
+        for variant, v in (("baseline", b), ("gxn", g)):
+            (tmp_path / f"{variant}-s{seed}-test.json").write_text(json.dumps(_result(v, v)))
+    (tmp_path / "gxn-s9-test.json").write_text(json.dumps(_result(0, 0)))  # no baseline of seed 9: left out
+    out = verdict(load_results(tmp_path))["test"]
+    assert out["seeds"] == [0, 1, 2]
+    assert out["gxn_minus_baseline"]["i2t_r1"]["values"] == [2.0, 1.0, 3.0]
+    assert out["baseline"]["rsum"]["mean"] == pytest.approx(40.0)
