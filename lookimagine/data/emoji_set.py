@@ -219,16 +219,11 @@ def render_all(image_size: int = 64) -> tuple[np.ndarray, dict]:
     drawn = sorted({p.name.split(".")[0] for p in svg_dir.iterdir() if p.name.endswith(".svg.gz")})
 
     kept = Rendered(_SKIP_KINDS)
-    seen: set[str] = set()
     for code in drawn:
         sequence = from_codepoints(code)  # as the font's cmap/GSUB knows it
         canonical = canonical_sequence(sequence)
-        name = cldr_name(canonical)
-        if name is None:
-            kept.skipped["unnamed"] += 1
-            continue
-        if canonical in seen:
-            kept.skipped["duplicate"] += 1
+        name, emoji_id = cldr_name(canonical), codepoints(canonical)
+        if not kept.is_new(emoji_id, name):
             continue
         if abs(font.getlength(sequence) - advance) > 0.5:  # shaped into more than one glyph
             kept.skipped["not_single_glyph"] += 1
@@ -238,8 +233,7 @@ def render_all(image_size: int = 64) -> tuple[np.ndarray, dict]:
         ImageDraw.Draw(image).text(centre, sequence, font=font, embedded_color=True, anchor="mm")
         if SUPERSAMPLE > 1:
             image = image.resize((image_size, image_size), Image.Resampling.LANCZOS)
-        if kept.keep(codepoints(canonical), name, np.asarray(image, dtype=np.uint8)):
-            seen.add(canonical)
+        kept.keep(emoji_id, name, np.asarray(image, dtype=np.uint8))
     array = kept.stack(image_size)
     meta = {
         **_expected_meta(image_size),

@@ -306,6 +306,17 @@ class Rendered:
         self.ids: list[str] = []
         self.names: list[str] = []
         self.skipped = dict.fromkeys(skip_kinds, 0)
+        self._kept: set[str] = set()
+
+    def is_new(self, code: str, name: str | None) -> bool:
+        """Whether to draw ``code``: it has a name and was not kept before (else counted "unnamed" / "duplicate")."""
+        if name is None:
+            self.skipped["unnamed"] += 1
+            return False
+        if code in self._kept:
+            self.skipped["duplicate"] += 1
+            return False
+        return True
 
     def keep(self, code: str, name: str, pixels: np.ndarray) -> bool:
         """Keep the picture unless it is blank (no pixel below 250, counted as "blank"); say whether it was kept."""
@@ -315,6 +326,7 @@ class Rendered:
         self.images.append(pixels)
         self.ids.append(code)
         self.names.append(name)
+        self._kept.add(code)
         return True
 
     def stack(self, image_size: int) -> np.ndarray:
@@ -342,21 +354,15 @@ def render_svg_style(style: str, folder: Path, image_size: int = 64) -> tuple[np
     files = sorted(p for p in svg_dir.iterdir() if p.suffix == ".svg" and code_from_filename(p.name))
     entries = sorted(((normalise_id(code_from_filename(p.name)), p) for p in files), key=lambda e: (e[0], e[1].name))
     drawn = Rendered(STYLE_SKIP_KINDS)
-    seen: set[str] = set()
     for code, path in entries:
         name = cldr_name(from_codepoints(code))
-        if name is None:
-            drawn.skipped["unnamed"] += 1
-            continue
-        if code in seen:
-            drawn.skipped["duplicate"] += 1
+        if not drawn.is_new(code, name):
             continue
         svg = path.read_bytes()
         if spec.view_box_width is not None and _view_box_width(svg) != spec.view_box_width:
             drawn.skipped["foreign_art"] += 1
             continue
-        if drawn.keep(code, name, render_svg(svg, image_size, spec.fill)):
-            seen.add(code)
+        drawn.keep(code, name, render_svg(svg, image_size, spec.fill))
     source = (Path(folder) / ".sha256").read_text().strip() if (Path(folder) / ".sha256").is_file() else ""
     return _finish(style, image_size, source, drawn, time.perf_counter() - start)
 
@@ -386,8 +392,7 @@ def render_noto(image_size: int = 64, font_path: Path | None = None) -> tuple[np
             continue
         sequence = "".join(chr(int(c, 16)) for c in code.split("-"))
         name = cldr_name(sequence)
-        if name is None:
-            drawn.skipped["unnamed"] += 1
+        if not drawn.is_new(code, name):  # codes are unique here: only "unnamed" can apply
             continue
         if abs(font.getlength(sequence) - advance) > 0.5 or font.getbbox(sequence)[3] - font.getbbox(sequence)[1] < 8:
             drawn.skipped["not_single_glyph"] += 1
