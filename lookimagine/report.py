@@ -1,6 +1,6 @@
 """Results, shipped checkpoints and figures, all made from files that commands wrote.
 
-    python -m lookimagine.report ship --dataset emoji     # best-on-val GXN seed + its baseline → assets/checkpoints/
+    python -m lookimagine.report ship --dataset emoji     # best-on-val staged GXN seed + its baseline → assets/checkpoints/
     python -m lookimagine.report grid --dataset emoji     # imagined images and captions → assets/figures/
     python -m lookimagine.report                          # tables, recall figures, differences, README section
 
@@ -20,40 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 ASSETS = ROOT / "assets"
 
 
-def ship(dataset: str, runs_dir: Path, assets: Path, command: str) -> dict:
-    """Copy the best-on-val GXN run (by val rsum; never test) and the baseline of the same seed, as fp16."""
-    from .models.checkpoint import load_checkpoint, save_checkpoint
-    from .pipeline.layout import PipelineFolder
-
-    candidates = {}
-    for run in sorted(runs_dir.glob(f"{dataset}-gxn-s*")):
-        meta = run / "run.json"
-        if meta.is_file():
-            candidates[int(run.name.rsplit("-s", 1)[1])] = json.loads(meta.read_text())["best_val_rsum"]
-    if not candidates:
-        raise SystemExit(f"no finished {dataset}-gxn runs in {runs_dir}")
-    seed = max(candidates, key=candidates.get)
-    shipped = {}
-    for variant in ("gxn", "baseline"):
-        run = runs_dir / f"{dataset}-{variant}-s{seed}"
-        model, vocab, config = load_checkpoint(run / "best")
-        out = PipelineFolder.shipped(dataset, assets).checkpoint(variant)
-        shutil.rmtree(out, ignore_errors=True)
-        train_cfg = config["train"]
-        from .config import TrainConfig, from_dict
-
-        meta = {**config["meta"], "shipped_by": command, "val_rsum_of_gxn_seeds": candidates}
-        save_checkpoint(out, model, vocab, from_dict(TrainConfig, train_cfg), meta, half=True)
-        run_meta = json.loads((run / "run.json").read_text())
-        result_path = assets / "results" / dataset / f"{dataset}-{variant}-s{seed}.json"
-        result = json.loads(result_path.read_text()) if result_path.is_file() else None
-        (out / "README.md").write_text(model_card(dataset, variant, seed, config, run_meta, result))
-        shipped[variant] = {"path": str(out.relative_to(ROOT)), "seed": seed,
-                            "bytes": (out / "model.safetensors").stat().st_size}
-    return shipped
-
-
-def ship_staged(dataset: str, runs_root: Path, assets: Path, command: str) -> dict:
+def ship(dataset: str, runs_root: Path, assets: Path, command: str) -> dict:
     """Ship the staged GXN seed with the best val rsum (never test) and the control baseline of that seed."""
     from .config import TrainConfig, from_dict
     from .models.checkpoint import load_checkpoint, save_checkpoint
@@ -154,58 +121,14 @@ photographs. Numbers are not comparable with the paper's MSCOCO results.
 
 def tables(assets: Path, readme: Path, command: str) -> dict:
     from .evaluation import results as rep
-    from .evaluation.differences import differences_report, write_differences
-    from .pipeline.layout import PipelineFolder
 
+    # The results of the staged recipe (issues 9 and 10). The earlier one-joint-step runs stay in
+    # assets/results/{emoji,shapes}/ with the commands that made them; they no longer drive this section.
     staged = sorted((assets / "results" / "staged").glob("*/verdict.json"))
-    if staged:
-        parts, summary = staged_sections(staged, assets)
-        summary["command"] = command
-    else:
-        results = rep.load_results(assets / "results")
-        parts, summary = [], {"command": command, "datasets": {}}
-        for dataset in sorted(results):
-            test = results[dataset].get("test", {})
-            parts.append(f"### {dataset}\n")
-            parts.append(f"Retrieval on the **test** split (mean ± std over seeds; every split and seed evaluated once, "
-                         f"checkpoints chosen on val):\n\n{rep.retrieval_table(test)}\n")
-            per_seed = rep.per_seed_table(test)
-            if per_seed:
-                parts.append(f"GXN against its baseline, seed by seed (R@1):\n\n{per_seed}\n")
-                parts.append(rep.verdict_sentence(dataset, test) + "\n")
-            if "test-heldout" in results[dataset]:
-                parts.append(f"Held-out colour–shape combinations (`test-heldout`, never seen in training):\n\n"
-                             f"{rep.retrieval_table(results[dataset]['test-heldout'])}\n")
-            coverage = vocabulary_coverage(dataset, assets)
-            if coverage:
-                parts.append(coverage)
-            parts.append(f"Imagination (test split):\n\n{rep.imagination_table(test)}\n")
-            records = rep.load_training(assets / "results", dataset)
-            if records:
-                parts.append(f"Training records and validation (what model selection saw; val only):\n\n"
-                             f"{rep.val_table(records)}\n")
-                curves = rep.val_curves_figure(records, dataset, assets / "figures" / f"{dataset}_val_curves.png")
-                parts.append(f"![val curves, {dataset}](assets/figures/{curves.name})\n")
-            fig = rep.recall_figure(test, dataset, assets / "figures" / f"{dataset}_recall.png")
-            if fig:
-                parts.append(f"![recall@K, {dataset}](assets/figures/{fig.name})\n")
-            grid = assets / "figures" / f"{dataset}_imagined.png"
-            if grid.is_file():
-                parts.append(f"![imagined, {dataset}](assets/figures/{grid.name})\n")
-            shipped = assets / "checkpoints" / dataset / "gxn" / "config.json"
-            diff = None
-            if shipped.is_file() and "gxn" in test and "baseline" in test:
-                seed = json.loads(shipped.read_text())["train"]["seed"]
-                if seed in test["gxn"] and seed in test["baseline"]:
-                    diff = differences_report(test, seed)
-                    write_differences(PipelineFolder.shipped(dataset, assets).differences, diff)
-                    c, n = diff["counts"], diff["n_queries"]
-                    parts.append(
-                        f"Where they differ (shipped seed {seed}): GXN ranks the ground truth first and the baseline "
-                        f"does not for {c['image_to_text:gxn']} of {n['image_to_text']} image queries and "
-                        f"{c['text_to_image:gxn']} of {n['text_to_image']} text queries; the reverse holds for "
-                        f"{c['image_to_text:baseline']} and {c['text_to_image:baseline']}.\n")
-            summary["datasets"][dataset] = {"verdict": rep.verdict(test), "differences": diff["counts"] if diff else None}
+    if not staged:
+        raise SystemExit("no assets/results/staged/*/verdict.json: run scripts/evaluate_staged.sh first")
+    parts, summary = staged_sections(staged, assets)
+    summary["command"] = command
     bench = benchmark_section(assets / "results")
     if bench:
         parts.append(bench)
@@ -240,14 +163,14 @@ def staged_sections(verdicts: list[Path], assets: Path) -> tuple[list[str], dict
         grid = assets / "figures" / f"{dataset}_imagined.png"
         if grid.is_file():
             parts.append(f"![imagined, {dataset}](assets/figures/{grid.name})\n")
-        shipped = assets / "checkpoints" / dataset / "gxn" / "config.json"
+        folder = PipelineFolder.shipped(dataset, assets)
         test = vd.load_results(path.parent).get("test", {})
         diff = None
-        if shipped.is_file() and "gxn" in test and "baseline" in test:
-            seed = json.loads(shipped.read_text())["train"]["seed"]
+        if (folder.checkpoint("gxn") / "config.json").is_file() and "gxn" in test and "baseline" in test:
+            seed = json.loads((folder.checkpoint("gxn") / "config.json").read_text())["train"]["seed"]
             if seed in test["gxn"] and seed in test["baseline"]:
                 diff = differences_report(test, seed)
-                write_differences(PipelineFolder.shipped(dataset, assets).differences, diff)
+                write_differences(folder.differences, diff)
                 c, n = diff["counts"], diff["n_queries"]
                 parts.append(
                     f"Where they differ (shipped seed {seed}, test): GXN ranks a ground truth first and the baseline "
@@ -369,18 +292,16 @@ def grid(dataset: str, assets: Path, n: int = 8, seed: int = 0, checkpoint: Path
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m lookimagine.report", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("action", nargs="?", default="tables", choices=("tables", "ship", "ship-staged", "grid"))
+    parser.add_argument("action", nargs="?", default="tables", choices=("tables", "ship", "grid"))
     parser.add_argument("--dataset", default="emoji")
-    parser.add_argument("--runs", default="runs")
+    parser.add_argument("--runs", default="runs/staged", help="ship: the staged runs (scripts/staged.sh)")
     parser.add_argument("--assets", default=str(ASSETS))
     parser.add_argument("--readme", default=str(ROOT / "README.md"))
     parser.add_argument("--checkpoint", help="grid: draw with this checkpoint instead of the shipped GXN")
     parser.add_argument("--out", help="grid: write the sheet here")
     args = parser.parse_args(argv)
     command = " ".join(["python -m lookimagine.report", *map(shlex.quote, sys.argv[1:] if argv is None else argv)])
-    if args.action == "ship-staged":
-        print(json.dumps(ship_staged(args.dataset, Path(args.runs), Path(args.assets), command), indent=1))
-    elif args.action == "ship":
+    if args.action == "ship":
         print(json.dumps(ship(args.dataset, Path(args.runs), Path(args.assets), command), indent=1))
     elif args.action == "grid":
         print(grid(args.dataset, Path(args.assets), checkpoint=args.checkpoint and Path(args.checkpoint),
