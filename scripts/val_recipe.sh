@@ -35,7 +35,7 @@ for run in sorted(pathlib.Path("runs").glob("val*/*/")):
     hist = json.loads(meta.read_text())["history"] if meta.is_file() else \
         json.loads(state.read_text())["history"] if state.is_file() else None
     if hist:
-        out["runs"][str(run)] = [{k: r[k] for k in ("epoch", "val_rsum", "val_i2t_r1", "val_t2i_r1", "health")
+        out["runs"][str(run)] = [{k: r[k] for k in ("epoch", "val_rsum", "val_i2t_r1", "val_t2i_r1", "health", "match", "l1")
                                   if k in r} for r in hist]
 path = pathlib.Path("assets/results/val/recipe_choices.json")
 path.write_text(json.dumps(out, indent=1))
