@@ -2,7 +2,8 @@
 # Evaluate the staged runs (scripts/staged.sh) on every test split, then write the verdict.
 #   bash scripts/evaluate_staged.sh shapes "0 1 2 3 4"
 # Splits: shapes test + test-heldout (truth protocol); emoji test (three training styles) + test-style (Noto).
-# Generated images are judged by the stage-1 baseline of the next seed, never by the generator's own encoders.
+# Generated images are judged by the stage-1 baseline of another seed (seed 0's; seed 1's for seed 0), never by
+# the generator's own encoders. Seeds whose GXN has not finished yet are skipped (re-run to add them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
@@ -15,10 +16,9 @@ case $ds in
   shapes) splits="test test-heldout" ;;
   emoji) splits="test test-style" ;;
 esac
-n=$(wc -w <<< "$seeds")
-set -- $seeds
 for seed in $seeds; do
-  judge_seed=$(( (seed + 1) % n ))
+  [ -f "$runs/$ds-s$seed/gxn/run.json" ] || { echo "skip $ds seed $seed: not finished"; continue; }
+  judge_seed=$(( seed == 0 ? 1 : 0 ))
   for variant in baseline gxn; do
     for split in $splits; do
       json=$out/$variant-s$seed-$split.json

@@ -97,6 +97,8 @@ def training_summary(runs: Path, dataset: str, seeds: list[int]) -> dict:
     stages = ("stage1", "baseline", "stage2", "gxn")
     per_seed = {}
     for seed in seeds:
+        if not (runs / f"{dataset}-s{seed}" / "gxn" / "run.json").is_file():
+            continue  # not finished: left out of every figure
         row = {}
         for stage in stages:
             path = runs / f"{dataset}-s{seed}" / stage / "run.json"
