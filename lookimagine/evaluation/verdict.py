@@ -220,9 +220,26 @@ def health_markdown(training: dict) -> str:
             f"the text): {cond_text}\n- wall-clock per seed on one thread, all stages: {times}\n")
 
 
+def verdict_sentence(summary: dict, dataset: str) -> str:
+    """One line per dataset, computed from the paired differences: where GXN is ahead, behind or level."""
+    bits = []
+    for split, v in summary["splits"].items():
+        d = v["gxn_minus_baseline"]
+        words = []
+        for key, name in (("i2t_r1", "image→text"), ("t2i_r1", "text→image")):
+            stat = d[key]
+            lo, hi = stat["ci95"] if stat.get("ci95") else (stat["mean"], stat["mean"])
+            state = ("ahead" if lo > 0 else "behind" if hi < 0 else "level (the interval includes 0)")
+            margin = " — at least the paper's margin" if lo >= PAPER_MARGIN[key] else ""
+            words.append(f"{name} R@1 {stat['mean']:+.1f}, {state}{margin}")
+        bits.append(f"{split}: " + "; ".join(words))
+    return f"**Verdict on {dataset}** (GXN − baseline, paired over seeds): " + " · ".join(bits) + "."
+
+
 def markdown(summary: dict, dataset: str) -> str:
     parts = [f"#### {dataset}: GXN against its baseline ({len(next(iter(summary['splits'].values()))['seeds'])} "
-             f"seeds, paired; ✱ = the 95% interval excludes 0)\n", retrieval_markdown(summary)]
+             f"seeds, paired; ✱ = the 95% interval excludes 0)\n", verdict_sentence(summary, dataset) + "\n",
+             retrieval_markdown(summary)]
     for split in ("test", "test-heldout"):
         table = by_type_markdown(summary, split)
         if table:
