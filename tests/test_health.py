@@ -151,11 +151,11 @@ def test_stage_two_trains_the_generators_and_leaves_the_encoders_alone(tmp_path)
     stage2 = _trainer(tmp_path / "stage2", variant="gxn-xe", epochs=1, init_from=str(tmp_path / "base" / "best"),
                       freeze_encoders=True, w_rank=0.0, w_match=1.0)
     enc_before = {k: v.clone() for k, v in stage2.model.text_encoder.state_dict().items()}
-    gen_before = {k: v.clone() for k, v in stage2.model.generator.state_dict().items()}
+    gen_before = {k: v.clone() for k, v in stage2.model.gan.state_dict().items()}
     assert "encoders" not in group_parameters(stage2.model) or "encoders" not in stage2.opts
     stage2.fit()
     assert all(torch.equal(enc_before[k], v) for k, v in stage2.model.text_encoder.state_dict().items())
-    assert any(not torch.equal(gen_before[k], v) for k, v in stage2.model.generator.state_dict().items())
+    assert any(not torch.equal(gen_before[k], v) for k, v in stage2.model.gan.state_dict().items())
     assert all(not p.requires_grad for p in stage2.critic.parameters())
 
 

@@ -118,7 +118,7 @@ def image_scores(model: GXN, judge: GXN, judge_vocab, split: EncodedSplit, devic
         rows = first_caption[s:s + batch]
         model.eval()
         txt = model.encode_text(split.tokens[rows].to(device), split.lengths[rows].to(device))
-        drawn = model.draw(txt, generator=gen, sample_condition=False) if model.generator is not None else \
+        drawn = model.draw(txt, generator=gen, sample_condition=False) if model.gan is not None else \
             model.draw(txt, generator=gen)
         fakes.append(((drawn.float().cpu().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8))
     fakes_u8 = torch.cat(fakes)

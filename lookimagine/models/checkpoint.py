@@ -68,6 +68,12 @@ def read_config(directory: str | Path) -> dict:
     return config
 
 
+def upgrade_state_dict(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Weights saved before the GAN's generator was renamed ``gan`` (it was ``generator``, a name it shared
+    with the random-number generators) load under the new name."""
+    return {("gan." + k[len("generator."):] if k.startswith("generator.") else k): v for k, v in state.items()}
+
+
 def load_checkpoint(directory: str | Path, device: str | torch.device = "cpu") -> tuple[GXN, Vocabulary, dict]:
     """Load (model in eval mode, vocabulary, config dict) from a checkpoint directory."""
     directory = Path(directory)
@@ -91,7 +97,7 @@ def load_checkpoint(directory: str | Path, device: str | torch.device = "cpu") -
     if not weights_path.is_file():
         raise CheckpointError(f"{weights_path}: missing")
     try:
-        state = load_file(str(weights_path))
+        state = upgrade_state_dict(load_file(str(weights_path)))
     except (SafetensorError, OSError, ValueError) as e:
         raise CheckpointError(f"{weights_path}: unreadable safetensors file ({e})") from None
     model = GXN(model_cfg)

@@ -48,10 +48,11 @@ class GXN(nn.Module):
         self.text_encoder = TextEncoder(cfg.vocab_size, cfg.word_dim, cfg.text_hidden, cfg.embed_dim)
         self.caption_decoder = (CaptionDecoder(cfg.vocab_size, cfg.word_dim, cfg.decoder_hidden, cfg.embed_dim)
                                 if cfg.i2t else None)
-        self.cond_aug = self.generator = self.diffusion = None
+        # ``gan`` is the GAN's generator network; ``generator=`` arguments are random-number generators (diffusers)
+        self.cond_aug = self.gan = self.diffusion = None
         if cfg.t2i == "gan":
             self.cond_aug = ConditioningAugmentation(cfg.embed_dim, cfg.cond_dim)
-            self.generator = Generator(cfg.cond_dim, cfg.noise_dim, cfg.gen_channels, cfg.image_size)
+            self.gan = Generator(cfg.cond_dim, cfg.noise_dim, cfg.gen_channels, cfg.image_size)
         elif cfg.t2i == "diffusion":
             from .t2i_diffusion import DiffusionT2I  # imports diffusers only when needed
 
@@ -81,7 +82,7 @@ class GXN(nn.Module):
 
     @property
     def can_draw(self) -> bool:
-        return self.generator is not None or self.diffusion is not None
+        return self.gan is not None or self.diffusion is not None
 
     @torch.no_grad()
     def generate_caption(self, img: ImageEmbedding, beam: int = 1) -> torch.Tensor:
@@ -95,10 +96,10 @@ class GXN(nn.Module):
     def draw(self, txt: TextEmbedding, generator: torch.Generator | None = None,
              sample_condition: bool = True) -> torch.Tensor:
         """Images (B, 3, H, W) in [-1, 1] from the grounded text (differentiable for the GAN)."""
-        if self.generator is not None:
+        if self.gan is not None:
             t_c, _, _ = self.cond_aug(txt.t_l, generator=generator, sample=sample_condition)
             z = torch.randn((t_c.shape[0], self.cfg.noise_dim), generator=generator, device=t_c.device)
-            return self.generator(t_c, z)
+            return self.gan(t_c, z)
         if self.diffusion is not None:
             return self.diffusion.sample(txt.states, txt.mask, generator=generator)
         raise RuntimeError("this model has no text→image branch")

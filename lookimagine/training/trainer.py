@@ -45,7 +45,7 @@ from ..evaluation.captions import reference_sets
 from ..evaluation.cider import CiderD
 from ..evaluation.embedding import split_similarity
 from ..evaluation.retrieval import caption_keys, evaluate_retrieval
-from ..models.checkpoint import load_checkpoint, save_checkpoint
+from ..models.checkpoint import load_checkpoint, save_checkpoint, upgrade_state_dict
 from ..models.gxn import GXN
 from ..models.t2i_gan import Discriminator
 from .health import conditioning_probe, gradient_shares
@@ -53,7 +53,7 @@ from .state import load_state, optimizer_from_flat, optimizer_to_flat, save_stat
 
 # Module groups of GXN: each has its own optimiser and its own gradient clip.
 GROUPS = {"encoders": ("image_encoder", "text_encoder"), "caption_decoder": ("caption_decoder",),
-          "generator": ("cond_aug", "generator"), "diffusion": ("diffusion",)}
+          "generator": ("cond_aug", "gan"), "diffusion": ("diffusion",)}
 GENERATIVE_GROUPS = ("generator", "diffusion")
 HEALTH_BATCHES = 2  # batches per epoch on which each loss's gradient share is measured
 PROBE_TEXTS, PROBE_DRAWS = 16, 4
@@ -276,7 +276,7 @@ class Trainer:
         cfg, model, disc = self.train_cfg, self.model, self.disc
         t_c, mu, logvar = model.cond_aug(t_l, generator=self.gen)
         z = torch.randn((t_c.shape[0], self.model_cfg.noise_dim), generator=self.gen, device=t_c.device)
-        fake = model.generator(t_c, z)
+        fake = model.gan(t_c, z)
         # 1. D: accept (real, true text); reject (fake, true text) and (real, wrong text).
         t_det = t_l.detach()
         wrong = t_det.roll(1, dims=0)  # each image paired with its neighbour's text (one caption per image)
@@ -433,7 +433,8 @@ class Trainer:
     def _restore(self, tensors: dict, info: dict) -> None:
         from safetensors.torch import load_file
 
-        self.model.load_state_dict(load_file(str(self.out / "last" / "model.safetensors")), strict=True)
+        state = upgrade_state_dict(load_file(str(self.out / "last" / "model.safetensors")))
+        self.model.load_state_dict(state, strict=True)
         for name, opt in self._optimizers().items():
             optimizer_from_flat(name, opt, tensors, info[name])
         if self.disc is not None:
