@@ -158,7 +158,7 @@ def staged_sections(verdicts: list[Path], assets: Path) -> tuple[list[str], dict
     for path in verdicts:
         dataset = path.parent.name
         v = json.loads(path.read_text())
-        parts.append(vd.markdown({**v, "training": v["training"]}, dataset) + "\n")
+        parts.append(vd.markdown(v, dataset) + "\n")
         parts.append(f"<sub>`{v['command']}`; evaluation JSONs in `assets/results/staged/{dataset}/`.</sub>\n")
         grid = assets / "figures" / f"{dataset}_imagined.png"
         if grid.is_file():

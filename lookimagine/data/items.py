@@ -59,10 +59,14 @@ class CaptionDataset(Sequence[Item]):
             raise IndexError(f"{self.name}/{self.split}: index {index} out of range 0..{len(self) - 1}")
         return Item(image=self.load_image(index), captions=self.captions_of(index), id=self.id_of(index))
 
-    def truth_matrix(self):
-        """(N, M) bool over the items and their captions in order, "caption j is true of image i",
-        where a checker can decide it (``shapes``); None where only the pairing is known."""
+    def truth_of(self, captions: Sequence[str], indices: Sequence[int]):
+        """(len(indices), len(captions)) bool, "caption j is true of item indices[i]", where a checker can
+        decide it (``shapes``); None where only the pairing is known."""
         return None
+
+    def truth_matrix(self):
+        """``truth_of`` over every item and every caption of the split, in order (or None)."""
+        return self.truth_of(self.all_captions(), range(len(self)))
 
     def caption_type(self, caption: str) -> str | None:
         """The caption's type for per-type recall, where the dataset defines types; else None."""

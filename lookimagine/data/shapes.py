@@ -411,9 +411,9 @@ class ShapesDataset(CaptionDataset):
         self._check(index)
         return f"shapes-{self.split}-{index:06d}"
 
-    def truth_matrix(self) -> np.ndarray:
-        """(N, 5N) bool: caption j (in ``all_captions`` order) is true of scene i, by ``caption_is_true``."""
-        return truth_matrix(self.all_captions(), [self.scene_of(i) for i in range(len(self))])
+    def truth_of(self, captions, indices) -> np.ndarray:
+        """(len(indices), len(captions)) bool: caption j is true of scene indices[i], by ``caption_is_true``."""
+        return truth_matrix(list(captions), [self.scene_of(i) for i in indices])
 
     def caption_type(self, caption: str) -> str:
         return caption_type(caption)

@@ -59,19 +59,15 @@ def conditioning_probe(draw: Callable[[torch.Generator], torch.Tensor], n_draws:
 
 def probe_checkpoint(checkpoint: str, split: str = "val", n_texts: int = 16, n_draws: int = 4, seed: int = 0) -> dict:
     """The conditioning probe on a saved checkpoint: its first ``n_texts`` distinct captions of ``split``."""
-    from ..config import TrainConfig, from_dict
     from ..data import load_dataset
-    from ..models.checkpoint import load_checkpoint
+    from ..models.checkpoint import load_model
 
-    model, vocab, config = load_checkpoint(checkpoint)
+    loaded = load_model(checkpoint)
+    model = loaded.model
     if not model.can_draw:
         raise ValueError(f"{checkpoint}: this model has no text→image branch")
-    train = from_dict(TrainConfig, config["train"])
-    captions = list(dict.fromkeys(load_dataset(train.dataset, split).all_captions()))[:n_texts]
-    ids = [vocab.encode(c, max_len=train.max_len) for c in captions]
-    width = max(len(i) for i in ids)
-    tokens = torch.tensor([i + [0] * (width - len(i)) for i in ids])
-    txt = model.eval().encode_text(tokens, torch.tensor([len(i) for i in ids]))
+    captions = list(dict.fromkeys(load_dataset(loaded.train_config.dataset, split).all_captions()))[:n_texts]
+    txt = model.eval().encode_text(*loaded.tokenize(captions))
     score = conditioning_probe(lambda gen: model.draw(txt, generator=gen), n_draws=n_draws, seed=seed)
     return {"checkpoint": str(checkpoint), "split": split, "n_texts": len(captions), "n_draws": n_draws,
             "conditioning": score}

@@ -191,13 +191,11 @@ class Trainer:
 
     def _true_pairs(self, batch) -> torch.Tensor | None:
         """(B, B) bool: caption j of the batch is true of image i (by the dataset's checker), or None."""
-        if not self.train_cfg.mask_true_negatives or not hasattr(self.train_ds, "scene_of"):
+        if not self.train_cfg.mask_true_negatives:
             return None
-        from ..data.shapes import truth_matrix
-
         captions = [self.train_split.captions[r] for r in batch.caption_index.tolist()]
-        scenes = [self.train_ds.scene_of(i) for i in batch.image_index.tolist()]
-        return torch.from_numpy(truth_matrix(captions, scenes))
+        truth = self.train_ds.truth_of(captions, batch.image_index.tolist())
+        return None if truth is None else torch.from_numpy(truth)
 
     # ---- one step -------------------------------------------------------------------
     def step(self, batch, epoch: int, measure: bool = False) -> dict[str, float]:
