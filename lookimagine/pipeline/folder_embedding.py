@@ -1,0 +1,165 @@
+"""Embedding a large folder gallery: streamed a batch at a time, written in shards, resumable.
+
+``Gallery`` decodes the whole split into memory, which is right for the
+pocket test splits (a few MB) and wrong for a folder of 100,000 images (1.2
+GB of pixels at 64 × 64). ``embed_folder`` never holds more than one batch of
+pixels: it walks the folder in shards of ``shard_size`` images, decodes each
+shard ``batch`` images at a time, encodes them and their captions, and writes
+the shard as ``shard-00000.safetensors`` (one file per shard):
+
+    v_h, v_l    (n, E) float32   the shard's images (abstract, grounded)
+    t_h, t_l    (m, E) float32   the captions of those images, in file order
+    pixel_sha1  (n, 20) uint8    sha1 of each image's pixels at the model's size
+                                 (``gallery.image_key``: finds a query image in the gallery)
+
+The shards live in ``<cache>/folders/<key>/`` with a ``manifest.json`` that
+lists the finished shards; ``key`` covers the weights, the image size, the
+caption length and the folder's listing (ids, captions, file sizes and
+modification times), so an edited folder or another checkpoint starts afresh.
+A restart skips every finished shard and redoes only the rest (a shard file
+that is missing or unreadable is redone too).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import sys
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load_file, save
+from tqdm import tqdm
+
+from ..data.cache import atomic_write_bytes, atomic_write_json, cache_dir, read_json
+from ..data.images import ImageError, fit_square, images_to_float
+from ..data.items import CaptionDataset
+from ..models.checkpoint import LoadedModel, tokenize
+
+log = logging.getLogger(__name__)
+
+FORMAT = "lookimagine-folder-shards-v1"
+SHARD_SIZE = 2048  # images per shard file
+BATCH = 128  # images decoded and encoded at once
+
+
+@dataclass
+class FolderEmbedding:
+    """A model's embeddings of a whole folder gallery (N images, M captions)."""
+
+    v_h: torch.Tensor  # (N, E)
+    v_l: torch.Tensor  # (N, E)
+    t_h: torch.Tensor  # (M, E)
+    t_l: torch.Tensor  # (M, E)
+    pixel_sha1: list[str]  # (N,) hex sha1 of each image's pixels at the model's size
+
+
+def listing_key(dataset: CaptionDataset) -> str:
+    """sha256 of the gallery's listing: ids, captions and, for files, their sizes and modification times."""
+    h = hashlib.sha256()
+    files = getattr(dataset, "_files", None)
+    for i in range(len(dataset)):
+        h.update(dataset.id_of(i).encode() + b"\0" + "\x1f".join(dataset.captions_of(i)).encode() + b"\0")
+        if files is not None:
+            stat = files[i].stat()
+            h.update(f"{stat.st_size}:{stat.st_mtime_ns}\n".encode())
+    return h.hexdigest()
+
+
+def shard_folder(loaded: LoadedModel, dataset: CaptionDataset, weights_hash: str, root: Path | None = None) -> Path:
+    """Where this model's shards of this gallery live."""
+    parts = f"{weights_hash}|{loaded.model_config.image_size}|{loaded.max_len}|{listing_key(dataset)}"
+    key = hashlib.sha256(parts.encode()).hexdigest()[:24]
+    return (root if root is not None else cache_dir() / "folders") / key
+
+
+@torch.no_grad()
+def embed_folder(loaded: LoadedModel, dataset: CaptionDataset, folder: Path, *, shard_size: int = SHARD_SIZE,
+                 batch: int = BATCH, progress: bool = True, desc: str = "folder",
+                 on_shard: Callable[[int], None] | None = None) -> FolderEmbedding:
+    """Embed every image and caption of ``dataset`` with ``loaded``, shard by shard into ``folder``.
+
+    Finished shards (listed in ``folder/manifest.json`` and readable) are
+    skipped. ``on_shard(i)`` is called after shard ``i`` is written (a hook
+    for progress reports, and for tests that interrupt the run).
+    """
+    n = len(dataset)
+    shards = [(s, min(s + shard_size, n)) for s in range(0, n, shard_size)]
+    manifest_path = folder / "manifest.json"
+    header = {"format": FORMAT, "n_images": n, "shard_size": shard_size}
+    done = _finished_shards(manifest_path, header)
+    loaded.model.eval()
+    bar = tqdm(total=n, desc=f"{desc}: embedding images", unit="img", disable=not progress, file=sys.stderr)
+    parts = []
+    for i, (start, stop) in enumerate(shards):
+        path = folder / f"shard-{i:05d}.safetensors"
+        part = _read_shard(path, stop - start) if i in done else None
+        if part is None:
+            part = _embed_shard(loaded, dataset, start, stop, batch)
+            atomic_write_bytes(path, save(part))
+            done.add(i)
+            atomic_write_json(manifest_path, {**header, "done": sorted(done)})
+            if on_shard is not None:
+                on_shard(i)
+        parts.append(part)
+        bar.update(stop - start)
+    bar.close()
+    cat = lambda name: torch.cat([p[name] for p in parts])  # noqa: E731
+    return FolderEmbedding(cat("v_h"), cat("v_l"), cat("t_h"), cat("t_l"),
+                           [bytes(row).hex() for row in cat("pixel_sha1").numpy()])
+
+
+def _finished_shards(manifest_path: Path, header: dict) -> set[int]:
+    """Shards the manifest lists as finished, when it describes the same run (else none)."""
+    try:
+        manifest = read_json(manifest_path)
+    except (OSError, ValueError):
+        return set()
+    if {k: manifest.get(k) for k in header} != header:
+        return set()
+    return {int(i) for i in manifest.get("done", [])}
+
+
+def _read_shard(path: Path, n_images: int) -> dict[str, torch.Tensor] | None:
+    """A finished shard's tensors, or None (redo it) when the file is missing, truncated or the wrong size."""
+    try:
+        part = load_file(str(path))
+        if part["v_h"].shape[0] != n_images or part["pixel_sha1"].shape != (n_images, 20):
+            raise ValueError(f"holds {part['v_h'].shape[0]} images, expected {n_images}")
+        return part
+    except (SafetensorError, OSError, KeyError, ValueError) as e:
+        log.warning("shard %s is unusable (%s); embedding it again", path, e)
+        return None
+
+
+def _embed_shard(loaded: LoadedModel, dataset: CaptionDataset, start: int, stop: int,
+                 batch: int) -> dict[str, torch.Tensor]:
+    """Images ``start:stop`` and their captions → the shard's tensors; pixels held one batch at a time."""
+    model, size, device = loaded.model, loaded.model_config.image_size, loaded.device
+    dtype = next(model.parameters()).dtype
+    v_h, v_l, t_h, t_l, sha1 = [], [], [], [], []
+    for s in range(start, stop, batch):
+        pixels = np.stack([_pixels(dataset, i, size) for i in range(s, min(s + batch, stop))])  # (B, S, S, 3)
+        sha1 += [np.frombuffer(hashlib.sha1(p.tobytes()).digest(), dtype=np.uint8) for p in pixels]
+        x = images_to_float(torch.from_numpy(pixels).permute(0, 3, 1, 2)).to(device, dtype)  # (B, 3, S, S)
+        img = model.encode_image(x)
+        v_h.append(img.v_h.float().cpu()), v_l.append(img.v_l.float().cpu())
+        captions = [c for i in range(s, min(s + batch, stop)) for c in dataset.captions_of(i)]
+        tokens, lengths = tokenize(loaded.vocab, captions, loaded.max_len)
+        txt = model.encode_text(tokens.to(device), lengths.to(device))
+        t_h.append(txt.t_h.float().cpu()), t_l.append(txt.t_l.float().cpu())
+    return {"v_h": torch.cat(v_h), "v_l": torch.cat(v_l), "t_h": torch.cat(t_h), "t_l": torch.cat(t_l),
+            "pixel_sha1": torch.from_numpy(np.stack(sha1))}
+
+
+def _pixels(dataset: CaptionDataset, index: int, size: int) -> np.ndarray:
+    """(S, S, 3) uint8 of one image; an image that no longer decodes is embedded as white, with a warning."""
+    try:
+        return np.asarray(fit_square(dataset.load_image(index), size))
+    except (ImageError, OSError) as e:
+        log.warning("%s: cannot decode (%s); embedded as a white image", dataset.id_of(index), e)
+        return np.full((size, size, 3), 255, dtype=np.uint8)
