@@ -5,6 +5,12 @@
 
 ``--judge`` names a separately trained checkpoint (a baseline of another seed)
 that scores generated images for R-precision; without it, images are not scored.
+
+    python -m lookimagine.evaluate zero-shot --gallery-folder DIR --json zs.json
+
+evaluates the full tier's zero-shot mode (pretrained CLIP + captioner +
+diffusion, no checkpoint) with a sweep of the fusion weight; its options are
+in ``python -m lookimagine.evaluate zero-shot --help`` (``lookimagine.full.evaluate_zero_shot``).
 """
 
 from __future__ import annotations
@@ -17,6 +23,11 @@ from pathlib import Path
 
 
 def main(argv: list[str] | None = None) -> int:
+    args_given = sys.argv[1:] if argv is None else list(argv)
+    if args_given[:1] == ["zero-shot"]:  # the full tier's zero-shot mode: models by name, no checkpoint
+        from .full.evaluate_zero_shot import main as zero_shot_main
+
+        return zero_shot_main(args_given[1:], "python -m lookimagine.evaluate " + shlex.join(args_given))
     from .models.checkpoint import DEVICES, CheckpointError, pick_device
 
     parser = argparse.ArgumentParser(prog="python -m lookimagine.evaluate", description=__doc__,

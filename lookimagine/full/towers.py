@@ -1,0 +1,112 @@
+"""Look: an open_clip model's image and text towers, encoding in batches into its joint space.
+
+    towers = ClipTowers.load("ViT-B-32", "laion2b_s34b_b79k", device="cuda")
+    v = towers.encode_images(images)        # (N, D) float32, unit rows, on the CPU
+    t = towers.encode_texts(["a dog"])      # (1, D)
+    v @ t.T                                 # cosine similarities, CLIP's look score
+
+``model`` may also be a folder (or "local-dir:DIR") holding
+``open_clip_config.json`` and weights, as open_clip's Hub repositories do;
+open_clip then ignores ``pretrained``. On CUDA the towers run in fp16; the
+embeddings come back as float32 on the CPU either way, so the gallery and the
+fusion arithmetic are plain numpy.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterable, Iterator
+from itertools import islice
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image
+from tqdm import tqdm
+
+from ..models.checkpoint import pick_device
+from .errors import is_local, load_or_explain
+
+
+def _open_clip_name(model: str) -> str:
+    """A folder becomes open_clip's "local-dir:" schema; names and schemas pass through."""
+    if ":" not in model and Path(model).expanduser().is_dir():
+        return "local-dir:" + str(Path(model).expanduser())
+    return model
+
+
+def _hub_repo(model: str, pretrained: str) -> str | None:
+    """The Hub repository behind an open_clip (architecture, tag), for the download hint."""
+    import open_clip
+
+    cfg = open_clip.get_pretrained_cfg(model, pretrained) or {}
+    return cfg.get("hf_hub", "").rstrip("/") or None
+
+
+def _batches(items: Iterable, size: int) -> Iterator[list]:
+    it = iter(items)
+    while chunk := list(islice(it, size)):
+        yield chunk
+
+
+class ClipTowers:
+    """An open_clip model in eval mode with its image preprocessing and tokenizer."""
+
+    def __init__(self, model, preprocess, tokenizer, device: torch.device, name: str):
+        self.model, self.preprocess, self.tokenizer = model.eval(), preprocess, tokenizer
+        self.device, self.name = device, name
+        self.dtype = next(model.parameters()).dtype
+
+    @classmethod
+    def load(cls, model: str = "ViT-B-32", pretrained: str | None = "laion2b_s34b_b79k",
+             device: str | torch.device | None = None) -> ClipTowers:
+        """open_clip ``model`` with ``pretrained`` weights; ``ModelUnavailable`` when they cannot be had."""
+        dev = pick_device(device)
+        name = _open_clip_name(model)
+        precision = "fp16" if dev.type == "cuda" else "fp32"
+
+        def create():
+            import open_clip
+
+            clip, _, preprocess = open_clip.create_model_and_transforms(
+                name, pretrained=None if name.startswith("local-dir:") else pretrained or None,
+                device=dev, precision=precision)
+            return clip, preprocess, open_clip.get_tokenizer(name)
+
+        local = name.startswith("local-dir:")
+        if local or is_local(pretrained or ""):
+            source, hub = (name if local else pretrained), None
+        else:
+            source, hub = f"{model} ({pretrained})", _hub_repo(model, pretrained or "")
+        clip, preprocess, tokenizer = load_or_explain("open_clip model", source, "--clip-model", create, hub_id=hub)
+        shown = Path(name.removeprefix("local-dir:")).name if local else f"{model}/{pretrained}"
+        return cls(clip, preprocess, tokenizer, dev, shown)
+
+    @torch.no_grad()
+    def encode_images(self, images: Iterable[Image.Image], batch: int = 64, progress: bool = False,
+                      total: int | None = None, desc: str = "images") -> np.ndarray:
+        """(N, D) unit float32 rows for ``images`` (any iterable: a gallery streams them from disk)."""
+        out = []
+        for chunk in tqdm(_batches(images, batch), desc=desc, total=None if total is None else -(-total // batch),
+                          disable=not progress, file=sys.stderr, leave=False):
+            x = torch.stack([self.preprocess(im.convert("RGB")) for im in chunk]).to(self.device, self.dtype)
+            out.append(self.model.encode_image(x, normalize=True).float().cpu())
+        return _stack(out)
+
+    @torch.no_grad()
+    def encode_texts(self, texts: Iterable[str], batch: int = 256, progress: bool = False,
+                     desc: str = "captions") -> np.ndarray:
+        """(M, D) unit float32 rows for ``texts`` (the tokenizer truncates to the model's context)."""
+        out = []
+        for chunk in tqdm(_batches(texts, batch), desc=desc, disable=not progress, file=sys.stderr, leave=False):
+            tokens = self.tokenizer(chunk).to(self.device)
+            out.append(self.model.encode_text(tokens, normalize=True).float().cpu())
+        return _stack(out)
+
+
+def _stack(parts: list[torch.Tensor]) -> np.ndarray:
+    if not parts:
+        return np.zeros((0, 0), dtype=np.float32)
+    # re-normalise in float32: fp16 rows are unit only to about 1e-3
+    x = torch.cat(parts)
+    return torch.nn.functional.normalize(x, dim=-1).numpy()
