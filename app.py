@@ -454,6 +454,9 @@ class LazyPipelines(Mapping):
             self._loaded[name] = self._loaders[name]()
         return self._loaded[name]
 
+    def __contains__(self, name: object) -> bool:  # without loading (Mapping's default would load it)
+        return name in self._loaders
+
     def __iter__(self) -> Iterator[str]:
         return iter(self._loaders)
 
@@ -477,6 +480,12 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--warmup", action=argparse.BooleanOptionalAction, default=True,
                         help="run one query per direction before serving (default: on)")
     parser.add_argument("--fake", action="store_true", help="synthetic shapes and fake models: the UI without weights")
+    parser.add_argument("--full", action="store_true", default=os.environ.get("LOOKIMAGINE_FULL") == "1",
+                        help="offer the zero-shot mode (CLIP + captioner + diffusion) on CPU too; on a GPU it is "
+                             "offered anyway (or set LOOKIMAGINE_FULL=1)")
+    from lookimagine.full.options import add_model_arguments
+
+    add_model_arguments(parser)
     return parser.parse_args(argv)
 
 
@@ -503,7 +512,8 @@ def load_pipelines(args: argparse.Namespace) -> Mapping[str, Pipeline]:
         return lambda: LookImagineMatch.from_pretrained(str(path), device=device, gallery_folder=args.gallery_folder)
 
     if args.checkpoint:  # a folder, or a Hub id that from_pretrained downloads
-        return LazyPipelines({f"checkpoint · {Path(args.checkpoint).name}": loader(Path(args.checkpoint))})
+        return LazyPipelines({f"checkpoint · {Path(args.checkpoint).name}": loader(Path(args.checkpoint)),
+                              **_zero_shot(args)})
     order = [args.dataset, *(d for d in DATASETS if d != args.dataset)]
     folders = {d: PipelineFolder.shipped(d, ASSETS) for d in order}
     if not folders[args.dataset].exists():
@@ -511,7 +521,30 @@ def load_pipelines(args: argparse.Namespace) -> Mapping[str, Pipeline]:
                          f"Train them (see the README), pass --checkpoint DIR, or: {messages.TRY_FAKE}")
     loaders = {f"pocket · {d}": loader(folders[d].root) for d in order if d == args.dataset or folders[d].exists()}
     suffix = " · own gallery" if args.gallery_folder else ""
-    return LazyPipelines({name + suffix: fn for name, fn in loaders.items()})
+    return LazyPipelines({**{name + suffix: fn for name, fn in loaders.items()}, **_zero_shot(args)})
+
+
+def _zero_shot(args: argparse.Namespace) -> dict[str, Callable[[], Pipeline]]:
+    """The full tier's zero-shot entry, loaded when first selected: offered on a GPU, or on CPU when asked
+    for (``--full``, ``LOOKIMAGINE_FULL=1``); its gallery is ``--gallery-folder`` or ``--dataset``'s test split."""
+    import torch
+    from lookimagine.full import options
+
+    if not (args.full or (args.device in ("auto", "cuda") and torch.cuda.is_available())):
+        return {}
+    try:
+        config = options.config_from_args(args)
+    except ValueError as err:
+        raise SystemExit(f"Zero-shot mode: {err}") from None
+
+    def load() -> Pipeline:
+        from lookimagine.full.zero_shot import ZeroShotPipeline
+
+        gr.Info(options.LOADING)
+        return ZeroShotPipeline.for_app(config, args.dataset, args.gallery_folder, None if args.device == "auto"
+                                        else args.device)
+
+    return {options.NAME: load}
 
 
 def warm_up(pipeline: Pipeline) -> None:
