@@ -29,7 +29,8 @@ from pathlib import Path
 
 import gradio as gr
 
-from lookimagine.pipeline import messages, showcase, views
+from lookimagine import serving
+from lookimagine.pipeline import messages, showcase, validation, views
 from lookimagine.pipeline.layout import PipelineFolder
 from lookimagine.pipeline.outputs import QueryError, QueryResult
 from lookimagine.pipeline.protocol import Pipeline
@@ -144,6 +145,16 @@ def _query_image(**kwargs) -> gr.Image:
     return image
 
 
+def _raw(component):
+    """Hand the component's payload to the handler as sent: the pipeline's ``validation`` is the one policy.
+
+    Gradio's own preprocessing would round a seed of 2.5, stringify a list sent
+    as text and fail on a string for k with a message nobody can act on.
+    """
+    component.preprocess = lambda payload: payload  # this instance only
+    return component
+
+
 # --------------------------------------------------------------------------- handlers
 
 #: what one query fills on the page, in order: the panels of ``views.result_panels``, then the JSON
@@ -165,7 +176,7 @@ class Handlers:
             raise ValueError("build_demo needs at least one pipeline")
 
     def get(self, name: str) -> Pipeline:
-        if name not in self.pipelines:
+        if not isinstance(name, str) or name not in self.pipelines:
             raise gr.Error(messages.UNKNOWN_MODEL.format(name=name, names=", ".join(self.names)),
                            print_exception=False)
         try:
@@ -182,6 +193,8 @@ class Handlers:
                 if query is None:
                     raise QueryError(messages.NO_IMAGE)
                 query = Path(query) if isinstance(query, str) else query
+            elif not isinstance(query, str):  # the API can send anything as "text"
+                raise QueryError(messages.NOT_TEXT.format(kind=type(query).__name__))
             return _run(pipeline, query, k, seed, n_images)
         except QueryError as err:
             raise gr.Error(str(err), title="Cannot run this query", print_exception=False) from None
@@ -273,7 +286,7 @@ def build_demo(pipelines: Mapping[str, Pipeline], *, assets_dir: str | Path = AS
                 gr.Markdown(ABOUT)
                 ui["attribution"] = gr.Markdown(_attribution(first), elem_id="attribution")
         _wire(h, ui)
-    demo.queue(default_concurrency_limit=2, max_size=32)
+    demo.queue(**serving.QUEUE)
     return demo
 
 
@@ -282,7 +295,7 @@ def _wire(h: Handlers, ui: dict) -> None:
     t2i, i2t, model = ui["t2i"], ui["i2t"], ui["model"]
     t2i_out, i2t_out = [t2i[name] for name in OUTPUTS], [i2t[name] for name in OUTPUTS]
     t2i_in = [t2i["text"], t2i["k"], t2i["seed"], t2i["n"], model]
-    busy = dict(concurrency_id="pipeline", concurrency_limit=1)
+    busy = dict(serving.PIPELINE)
     private = dict(api_visibility="private", **busy)
     # Progress and errors show on the status line only (the message itself is a toast),
     # so a refused query leaves the previous result in place instead of six "Error" badges.
@@ -315,7 +328,7 @@ def _header(names: list[str], first: Pipeline) -> dict:
                 elem_classes="li-tagline",
             )
         with gr.Column(scale=2, min_width=280):
-            model = gr.Dropdown(names, value=names[0], label="Model and gallery", elem_id="model")
+            model = _raw(gr.Dropdown(names, value=names[0], label="Model and gallery", elem_id="model"))
             line = gr.Markdown(_gallery_line(first), elem_id="gallery-line")
     return {"model": model, "gallery_line": line}
 
@@ -323,16 +336,18 @@ def _header(names: list[str], first: Pipeline) -> dict:
 def _text_inputs(first: Pipeline) -> dict:
     with gr.Row(equal_height=False):
         with gr.Column(scale=3):
-            text = gr.Textbox(label="Describe a picture", lines=1, max_lines=3, elem_id="t2i-text",
-                              placeholder="e.g. " + _first(first.examples("text_to_image", 1), ""))
+            text = _raw(gr.Textbox(label="Describe a picture", lines=1, max_lines=3, elem_id="t2i-text",
+                                   max_length=validation.MAX_RAW_CHARS,
+                                   placeholder="e.g. " + _first(first.examples("text_to_image", 1), "")))
             examples = gr.Dataset(components=[gr.Textbox(visible=False)], label="Examples (click to run)",
                                   samples=[[t] for t in first.examples("text_to_image")], samples_per_page=8,
                                   elem_id="t2i-examples")
         with gr.Column(scale=2, min_width=260):
-            k = gr.Slider(1, 10, value=5, step=1, label="Top k")
+            k = _raw(gr.Slider(1, 10, value=5, step=1, label="Top k"))
             with gr.Row():
-                seed = gr.Number(0, precision=0, label="Seed", minimum=0, min_width=80)
-                n = gr.Slider(1, 4, value=2, step=1, label="Samples", min_width=120)
+                seed = _raw(gr.Number(0, precision=0, label="Seed", minimum=0, maximum=validation.MAX_SEED,
+                                      min_width=80))
+                n = _raw(gr.Slider(1, 4, value=2, step=1, label="Samples", min_width=120))
             run = gr.Button("Look, imagine, match", variant="primary", elem_id="t2i-run")
     return {"text": text, "examples": examples, "k": k, "seed": seed, "n": n, "run": run}
 
@@ -347,7 +362,7 @@ def _image_inputs(first: Pipeline) -> dict:
                                   fit_columns=False, height="auto", object_fit="contain", allow_preview=False,
                                   format="png", interactive=False, buttons=[], elem_classes="li-gallery",
                                   elem_id="i2t-examples")
-            k = gr.Slider(1, 10, value=5, step=1, label="Top k")
+            k = _raw(gr.Slider(1, 10, value=5, step=1, label="Top k"))
             run = gr.Button("Look, imagine, match", variant="primary", elem_id="i2t-run")
     return {"image": image, "examples": examples, "k": k, "run": run}
 
@@ -435,7 +450,8 @@ def launch_options(assets_dir: str | Path = ASSETS) -> dict:
         font=["ui-sans-serif", "system-ui", "Segoe UI", "Helvetica", "Arial", "sans-serif"],  # no web fonts: offline
         font_mono=["ui-monospace", "SFMono-Regular", "Menlo", "monospace"],
     )
-    return {"theme": theme, "css": CSS, "max_file_size": "10mb", "allowed_paths": [str(Path(assets_dir).resolve())]}
+    return {"theme": theme, "css": CSS, "max_file_size": serving.MAX_UPLOAD,
+            "allowed_paths": [str(Path(assets_dir).resolve())], "app_kwargs": serving.app_kwargs()}
 
 
 # --------------------------------------------------------------------------- command line
@@ -570,6 +586,7 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as err:  # missing or corrupt checkpoint: a message, not a stack trace
         log.debug("loading failed", exc_info=True)
         raise SystemExit(f"Could not load the model: {err}\n{messages.TRY_FAKE}") from None
+    log.info("torch threads per query: %d", serving.share_cpus())
     if args.warmup:
         warm_up(first)
     demo = build_demo(pipelines)

@@ -199,9 +199,57 @@ def test_only_unknown_words_are_refused(client):
         t2i(client, "zorblax frobnicated")
 
 
-def test_bad_numbers_are_refused(client):
-    with pytest.raises(AppError):
-        t2i(client, "a red circle", k=2.5)
+BAD_NUMBERS = ["five", None, [1], {"k": 1}, 2.5, "2.5", True, 10**30, ""]
+
+
+@pytest.mark.parametrize("field, what", [("k", "k (how many results)"), ("seed", "The seed"),
+                                         ("n_images", "The number of imagined images")])
+@pytest.mark.parametrize("value", BAD_NUMBERS, ids=repr)
+def test_bad_numbers_get_one_readable_message(client, field, what, value):
+    """Every number goes through validation.whole_number, whatever Gradio's component would have done."""
+    with pytest.raises(AppError) as err:
+        t2i(client, "a red circle", **{field: value})
+    assert str(err.value).startswith(what) and "must be" in str(err.value)
+
+
+@pytest.mark.parametrize("literal", ["NaN", "Infinity", "-Infinity"])
+def test_nan_and_infinity_sent_raw_are_refused_readably(client, literal):
+    """JSON clients that write NaN (gradio_client cannot): through Gradio's REST API, as curl would."""
+    import httpx
+
+    url = client.src.rstrip("/") + "/gradio_api/call/text_to_image"
+    body = '{"data": ["a red circle", %s, 0, 1, "%s"]}' % (literal, MAIN)
+    event = httpx.post(url, content=body, headers={"content-type": "application/json"}, timeout=60).json()
+    stream = httpx.get(f"{url}/{event['event_id']}", timeout=60).text
+    assert "event: error" in stream and "k (how many results) must be a whole number" in stream, stream
+
+
+@pytest.mark.parametrize("value, expected", [(3, 3), (3.0, 3), ("3", 3)])
+def test_whole_numbers_in_any_spelling_are_accepted(client, value, expected):
+    assert len(t2i(client, "a red circle", k=value)["gxn"]["ranking"]) == expected
+
+
+@pytest.mark.parametrize("text", [["red"], {"text": "red"}, 42])
+def test_text_that_is_not_a_string_is_refused(client, text):
+    with pytest.raises(AppError, match="must be a string|The query is empty"):
+        t2i(client, text)
+
+
+@pytest.mark.parametrize("model", [["pocket · shapes"], "no such model", None])
+def test_unknown_models_are_named(client, model):
+    with pytest.raises(AppError, match="Unknown model"):
+        t2i(client, "a red circle", model=model)
+
+
+def test_a_huge_request_body_is_refused_at_the_door(client):
+    """10 MB of text never reaches the queue: 413 with a sentence, and the app keeps answering."""
+    import httpx
+
+    body = {"data": ["red circle " * 909_091, 5, 0, 1, MAIN], "fn_index": 0, "session_hash": "x"}
+    response = httpx.post(client.src.rstrip("/") + "/gradio_api/queue/join", json=body, timeout=60)
+    assert response.status_code == 413
+    assert "too large" in response.json()["error"]
+    assert t2i(client, "a red circle")["gxn"]["ranking"]
 
 
 def test_unexpected_failure_is_reported_and_the_app_keeps_serving(client):
@@ -234,6 +282,69 @@ def test_odd_image_modes_work(client, files, name):
     out = i2t(client, files[name])
     assert out["gxn"]["imagined_caption"]
     assert len(out["gxn"]["ranking"]) == 5
+
+
+@pytest.fixture(scope="module")
+def hostile(tmp_path_factory):
+    from lookimagine.hostile import write_corpus
+
+    return write_corpus(tmp_path_factory.mktemp("hostile"))
+
+
+@pytest.mark.parametrize("name", [c.name for c in __import__("lookimagine.hostile").hostile.CASES])
+def test_hostile_images_are_answered_or_refused_in_our_words(client, hostile, name):
+    path, case = hostile[name]
+    if case.ok:
+        assert i2t(client, path)["gxn"]["imagined_caption"]
+        return
+    with pytest.raises(AppError) as err:
+        i2t(client, path)
+    message = str(err.value)
+    assert case.says in message and "decompression bomb" not in message and "/tmp" not in message
+
+
+def test_concurrent_visitors_get_right_answers_and_memory_stays_flat(client, hostile):
+    """8 visitors at once, hostile images among their queries: every answer right, resident memory bounded.
+
+    Before the decode bounds, each 6300×6300 16-bit PNG cost ~650 MB while decoding and the memory stayed.
+    """
+    import threading
+
+    from lookimagine.benchmark import memory
+
+    heavy = [hostile[n][0] for n in ("png16_rgba_6300.png", "photo_24mp.jpg", "pillow_bomb.png")]
+    problems, lock = [], threading.Lock()
+
+    def visitor(i):
+        local = Client(client.src, verbose=False)
+        for j in range(6):
+            try:
+                if j % 2:
+                    path = heavy[(i + j) % len(heavy)]
+                    try:
+                        out = i2t(local, path)
+                        assert path.name == "photo_24mp.jpg" and out["gxn"]["imagined_caption"], path.name
+                    except AppError as err:
+                        assert path.name != "photo_24mp.jpg" and "too large" in str(err), str(err)
+                else:
+                    assert t2i(local, "a red circle", k=3)["gxn"]["ranking"][0]["rank"] == 1
+            except AssertionError as err:  # collected: an assert in a thread would be lost
+                with lock:
+                    problems.append(f"visitor {i}, query {j}: {err}")
+
+    def round_of_visitors():
+        threads = [threading.Thread(target=visitor, args=(i,)) for i in range(8)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+
+    round_of_visitors()  # warm: first-use allocations are not growth
+    before = memory()["rss_mib"]
+    round_of_visitors()
+    after = memory()["rss_mib"]
+    assert not problems, problems
+    assert after - before < 200, f"resident memory grew {after - before:.0f} MiB over 48 queries"
 
 
 def test_app_still_answers_after_errors(client, files):

@@ -1,5 +1,6 @@
 """The pure view functions the app renders, on FakePipeline results; and the input checks."""
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -32,32 +33,40 @@ def image_result(fake):
 def test_look_figure_marks_gallery_topk_query_and_truth(text_result):
     g = text_result.gxn
     fig = views.look_figure(g.look, g.ranking, "GXN")
-    assert isinstance(fig, go.Figure)
-    by_name = {t.name: t for t in fig.data if t.name}
-    assert len(by_name["images (ranked)"].x) == len(g.look.gallery_xy)
-    assert len(by_name["captions (not ranked)"].x) == len(g.look.other_xy)  # both modalities
+    by_name = fig.traces
+    assert len(by_name["images (ranked)"]["x"]) == len(g.look.gallery_xy)
+    assert len(by_name["captions (not ranked)"]["x"]) == len(g.look.other_xy)  # both modalities
     top = by_name[f"top {len(g.ranking)}"]
-    assert list(top.text) == [str(i) for i in range(1, len(g.ranking) + 1)]
-    assert by_name["query"].marker.symbol == "star"
-    assert (by_name["query"].x[0], by_name["query"].y[0]) == pytest.approx(tuple(g.look.query_xy))
+    assert list(top["text"]) == [str(i) for i in range(1, len(g.ranking) + 1)]
+    assert by_name["query"]["marker"]["symbol"] == "star"
+    assert (by_name["query"]["x"][0], by_name["query"]["y"][0]) == pytest.approx(tuple(g.look.query_xy), abs=1e-4)
     if any(it.is_ground_truth for it in g.ranking):
-        assert by_name["ground truth"].marker.symbol == "diamond-open"
+        assert by_name["ground truth"]["marker"]["symbol"] == "diamond-open"
     # Hover names the caption of each match.
-    assert g.ranking[0].caption[:20] in top.customdata[0][1]
+    assert g.ranking[0].caption[:20] in top["customdata"][0][1]
+
+
+def test_look_figure_is_valid_plotly_json(text_result, image_result):
+    """Built from dicts for speed, so plotly's own validation runs here instead: every property must exist."""
+    for result in (text_result, image_result):
+        for m in (result.baseline, result.gxn):
+            fig = views.look_figure(m.look, m.ranking, model="gxn")
+            assert isinstance(fig.to_plotly(), go.Figure)  # raises on an unknown or invalid property
+            assert json.loads(fig.to_json()) == json.loads(json.dumps(fig))
 
 
 def test_look_figures_have_one_size_and_model_colours(text_result):
     b = views.look_figure(text_result.baseline.look, text_result.baseline.ranking, "Baseline")
     g = views.look_figure(text_result.gxn.look, text_result.gxn.ranking, "GXN")
-    assert b.layout.height == g.layout.height == views.FIGURE_HEIGHT
-    top_colour = lambda fig: next(t for t in fig.data if (t.name or "").startswith("top")).marker.color  # noqa: E731
+    assert b["layout"]["height"] == g["layout"]["height"] == views.FIGURE_HEIGHT
+    top_colour = lambda fig: next(t for n, t in fig.traces.items() if n.startswith("top"))["marker"]["color"]  # noqa: E731
     assert top_colour(b) == views.COLOURS["baseline"] and top_colour(g) == views.COLOURS["gxn"]
 
 
 def test_look_figure_without_ranking_still_draws():
     look = validation_look()
     fig = views.look_figure(look, (), "")
-    assert [t.name for t in fig.data] == ["images (ranked)", "query"]
+    assert list(fig.traces) == ["images (ranked)", "query"]
 
 
 def validation_look():
@@ -208,7 +217,7 @@ def test_app_module_imports_without_side_effects():
 def test_result_panels_per_direction(text_result, image_result):
     t = views.result_panels(text_result)
     assert tuple(t) == views.PANELS
-    assert isinstance(t["gxn_look"], go.Figure) and isinstance(t["baseline_look"], go.Figure)
+    assert isinstance(t["gxn_look"], views.Figure) and isinstance(t["baseline_look"], views.Figure)
     assert isinstance(t["gxn_imagine"], list) and len(t["gxn_imagine"]) == 3  # pictures
     assert isinstance(t["gxn_match"][0][0], Image.Image)  # a gallery of (image, caption)
     assert "no generator" in t["baseline_imagine"]

@@ -22,8 +22,11 @@ applied.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import io
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -41,6 +44,14 @@ FORMATS = ("PNG", "JPEG", "GIF", "WEBP", "BMP", "TIFF", "PPM", "TGA", "ICO", "AV
 
 WHITE = (255, 255, 255)
 
+#: after decoding more pixels than this, freed memory is handed back to the OS (``malloc_trim``)
+_TRIM_AFTER_PIXELS = 4_000_000
+try:  # glibc only; elsewhere a no-op
+    _LIBC = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+    _LIBC.malloc_trim  # noqa: B018 - musl and macOS have no malloc_trim
+except (OSError, AttributeError):
+    _LIBC = None
+
 ImageSource = Union[str, os.PathLike, bytes, bytearray, memoryview, BinaryIO, np.ndarray, Image.Image]
 
 # Errors Pillow raises for data it cannot decode (truncated, corrupt, unsupported).
@@ -51,24 +62,34 @@ class ImageError(ValueError):
     """An image that cannot be used; the message is meant for a person."""
 
 
-def open_image(source: ImageSource, max_pixels: int = MAX_PIXELS) -> Image.Image:
+def open_image(source: ImageSource, max_pixels: int = MAX_PIXELS, *, max_side: int | None = None,
+               max_decode_pixels: int | None = None) -> Image.Image:
     """Open ``source`` as a fully loaded RGB image, refusing anything unsafe.
 
-    source:     a path, bytes, a binary file object, a numpy array
-                (H, W) / (H, W, 1|2|3|4) of uint8, uint16, bool or float, or a PIL image
-                (its current frame is used).
-    max_pixels: refuse images with more than this many pixels (width × height).
+    source:            a path, bytes, a binary file object, a numpy array
+                       (H, W) / (H, W, 1|2|3|4) of uint8, uint16, bool or float, or a PIL image
+                       (its current frame is used).
+    max_pixels:        refuse images with more than this many pixels (width × height), from the header.
+    max_side:          the caller needs no more than this many pixels on the shorter side: a JPEG is
+                       decoded at 1/2, 1/4 or 1/8 scale (Pillow's ``draft``) and anything larger is
+                       reduced right after decoding, so the conversions below run on a small image.
+    max_decode_pixels: refuse, still before decoding, an image that would be decoded at more than
+                       this many pixels (after ``draft``): what bounds the memory of one request.
 
     Raises ``ImageError`` for a missing file, a non-image, corrupt or truncated
-    data, an unsupported mode or dtype, or an image over the limit.
+    data, an unsupported mode or dtype, or an image over a limit.
     """
     if isinstance(source, Image.Image):
         _check_size(source.size, max_pixels, "the image")
-        return _finish(source, "the image")
+        return _finish(_reduced(source, max_side), "the image")
     if isinstance(source, np.ndarray):
-        return _finish(_from_array(source, max_pixels), "the array")
-    with _decoded(source, max_pixels, "load") as (image, label):
-        return _finish(image, label)
+        return _finish(_reduced(_from_array(source, max_pixels), max_side), "the array")
+    with _decoded(source, max_pixels, "load", max_side, max_decode_pixels) as (image, label):
+        decoded = image.size[0] * image.size[1]
+        rgb = _finish(_reduced(image, max_side), label)
+    if decoded > _TRIM_AFTER_PIXELS:
+        _release_freed_memory()
+    return rgb
 
 
 def probe_image(source: str | os.PathLike | bytes, max_pixels: int = MAX_PIXELS) -> tuple[int, int]:
@@ -141,16 +162,29 @@ def from_tensor(tensor: torch.Tensor) -> Image.Image:
 
 
 @contextmanager
-def _decoded(source, max_pixels: int, step: Literal["load", "verify"]) -> Iterator[tuple[Image.Image, str]]:
+def _decoded(source, max_pixels: int, step: Literal["load", "verify"], max_side: int | None = None,
+             max_decode_pixels: int | None = None) -> Iterator[tuple[Image.Image, str]]:
     """The opened image and its label, size-checked and after ``image.load()`` or ``image.verify()``.
 
-    A decoding error in that step becomes an ``ImageError``; a stream opened here is closed on exit.
+    With ``max_side`` a JPEG is set to decode at reduced scale first (``draft``);
+    ``max_decode_pixels`` bounds what is then decoded. A decoding error in that
+    step becomes an ``ImageError``; a stream opened here is closed on exit.
     """
     label = _label(source)
     stream = _stream(source, label)
     try:
-        with _open_header(stream, label) as image:
+        with _open_header(stream, label, max_pixels) as image:
             _check_size(image.size, max_pixels, label)
+            if max_side and image.format == "JPEG":
+                try:
+                    image.draft("RGB", (max_side, max_side))  # DCT scaling: never below max_side
+                except _DECODE_ERRORS:
+                    pass  # decode at full size then
+            if max_decode_pixels and image.size[0] * image.size[1] > max_decode_pixels:
+                width, height = image.size
+                raise ImageError(f"{label} is too large to decode: {width}×{height} = {width * height:,} pixels "
+                                 f"(the limit is {max_decode_pixels:,} for {image.format}; a JPEG may have up to "
+                                 f"{max_pixels:,}); please resize it")
             try:
                 getattr(image, step)()
             except _DECODE_ERRORS as error:
@@ -159,6 +193,25 @@ def _decoded(source, max_pixels: int, step: Literal["load", "verify"]) -> Iterat
     finally:
         if stream is not source:
             stream.close()
+
+
+def _reduced(image: Image.Image, max_side: int | None) -> Image.Image:
+    """``image`` box-reduced by a whole factor so its shorter side stays ≥ ``max_side`` (as is without one)."""
+    if not max_side:
+        return image
+    factor = min(image.size) // max_side
+    if factor < 2:
+        return image
+    try:
+        return image.reduce(factor)
+    except (ValueError, NotImplementedError):  # modes reduce does not handle (e.g. I;16): converted at full size
+        return image
+
+
+def _release_freed_memory() -> None:
+    """Give freed heap memory back to the OS after a large decode (glibc keeps it otherwise)."""
+    if _LIBC is not None:
+        _LIBC.malloc_trim(0)
 
 
 def _label(source) -> str:
@@ -190,12 +243,14 @@ def _stream(source, label: str) -> BinaryIO:
     raise ImageError(f"cannot read an image from a {type(source).__name__}")
 
 
-def _open_header(stream: BinaryIO, label: str) -> Image.Image:
+def _open_header(stream: BinaryIO, label: str, max_pixels: int = MAX_PIXELS) -> Image.Image:
     """``Image.open``: reads the header only, restricted to ``FORMATS``."""
     try:
         return Image.open(stream, formats=FORMATS)
-    except Image.DecompressionBombError as error:
-        raise ImageError(f"{label} is too large to open safely: {error}") from error
+    except Image.DecompressionBombError as error:  # Pillow's own guard (> 2 × Image.MAX_IMAGE_PIXELS)
+        pixels = re.search(r"\((\d+) pixels\)", str(error))
+        size = f"{int(pixels.group(1)):,} pixels" if pixels else "more pixels than Pillow will open"
+        raise ImageError(f"{label} is too large: {size} (the limit is {max_pixels:,}); please resize it") from error
     except UnidentifiedImageError as error:
         raise ImageError(
             f"{label} is not a readable image: not a recognised image format (supported: {', '.join(FORMATS)})"

@@ -12,6 +12,7 @@ EMPTY_QUERY = "The query is empty: type a sentence that describes a picture."
 NO_IMAGE = "No image: upload a picture (PNG, JPEG, GIF, WebP) or pick an example."
 NO_KNOWN_WORDS = ("None of the words in the query are in the model's vocabulary ({size:,} words). "
                   "Try one of the examples, or describe colours, shapes and positions.")
+NOT_TEXT = "A text query must be a string, not {kind}."
 NOT_A_QUERY = "A query must be text or an image, not {kind}."
 NOT_WHOLE = "{what} must be a whole number between {low} and {high}."
 OUT_OF_RANGE = "{what} must be between {low} and {high}."
