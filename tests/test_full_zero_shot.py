@@ -26,7 +26,8 @@ from lookimagine.full.fusion import caption_similarity, fuse, picture_similarity
 
 pytestmark = [pytest.mark.timeout(300),
               pytest.mark.filterwarnings("ignore::DeprecationWarning"),
-              pytest.mark.filterwarnings("ignore::FutureWarning")]
+              pytest.mark.filterwarnings("ignore::FutureWarning"),
+              pytest.mark.filterwarnings("ignore:The `local_dir_use_symlinks`:UserWarning")]
 
 COLOURS = {"red": (220, 30, 30), "blue": (30, 30, 220), "green": (30, 180, 30), "yellow": (230, 220, 30)}
 SHAPES = ("square", "circle")
@@ -313,6 +314,15 @@ def test_a_model_not_on_disk_offline_gives_one_clear_message(offline, kind):
         assert "--clip-model DIR" in message
     else:
         assert repr(missing) in message and f"--{kind} DIR" in message
+
+
+def test_an_unknown_open_clip_tag_names_the_choices():
+    from lookimagine.full.towers import ClipTowers
+
+    with pytest.raises(ModelUnavailable, match="no pretrained weights 'nope' for ViT-B-32; its tags are openai, "):
+        ClipTowers.load("ViT-B-32", "nope", "cpu")
+    with pytest.raises(ModelUnavailable, match="open_clip has no model 'ViT-Q-99'"):
+        ClipTowers.load("ViT-Q-99", "openai", "cpu")
 
 
 def test_a_broken_local_folder_is_named(tmp_path):

@@ -25,7 +25,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from ..models.checkpoint import pick_device
-from .errors import is_local, load_or_explain
+from .errors import ModelUnavailable, is_local, load_or_explain
 
 
 def _open_clip_name(model: str) -> str:
@@ -41,6 +41,20 @@ def _hub_repo(model: str, pretrained: str) -> str | None:
 
     cfg = open_clip.get_pretrained_cfg(model, pretrained) or {}
     return cfg.get("hf_hub", "").rstrip("/") or None
+
+
+def _check_tag(model: str, pretrained: str | None) -> None:
+    """``ModelUnavailable`` naming the choices when open_clip knows no such architecture or tag."""
+    import open_clip
+
+    model = model.replace("/", "-")  # open_clip's own cleaning: "ViT-B/32" is "ViT-B-32"
+    if model not in open_clip.list_models():
+        raise ModelUnavailable(f"open_clip has no model {model!r} (`open_clip.list_models()` lists them); pass "
+                               "--clip-model NAME, or --clip-model DIR for a downloaded open_clip folder.")
+    tags = open_clip.list_pretrained_tags_by_model(model)
+    if not open_clip.get_pretrained_cfg(model, pretrained or ""):
+        raise ModelUnavailable(f"open_clip has no pretrained weights {pretrained!r} for {model}; its tags are "
+                               f"{', '.join(tags) or 'none'}. Pass --clip-pretrained TAG or a weights file.")
 
 
 def _batches(items: Iterable, size: int) -> Iterator[list]:
@@ -65,21 +79,26 @@ class ClipTowers:
         name = _open_clip_name(model)
         precision = "fp16" if dev.type == "cuda" else "fp32"
 
+        schema = name.partition(":")[0] if name.startswith(("local-dir:", "hf-hub:")) else None
+        if schema is None and not is_local(pretrained or ""):
+            _check_tag(model, pretrained)
+        if schema is not None:  # the folder or repository holds its weights; open_clip ignores ``pretrained``
+            source, hub, pretrained = name, name.removeprefix("hf-hub:") if schema == "hf-hub" else None, None
+        elif is_local(pretrained or ""):
+            source, hub = pretrained, None
+        else:
+            source, hub = f"{model} ({pretrained})", _hub_repo(model, pretrained)
+
         def create():
             import open_clip
 
-            clip, _, preprocess = open_clip.create_model_and_transforms(
-                name, pretrained=None if name.startswith("local-dir:") else pretrained or None,
-                device=dev, precision=precision)
+            clip, _, preprocess = open_clip.create_model_and_transforms(name, pretrained=pretrained, device=dev,
+                                                                       precision=precision)
             return clip, preprocess, open_clip.get_tokenizer(name)
 
-        local = name.startswith("local-dir:")
-        if local or is_local(pretrained or ""):
-            source, hub = (name if local else pretrained), None
-        else:
-            source, hub = f"{model} ({pretrained})", _hub_repo(model, pretrained or "")
         clip, preprocess, tokenizer = load_or_explain("open_clip model", source, "--clip-model", create, hub_id=hub)
-        shown = Path(name.removeprefix("local-dir:")).name if local else f"{model}/{pretrained}"
+        shown = Path(name.removeprefix("local-dir:")).name if schema == "local-dir" else \
+            name if schema else f"{model}/{pretrained}"
         return cls(clip, preprocess, tokenizer, dev, shown)
 
     @torch.no_grad()
