@@ -117,6 +117,10 @@ class FolderDataset(ListedCaptionDataset):
             raise _BadRow(f"image file {rel!r} not found")
         return path
 
+    def file_of(self, index: int) -> Path:
+        """The resolved path of image ``index``."""
+        return self._files[index]
+
     def load_image(self, index: int) -> Image.Image:
         image = open_image(self._files[index])
         return image if self.image_size is None else fit_square(image, self.image_size)

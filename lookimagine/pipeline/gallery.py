@@ -101,17 +101,22 @@ class Gallery:
         self.vocab, self.image_size, self.max_len = vocab, image_size, max_len
         self.split = encode_split(dataset, vocab, image_size=image_size, max_len=max_len)
         self.hash = content_hash(self.split)
+        self._index_captions()
+        self.image_hashes = {image_key(self.split.images[i].permute(1, 2, 0).numpy()): i
+                             for i in range(self.split.images.shape[0])}
+
+    def _index_captions(self) -> None:
+        """Exact-match lookups for ground truth (see the module docstring), from ``self.split``."""
         owner = self.split.image_of_caption.numpy()
-        self.captions_of_image = [np.flatnonzero(owner == i) for i in range(self.split.images.shape[0])]
-        # exact-match lookups for ground truth (see the module docstring)
+        order = np.argsort(owner, kind="stable")  # caption rows grouped by image, in row order within each
+        bounds = np.searchsorted(owner[order], np.arange(self.n_images + 1))
+        self.captions_of_image = [order[bounds[i]:bounds[i + 1]] for i in range(self.n_images)]
         images_of, rows_of = defaultdict(set), defaultdict(list)
         for r, c in enumerate(self.split.captions):
             images_of[caption_key(c)].add(int(owner[r]))
             rows_of[caption_key(c)].append(r)
         self.images_of_caption: dict[str, frozenset[int]] = {c: frozenset(v) for c, v in images_of.items()}
         self.rows_of_caption: dict[str, tuple[int, ...]] = {c: tuple(v) for c, v in rows_of.items()}
-        self.image_hashes = {image_key(self.split.images[i].permute(1, 2, 0).numpy()): i
-                             for i in range(self.split.images.shape[0])}
 
     @property
     def n_images(self) -> int:
@@ -165,6 +170,10 @@ class Gallery:
             images, texts = embed_gallery(loaded.model, self.split_for(loaded.vocab), loaded.device,
                                           progress=progress, desc=name)
             self._write_cache(path, images, texts)
+        return self._view(loaded, images, texts)
+
+    @staticmethod
+    def _view(loaded: LoadedModel, images: ImageEmbedding, texts: TextEmbedding) -> GalleryEmbedding:
         lam = loaded.model_config.lam
         space = LookSpace.of(embed(images.v_h.numpy(), images.v_l.numpy(), lam),
                              embed(texts.t_h.numpy(), texts.t_l.numpy(), lam))

@@ -31,6 +31,7 @@ from ..evaluation.differences import Difference, read_differences
 from ..models.checkpoint import CheckpointError, LoadedModel, load_model, pick_device, save_checkpoint
 from ..models.similarity import combined_similarity
 from . import messages
+from .folder_gallery import FolderGallery
 from .gallery import Gallery, GalleryEmbedding
 from .layout import MODELS, PipelineFolder
 from .look_map import embed
@@ -104,7 +105,8 @@ class LookImagineMatch:
         else:
             dataset = load_dataset(train.dataset, "test")
             attribution = _attribution(train.dataset)
-        gallery = Gallery(dataset, gxn.vocab, gxn.model_config.image_size, gxn.max_len)
+        kind = FolderGallery if gallery_folder is not None else Gallery  # a folder's pixels stay on disk
+        gallery = kind(dataset, gxn.vocab, gxn.model_config.image_size, gxn.max_len)
         for m in (base, gxn):
             m.gallery_view = gallery.embeddings(m, progress, m.name)
         name = f"pocket · {train.dataset}" + (" · folder" if gallery_folder else "")

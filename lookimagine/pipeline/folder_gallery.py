@@ -1,9 +1,10 @@
-"""Embedding a large folder gallery: streamed a batch at a time, written in shards, resumable.
+"""A folder gallery that never holds its pixels: embedded in resumable shards, images decoded when shown.
 
 ``Gallery`` decodes the whole split into memory, which is right for the
 pocket test splits (a few MB) and wrong for a folder of 100,000 images (1.2
-GB of pixels at 64 × 64). ``embed_folder`` never holds more than one batch of
-pixels: it walks the folder in shards of ``shard_size`` images, decodes each
+GB of pixels at 64 × 64). ``FolderGallery`` keeps only the captions and ids;
+``image(i)`` decodes one image when it is shown, and its embeddings come from
+``embed_folder``, which never holds more than one batch of pixels: it walks the folder in shards of ``shard_size`` images, decodes each
 shard ``batch`` images at a time, encodes them and their captions, and writes
 the shard as ``shard-00000.safetensors`` (one file per shard):
 
@@ -35,10 +36,14 @@ from safetensors import SafetensorError
 from safetensors.torch import load_file, save
 from tqdm import tqdm
 
+from ..data.batching import EncodedSplit
 from ..data.cache import atomic_write_bytes, atomic_write_json, cache_dir, read_json
+from ..data.folder import FolderDataset
 from ..data.images import ImageError, fit_square, images_to_float
 from ..data.items import CaptionDataset
-from ..models.checkpoint import LoadedModel, tokenize
+from ..models.checkpoint import WEIGHTS, LoadedModel, tokenize
+from ..models.gxn import ImageEmbedding, TextEmbedding
+from .gallery import Gallery, GalleryEmbedding, file_hash
 
 log = logging.getLogger(__name__)
 
@@ -58,19 +63,60 @@ class FolderEmbedding:
     pixel_sha1: list[str]  # (N,) hex sha1 of each image's pixels at the model's size
 
 
-def listing_key(dataset: CaptionDataset) -> str:
-    """sha256 of the gallery's listing: ids, captions and, for files, their sizes and modification times."""
+class FolderGallery(Gallery):
+    """A ``Gallery`` over a folder whose pixels stay on disk (see the module docstring).
+
+    ``split.images`` is empty, (0, 3, S, S); ``image(i)`` decodes image ``i``;
+    ``image_hashes`` (ground truth for an image query) comes from the shards'
+    pixel hashes once a model has embedded the gallery.
+    """
+
+    def __init__(self, dataset: FolderDataset, vocab, image_size: int, max_len: int,
+                 shard_root: Path | None = None) -> None:
+        self.dataset = dataset
+        self.vocab, self.image_size, self.max_len = vocab, image_size, max_len
+        self.shard_root = shard_root
+        captions = [c for i in range(len(dataset)) for c in dataset.captions_of(i)]
+        owner = [i for i in range(len(dataset)) for _ in dataset.captions_of(i)]
+        self.split = EncodedSplit(images=torch.empty((0, 3, image_size, image_size), dtype=torch.uint8),
+                                  tokens=torch.empty((len(captions), 0), dtype=torch.long),  # tokenised per model
+                                  lengths=torch.zeros(len(captions), dtype=torch.long),
+                                  image_of_caption=torch.tensor(owner, dtype=torch.long), captions=captions,
+                                  ids=[dataset.id_of(i) for i in range(len(dataset))])
+        self.hash = listing_key(dataset)[:16]
+        self._index_captions()
+        self.image_hashes: dict[str, int] = {}
+
+    @property
+    def n_images(self) -> int:
+        return len(self.split.ids)
+
+    def image(self, index: int):
+        from PIL import Image
+
+        return Image.fromarray(_pixels(self.dataset, index, self.image_size))
+
+    def embeddings(self, loaded: LoadedModel, progress: bool = True, name: str = "model") -> GalleryEmbedding:
+        """This model's embeddings, from its shards (finished ones reused, the rest embedded now)."""
+        folder = shard_folder(loaded, self.dataset, file_hash(loaded.folder / WEIGHTS), self.shard_root)
+        emb = embed_folder(loaded, self.dataset, folder, progress=progress, desc=name)
+        if not self.image_hashes:
+            self.image_hashes = {key: i for i, key in enumerate(emb.pixel_sha1)}
+        empty = torch.empty(0)
+        return self._view(loaded, ImageEmbedding(emb.v_h, emb.v_l), TextEmbedding(emb.t_h, emb.t_l, empty, empty))
+
+
+def listing_key(dataset: FolderDataset) -> str:
+    """sha256 of the gallery's listing: ids, captions, and the files' sizes and modification times."""
     h = hashlib.sha256()
-    files = getattr(dataset, "_files", None)
     for i in range(len(dataset)):
-        h.update(dataset.id_of(i).encode() + b"\0" + "\x1f".join(dataset.captions_of(i)).encode() + b"\0")
-        if files is not None:
-            stat = files[i].stat()
-            h.update(f"{stat.st_size}:{stat.st_mtime_ns}\n".encode())
+        stat = dataset.file_of(i).stat()
+        h.update(f"{dataset.id_of(i)}\0{chr(31).join(dataset.captions_of(i))}\0{stat.st_size}:{stat.st_mtime_ns}\n"
+                 .encode())
     return h.hexdigest()
 
 
-def shard_folder(loaded: LoadedModel, dataset: CaptionDataset, weights_hash: str, root: Path | None = None) -> Path:
+def shard_folder(loaded: LoadedModel, dataset: FolderDataset, weights_hash: str, root: Path | None = None) -> Path:
     """Where this model's shards of this gallery live."""
     parts = f"{weights_hash}|{loaded.model_config.image_size}|{loaded.max_len}|{listing_key(dataset)}"
     key = hashlib.sha256(parts.encode()).hexdigest()[:24]

@@ -7,14 +7,15 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from safetensors.torch import save_file
 
 from lookimagine.config import get_preset
 from lookimagine.data.batching import encode_split
 from lookimagine.data.folder import FolderDataset
 from lookimagine.data.vocab import Vocabulary
-from lookimagine.models.checkpoint import LoadedModel
+from lookimagine.models.checkpoint import WEIGHTS, LoadedModel
 from lookimagine.models.gxn import GXN
-from lookimagine.pipeline.folder_embedding import embed_folder, shard_folder
+from lookimagine.pipeline.folder_gallery import FolderGallery, embed_folder, shard_folder
 from lookimagine.pipeline.gallery import embed_gallery, image_key
 
 N, SHARD, BATCH = 40, 8, 4
@@ -45,7 +46,9 @@ def loaded(folder, tmp_path_factory):
     cfg = dataclasses.replace(get_preset("tiny-gxn").model, vocab_size=len(vocab))
     torch.manual_seed(0)
     model = GXN(cfg).eval()
-    return LoadedModel(model, vocab, cfg, None, {}, tmp_path_factory.mktemp("model"))
+    checkpoint = tmp_path_factory.mktemp("model")
+    save_file(model.state_dict(), str(checkpoint / WEIGHTS))  # the shard key hashes the weights file
+    return LoadedModel(model, vocab, cfg, None, {}, checkpoint)
 
 
 def test_resume_after_interruption_matches_an_uninterrupted_run(folder, loaded, tmp_path):
@@ -120,3 +123,18 @@ def test_shard_folder_changes_with_the_folder(folder, loaded, tmp_path):
     path = folder / "000.png"
     Image.new("RGB", (5, 5)).save(path)  # the file changed: its size changes, so does the key
     assert shard_folder(loaded, FolderDataset(folder), "weights", tmp_path) != first
+
+
+def test_folder_gallery_holds_no_pixels_and_finds_query_images(folder, loaded, tmp_path):
+    size = loaded.model_config.image_size
+    dataset = FolderDataset(folder, image_size=size)
+    gallery = FolderGallery(dataset, loaded.vocab, size, loaded.max_len, shard_root=tmp_path)
+    assert gallery.split.images.shape == (0, 3, size, size)
+    assert gallery.n_images == N and gallery.n_captions == len(dataset.all_captions())
+    assert [len(rows) for rows in gallery.captions_of_image] == [len(dataset.captions_of(i)) for i in range(N)]
+    view = gallery.embeddings(loaded, progress=False)
+    assert view.images.v_h.shape[0] == N and view.space.images.shape[0] == N
+    query = Image.open(folder / "007.png")
+    truth = gallery.captions_matching_image(query)
+    assert {gallery.split.captions[r] for r in truth} >= set(dataset.captions_of(7))
+    assert np.array_equal(np.asarray(gallery.image(7)), np.asarray(dataset.load_image(7)))
