@@ -3,10 +3,11 @@
 For cosine models the ranking score is s* = λ·v_h·t_h + (1 − λ)·v_l·t_l
 (``models.similarity.combined_similarity``), which is the inner product of the
 joint vectors ``look_map.embed`` makes: [√λ·h, √(1 − λ)·l]. An inner-product
-index over those vectors therefore ranks by s* itself, not by a proxy.
+index over those vectors therefore ranks by s* itself, not by a proxy. (The
+order-violation similarity is no inner product: such models must scan.)
 
 * Below ``IndexConfig.exact_below`` gallery entries (50,000) the scan is exact
-  (one matrix-vector product, about 10 ms at 50k × 512 on one core).
+  (one matrix-vector product over the joint vectors).
 * From there on an ``IndexHNSWFlat`` with ``METRIC_INNER_PRODUCT`` answers
   (M = 32, efConstruction = 80, efSearch = 128); its scores are exact inner
   products of the stored float32 vectors, only the candidate set is
