@@ -21,6 +21,7 @@ RANKING_LOSSES = ("sum", "max")  # paper: sum over negatives; VSE++: hardest neg
 T2I_BRANCHES = ("none", "gan", "diffusion")
 POOLS = ("mean", "flatten")
 LR_SCHEDULES = ("step", "cosine")
+BACKBONES = ("pocket", "open_clip")  # the encoders under the GXN heads (``GXN.ENCODERS``)
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,15 @@ class ModelConfig:
     """Architecture of GXN (and of the baseline, which is GXN with generators off)."""
 
     vocab_size: int = 0  # filled in from the vocabulary when training starts
-    image_size: int = 64
+    image_size: int = 64  # what the encoders are fed (the full tier: the open_clip tower's input size)
+    # Look backbone: "pocket" (the CNN and GRUs below, from scratch) or "open_clip" (pretrained towers under the
+    # same heads, ``lookimagine.full.adapter``): clip_model names an open_clip architecture, clip_pretrained its
+    # weights tag ("" = random init: tests); the towers are frozen except their last clip_unlocked_layers blocks.
+    backbone: str = "pocket"
+    clip_model: str = "ViT-B-32"
+    clip_pretrained: str = ""
+    clip_unlocked_layers: int = 0
+    draw_size: int | None = None  # size of imagined images (GAN); None: image_size
     # Look: image CNN (paper: ResNet-152, pretrained) → small CNN from scratch for the pocket tier.
     cnn_channels: tuple[int, ...] = (16, 32, 64, 128)
     # How the last CNN map becomes one feature. "mean" (the paper's mean pooling) throws away *where* things
@@ -64,6 +73,8 @@ class ModelConfig:
             raise ValueError(f"pool must be one of {POOLS}, got {self.pool!r}")
         if self.t2i not in T2I_BRANCHES:
             raise ValueError(f"t2i must be one of {T2I_BRANCHES}, got {self.t2i!r}")
+        if self.backbone not in BACKBONES:
+            raise ValueError(f"backbone must be one of {BACKBONES}, got {self.backbone!r}")
         if not 0.0 <= self.lam <= 1.0:
             raise ValueError(f"lam must be in [0, 1], got {self.lam}")
 
@@ -73,6 +84,9 @@ class TrainConfig:
     """How to train; identical for GXN and its baseline except for the generative weights."""
 
     dataset: str = "emoji"
+    # karpathy only: the Karpathy split JSON and the image root (``data.karpathy``); machine-specific paths
+    data_json: str | None = None
+    image_root: str | None = None
     styles: tuple[str, ...] | None = None  # emoji only: art styles to train on (None: OpenMoji alone)
     n_train: int | None = None  # shapes only: size of the (seeded) training set
     fresh_data: bool = False  # shapes only: draw a new training set of n_train scenes every epoch
@@ -120,12 +134,25 @@ class TrainConfig:
     freeze_encoders: bool = False
     seed: int = 0
     num_threads: int | None = None
+    # micro-batches per optimiser step under ``accelerate`` (effective batch = batch_size × grad_accum × processes)
+    grad_accum: int = 1
 
     def __post_init__(self) -> None:
         if self.lr_schedule not in LR_SCHEDULES:
             raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}")
         if self.ranking_loss not in RANKING_LOSSES:
             raise ValueError(f"ranking_loss must be one of {RANKING_LOSSES}, got {self.ranking_loss!r}")
+
+    def dataset_kwargs(self) -> dict[str, Any]:
+        """What ``load_dataset(self.dataset, split, ...)`` needs besides the split (styles, Karpathy paths)."""
+        if self.dataset == "emoji" and self.styles:
+            return {"styles": self.styles}
+        if self.dataset == "karpathy":
+            if not self.data_json:
+                raise ValueError("karpathy needs the Karpathy JSON and images: --data-json dataset_coco.json "
+                                 "--image-root DIR")
+            return {"json_path": self.data_json, "image_root": self.image_root}
+        return {}
 
 
 @dataclass(frozen=True)
@@ -209,6 +236,19 @@ def _build_presets() -> dict[str, Preset]:
                              diffusion_size=16, diffusion_channels=(16, 32), diffusion_sample_steps=2)
     tiny_train = TrainConfig(dataset="shapes", n_train=64, epochs=2, batch_size=16, max_len=12, gen_batch=8)
     presets.update(_variants("tiny", tiny_train, tiny_model))
+    # Full tier: GXN over pretrained open_clip towers (ViT-B/32, OpenAI weights, frozen) on the Karpathy splits,
+    # trained with ``accelerate launch`` (README "Full tier"); the JSON and image folder come from --data-json and
+    # --image-root. Joint space and word size are the paper's (1024, 300); the GAN draws at 64 px as in the paper.
+    # Epochs and lr are not measured here (no COCO on this machine): a starting point, not a recipe chosen on val.
+    clip_model = ModelConfig(backbone="open_clip", clip_model="ViT-B-32", clip_pretrained="openai", image_size=224,
+                             draw_size=64, word_dim=300, text_hidden=512, embed_dim=1024, decoder_hidden=1024)
+    clip_train = TrainConfig(dataset="karpathy", epochs=10, batch_size=128, lr=2e-4, lr_schedule="cosine",
+                             early_stop_patience=3, max_len=32)
+    presets.update(_variants("coco-clip", clip_train, clip_model))
+    presets.update(_variants("f30k-clip", dataclasses.replace(clip_train, epochs=15), clip_model))
+    # tiny-clip: a random 2-block open_clip (``full.adapter.TINY_CLIP``) on tiny shapes, for tests
+    tiny_clip = dataclasses.replace(tiny_model, backbone="open_clip", clip_model="lookimagine-tiny-clip")
+    presets.update(_variants("tiny-clip", tiny_train, tiny_clip))
     return presets
 
 

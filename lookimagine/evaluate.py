@@ -11,6 +11,13 @@ that scores generated images for R-precision; without it, images are not scored.
 evaluates the full tier's zero-shot mode (pretrained CLIP + captioner +
 diffusion, no checkpoint) with a sweep of the fusion weight; its options are
 in ``python -m lookimagine.evaluate zero-shot --help`` (``lookimagine.full.evaluate_zero_shot``).
+
+COCO (Karpathy test split, 5,000 images, 25,000 captions) has two protocols (paper Table 1):
+
+    python -m lookimagine.evaluate runs/coco-clip-gxn --protocol coco1k --json coco1k.json  # 5 folds of 1K, mean
+    python -m lookimagine.evaluate runs/coco-clip-gxn --protocol coco5k --json coco5k.json  # all 5K at once
+
+``--data-json`` / ``--image-root`` say where the Karpathy data is when it moved since training.
 """
 
 from __future__ import annotations
@@ -20,6 +27,9 @@ import json
 import shlex
 import sys
 from pathlib import Path
+
+
+PROTOCOLS = {"coco1k": 1000, "coco5k": None}  # fold size of each COCO protocol
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -39,8 +49,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--beam", type=int, default=1, help="beam size for captions (1 = greedy)")
     parser.add_argument("--seed", type=int, default=0, help="seed for generated images and R-precision draws")
     parser.add_argument("--folds", type=int, help="fold size for the COCO 1K protocol (e.g. 1000)")
+    parser.add_argument("--protocol", choices=tuple(PROTOCOLS),
+                        help="coco1k: the 5K test images in 5 folds of 1,000, metrics averaged; coco5k: all at once")
+    parser.add_argument("--data-json", help="karpathy: the Karpathy split JSON here (default: the training one)")
+    parser.add_argument("--image-root", help="karpathy: the image folder here (default: the training one)")
     parser.add_argument("--device", choices=DEVICES, default="auto", help="auto (default): CUDA, then MPS, then CPU")
     args = parser.parse_args(argv)
+    if args.protocol and args.folds:
+        parser.error("--protocol and --folds are exclusive")
+    folds = PROTOCOLS[args.protocol] if args.protocol else args.folds
+    data_paths = {k: v for k, v in (("data_json", args.data_json), ("image_root", args.image_root)) if v}
 
     from .evaluation.evaluate import evaluate_checkpoint
 
@@ -48,8 +66,8 @@ def main(argv: list[str] | None = None) -> int:
     command = "python -m lookimagine.evaluate " + " ".join(shlex.quote(a) for a in argv_used)
     try:
         result = evaluate_checkpoint(args.checkpoint, args.split, args.judge, pick_device(args.device), args.beam,
-                                     args.seed, args.folds, command)
-    except CheckpointError as e:
+                                     args.seed, folds, command, data_paths=data_paths)
+    except (CheckpointError, FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
     r = result["retrieval"]

@@ -108,7 +108,7 @@ def encode_split(
     )
 
 
-def _make_batch(encoded: EncodedSplit, rows: torch.Tensor) -> Batch:
+def make_batch(encoded: EncodedSplit, rows: torch.Tensor) -> Batch:
     """The pairs at caption ``rows``, tokens trimmed to the longest of them."""
     image_index = encoded.image_of_caption[rows]
     lengths = encoded.lengths[rows]
@@ -153,6 +153,20 @@ def collate_pairs(batch: list[tuple[torch.Tensor, torch.Tensor, torch.Tensor, to
     )
 
 
+def epoch_rows(encoded: EncodedSplit, generator: torch.Generator, one_caption_per_image: bool = True) -> torch.Tensor:
+    """The caption rows of one shuffled epoch, in batch order (see ``iterate_batches``)."""
+    if one_caption_per_image:
+        # Caption rows grouped by image: rows of image i are order[start[i] : start[i] + count[i]].
+        order = torch.argsort(encoded.image_of_caption, stable=True)
+        count = torch.bincount(encoded.image_of_caption, minlength=encoded.n_images)
+        start = torch.cumsum(count, 0) - count
+        images = torch.nonzero(count > 0).flatten()
+        images = images[torch.randperm(len(images), generator=generator)]
+        offset = (torch.rand(len(images), generator=generator) * count[images]).long()
+        return order[start[images] + torch.minimum(offset, count[images] - 1)]
+    return torch.randperm(encoded.n_captions, generator=generator)
+
+
 def iterate_batches(
     encoded: EncodedSplit,
     batch_size: int,
@@ -171,18 +185,7 @@ def iterate_batches(
     """
     if batch_size < 1:
         raise ValueError(f"batch_size must be positive, got {batch_size}")
-    if one_caption_per_image:
-        # Caption rows grouped by image: rows of image i are order[start[i] : start[i] + count[i]].
-        order = torch.argsort(encoded.image_of_caption, stable=True)
-        count = torch.bincount(encoded.image_of_caption, minlength=encoded.n_images)
-        start = torch.cumsum(count, 0) - count
-        images = torch.nonzero(count > 0).flatten()
-        images = images[torch.randperm(len(images), generator=generator)]
-        offset = (torch.rand(len(images), generator=generator) * count[images]).long()
-        rows = order[start[images] + torch.minimum(offset, count[images] - 1)]
-    else:
-        rows = torch.randperm(encoded.n_captions, generator=generator)
-
+    rows = epoch_rows(encoded, generator, one_caption_per_image)
     stop = len(rows) - len(rows) % batch_size if drop_last else len(rows)
     for begin in range(0, stop, batch_size):
-        yield _make_batch(encoded, rows[begin : begin + batch_size])
+        yield make_batch(encoded, rows[begin : begin + batch_size])

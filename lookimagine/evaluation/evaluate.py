@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import subprocess
 import time
 from pathlib import Path
@@ -52,8 +53,7 @@ def resolve_checkpoint(path: str | Path) -> Path:
 
 def eval_dataset(train_cfg: TrainConfig, split: str):
     """The evaluation split of a run's dataset (emoji: in the run's training art styles; test-style is Noto)."""
-    kwargs = {"styles": train_cfg.styles} if train_cfg.dataset == "emoji" and train_cfg.styles else {}
-    return load_dataset(train_cfg.dataset, split, **kwargs)
+    return load_dataset(train_cfg.dataset, split, **train_cfg.dataset_kwargs())
 
 
 def oracle_similarity(truth: np.ndarray, seed: int = 0) -> np.ndarray:
@@ -138,12 +138,14 @@ def image_scores(model: GXN, judge: GXN, judge_vocab, split: EncodedSplit, devic
 
 def evaluate_checkpoint(checkpoint: str | Path, split: str = "test", judge: str | Path | None = None,
                         device: str = "cpu", beam: int = 1, seed: int = 0, fold_size: int | None = None,
-                        command: str = "") -> dict:
+                        command: str = "", data_paths: dict | None = None) -> dict:
+    """``data_paths``: TrainConfig fields that say where the data is here (``data_json``, ``image_root``), when they
+    differ from the training machine's."""
     start = time.time()
     ckpt = resolve_checkpoint(checkpoint)
     model, vocab, config = load_checkpoint(ckpt, device)
     model_cfg = from_dict(ModelConfig, config["model"])
-    train_cfg = from_dict(TrainConfig, config["train"])
+    train_cfg = dataclasses.replace(from_dict(TrainConfig, config["train"]), **(data_paths or {}))
     dataset = eval_dataset(train_cfg, split)
     data = encode_split(dataset, vocab, image_size=model_cfg.image_size, max_len=train_cfg.max_len)
     sims = split_similarity(model, data, device).numpy()

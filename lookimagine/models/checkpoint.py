@@ -172,7 +172,17 @@ def tokenize(vocab: Vocabulary, texts: Sequence[str], max_len: int) -> tuple[tor
 
 
 def load_model(directory: str | Path, device: str | torch.device | None = "cpu") -> LoadedModel:
-    """``load_checkpoint`` plus its tokenizer and preprocessing; ``device`` None or "auto" chooses."""
+    """``load_checkpoint`` plus its tokenizer and preprocessing; ``device`` None or "auto" chooses.
+
+    ``directory`` is a checkpoint folder or a Hugging Face Hub model id holding one (``lookimagine.hub``:
+    downloaded once, from the cache when HF_HUB_OFFLINE is set; a clear ``CheckpointError`` otherwise).
+    """
+    from ..hub import HubUnavailable, resolve
+
+    try:
+        directory = resolve(directory)
+    except HubUnavailable as e:
+        raise CheckpointError(str(e)) from None
     model, vocab, config = load_checkpoint(directory, pick_device(device))
     train = config.get("train")
     return LoadedModel(model, vocab, model.cfg, from_dict(TrainConfig, train) if train else None,

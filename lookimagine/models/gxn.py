@@ -44,15 +44,21 @@ class GXN(nn.Module):
         if cfg.vocab_size <= 4:
             raise ValueError("ModelConfig.vocab_size must be set from the vocabulary before building GXN")
         self.cfg = cfg
-        self.image_encoder = ImageEncoder(cfg.cnn_channels, cfg.embed_dim, pool=cfg.pool, image_size=cfg.image_size)
-        self.text_encoder = TextEncoder(cfg.vocab_size, cfg.word_dim, cfg.text_hidden, cfg.embed_dim)
+        if cfg.backbone == "open_clip":  # pretrained towers under the same heads (the full tier)
+            from ..full.adapter import build_encoders  # imports open_clip only when needed
+
+            self.image_encoder, self.text_encoder = build_encoders(cfg)
+        else:
+            self.image_encoder = ImageEncoder(cfg.cnn_channels, cfg.embed_dim, pool=cfg.pool,
+                                              image_size=cfg.image_size)
+            self.text_encoder = TextEncoder(cfg.vocab_size, cfg.word_dim, cfg.text_hidden, cfg.embed_dim)
         self.caption_decoder = (CaptionDecoder(cfg.vocab_size, cfg.word_dim, cfg.decoder_hidden, cfg.embed_dim)
                                 if cfg.i2t else None)
         # ``gan`` is the GAN's generator network; ``generator=`` arguments are random-number generators (diffusers)
         self.cond_aug = self.gan = self.diffusion = None
         if cfg.t2i == "gan":
             self.cond_aug = ConditioningAugmentation(cfg.embed_dim, cfg.cond_dim)
-            self.gan = Generator(cfg.cond_dim, cfg.noise_dim, cfg.gen_channels, cfg.image_size)
+            self.gan = Generator(cfg.cond_dim, cfg.noise_dim, cfg.gen_channels, cfg.draw_size or cfg.image_size)
         elif cfg.t2i == "diffusion":
             from .t2i_diffusion import DiffusionT2I  # imports diffusers only when needed
 

@@ -89,7 +89,8 @@ class LookImagineMatch:
 
         ``path_or_hub_id`` is a local folder, or a Hugging Face Hub model id
         holding the same layout (downloaded only then; offline it fails with a
-        clear message).
+        clear message). ``gallery_folder`` is a folder or a Hub *dataset* id in
+        the ``folder`` format (images + captions.jsonl), fetched the same way.
         """
         folder = PipelineFolder(path_or_hub_id)
         if not folder.root.exists() and not _looks_local(str(path_or_hub_id)):
@@ -100,10 +101,11 @@ class LookImagineMatch:
         gxn, base = (_Model.load(m, folder.checkpoint(m), dev) for m in MODELS)
         train = gxn.train_config
         if gallery_folder is not None:
-            dataset = load_dataset("folder", root=gallery_folder, image_size=gxn.model_config.image_size)
+            dataset = load_dataset("folder", root=_gallery_root(gallery_folder),
+                                   image_size=gxn.model_config.image_size)
             attribution = "Your own gallery folder: " + str(gallery_folder)
         else:
-            dataset = load_dataset(train.dataset, "test")
+            dataset = load_dataset(train.dataset, "test", **train.dataset_kwargs())
             attribution = _attribution(train.dataset)
         kind = FolderGallery if gallery_folder is not None else Gallery  # a folder's pixels stay on disk
         gallery = kind(dataset, gxn.vocab, gxn.model_config.image_size, gxn.max_len)
@@ -271,6 +273,16 @@ def _looks_local(path: str) -> bool:
     if path.startswith((".", "~", "/")) or os.path.isabs(path) or "\\" in path:
         return True
     return path.count("/") > 1
+
+
+def _gallery_root(source: str | Path) -> Path:
+    """A gallery folder, or a Hub dataset repository in the ``folder`` format → its local folder."""
+    from ..hub import HubUnavailable, resolve
+
+    try:
+        return resolve(source, repo_type="dataset", what="gallery")
+    except HubUnavailable as e:
+        raise CheckpointError(str(e)) from None
 
 
 def _attribution(dataset: str) -> str:

@@ -19,10 +19,18 @@ Each epoch ends with validation R@K (under the dataset's primary protocol) and t
 (``health.py``): each loss's gradient share on the shared encoders and, for models that draw, the
 conditioning probe. The best val rsum is kept in ``best/`` (inference checkpoint); ``last/`` holds
 everything needed to resume.
+
+Under ``accelerate launch`` (one CPU, GPUs, machines) the same loop runs with an ``accelerate.Accelerator``
+(``make_accelerator``): everything that touches GXN's weights in a step is one forward call of
+``TrainingPass`` and the discriminator's step one call of ``DiscriminatorPass``, the modules accelerate wraps
+(DDP needs one forward per backward to sync gradients); batches are sharded by a prepared DataLoader, losses
+go through ``accelerator.backward`` under its autocast (bf16), micro-batches accumulate (``grad_accum``),
+and only the main process writes. Without an accelerator (pocket training, tests) nothing of it is imported.
 """
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import json
 import math
@@ -30,23 +38,26 @@ import resource
 import shutil
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
+from torch import nn
 from tqdm import tqdm
 
 from .. import losses
 from ..config import ModelConfig, TrainConfig, config_hash, to_dict
 from ..data import load_dataset
-from ..data.batching import EncodedSplit, encode_split, iterate_batches
+from ..data.batching import EncodedSplit, encode_split, epoch_rows, iterate_batches, make_batch
 from ..data.vocab import Vocabulary
 from ..evaluation.captions import reference_sets
 from ..evaluation.cider import CiderD
 from ..evaluation.embedding import split_similarity
 from ..evaluation.retrieval import caption_keys, evaluate_retrieval
 from ..models.checkpoint import load_checkpoint, save_checkpoint, upgrade_state_dict
-from ..models.gxn import GXN
+from ..models.gxn import GXN, ImageEmbedding, TextEmbedding
 from ..models.t2i_gan import Discriminator
 from .health import conditioning_probe, gradient_shares
 from .state import load_state, optimizer_from_flat, optimizer_to_flat, save_state
@@ -60,10 +71,11 @@ PROBE_TEXTS, PROBE_DRAWS = 16, 4
 
 
 def group_parameters(model: GXN) -> dict[str, list[torch.nn.Parameter]]:
-    """{group: its parameters}, for the groups this model has."""
+    """{group: its trainable parameters}, for the groups this model has (frozen open_clip blocks are left out)."""
     out = {}
     for group, names in GROUPS.items():
-        params = [p for n in names if getattr(model, n, None) is not None for p in getattr(model, n).parameters()]
+        params = [p for n in names if getattr(model, n, None) is not None for p in getattr(model, n).parameters()
+                  if p.requires_grad]
         if params:
             out[group] = params
     return out
@@ -84,16 +96,13 @@ def train_dataset(cfg: TrainConfig, epoch: int = 0):
     if cfg.dataset == "shapes":
         kwargs = {"n": cfg.n_train} if cfg.n_train else {}
         return load_dataset("shapes", "train", seed=1 + epoch if cfg.fresh_data else 0, **kwargs)
-    if cfg.dataset == "emoji" and cfg.styles:
-        return load_dataset("emoji", "train", styles=cfg.styles)
-    return load_dataset(cfg.dataset, "train")
+    return load_dataset(cfg.dataset, "train", **cfg.dataset_kwargs())
 
 
 def load_splits(cfg: TrainConfig, vocab: Vocabulary | None, image_size: int, epoch: int = 0):
     """(vocab, train dataset, encoded train, val dataset, encoded val); the vocabulary comes from train only."""
     train_ds = train_dataset(cfg, epoch)
-    val_ds = load_dataset(cfg.dataset, "val", **({"styles": cfg.styles} if cfg.dataset == "emoji" and cfg.styles
-                                                   else {}))
+    val_ds = load_dataset(cfg.dataset, "val", **cfg.dataset_kwargs())
     if vocab is None:
         vocab = Vocabulary.build(train_ds.all_captions())
     train = encode_split(train_ds, vocab, image_size=image_size, max_len=cfg.max_len)
@@ -101,11 +110,105 @@ def load_splits(cfg: TrainConfig, vocab: Vocabulary | None, image_size: int, epo
     return vocab, train_ds, train, val_ds, val
 
 
+@dataclass
+class PassOutputs:
+    """What one step's forward through GXN produced; a branch that did not run leaves its fields None.
+
+    sims (B, B): s* of the batch; caption_logits (B, T−1, V); sampled/logprobs/greedy: the RL decodes (B, L); mu/logvar (G, C) and
+    fake (G, 3, S, S): the GAN's drawing of the first G captions; noise_pred/noise: the diffusion branch's.
+    """
+
+    img: ImageEmbedding
+    txt: TextEmbedding
+    sims: torch.Tensor | None = None
+    caption_logits: torch.Tensor | None = None
+    sampled: torch.Tensor | None = None
+    logprobs: torch.Tensor | None = None
+    greedy: torch.Tensor | None = None
+    mu: torch.Tensor | None = None
+    logvar: torch.Tensor | None = None
+    fake: torch.Tensor | None = None
+    noise_pred: torch.Tensor | None = None
+    noise: torch.Tensor | None = None
+
+
+class TrainingPass(nn.Module):
+    """Everything of a training step that runs through GXN's weights, as one forward call, in the order the
+    trainer always built it (encoders, s*, captioner, RL decodes, GAN, diffusion): the same random numbers
+    and the same gradient summation order, so a run is bit-identical to one before accelerate support."""
+
+    def __init__(self, model: GXN) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, images: torch.Tensor, tokens: torch.Tensor, lengths: torch.Tensor, generator: torch.Generator,
+                freeze_encoders: bool = False, rank: bool = True, ss_prob: float | None = None, rl: bool = False,
+                gen_batch: int = 0) -> PassOutputs:
+        """rank: compute s*; ss_prob None: no captioner step; rl: also the sampled and greedy decodes;
+        gen_batch: how many of the batch's captions the text→image branch learns from (0: none)."""
+        model = self.model
+        with torch.set_grad_enabled(not freeze_encoders and torch.is_grad_enabled()):
+            out = PassOutputs(model.encode_image(images), model.encode_text(tokens, lengths))
+        if rank:
+            out.sims = model.similarity(out.img, out.txt)
+        v_l = out.img.v_l
+        if model.caption_decoder is not None and ss_prob is not None:
+            out.caption_logits = model.caption_decoder(v_l, tokens, ss_prob, generator)
+            if rl:
+                max_len = model.cfg.max_caption_len
+                out.sampled, out.logprobs = model.caption_decoder.sample(v_l, max_len, greedy=False,
+                                                                         generator=generator)
+                with torch.no_grad():
+                    out.greedy, _ = model.caption_decoder.sample(v_l.detach(), max_len, greedy=True)
+        if model.gan is not None and gen_batch:
+            t_c, out.mu, out.logvar = model.cond_aug(out.txt.t_l[:gen_batch], generator=generator)
+            z = torch.randn((t_c.shape[0], model.cfg.noise_dim), generator=generator, device=t_c.device)
+            out.fake = model.gan(t_c, z)
+        if model.diffusion is not None and gen_batch:
+            txt = out.txt
+            out.noise_pred, out.noise = model.diffusion.predict_noise(images[:gen_batch], txt.states[:gen_batch],
+                                                                      txt.mask[:gen_batch], generator)
+        return out
+
+
+class DiscriminatorPass(nn.Module):
+    """The matching-aware discriminator's three judgements of a step as one forward call:
+    (real, true text), (fake, true text), (real, wrong text) → three logit vectors (B,)."""
+
+    def __init__(self, disc: Discriminator) -> None:
+        super().__init__()
+        self.disc = disc
+
+    def forward(self, real: torch.Tensor, fake: torch.Tensor, text: torch.Tensor, wrong: torch.Tensor):
+        return self.disc(real, text), self.disc(fake, text), self.disc(real, wrong)
+
+
+def make_accelerator(train_cfg: TrainConfig, cpu: bool = False):
+    """The ``accelerate.Accelerator`` for a run: mixed precision from ``accelerate launch --mixed_precision``
+    (bf16; fp16 is refused: its loss scaler cannot serve per-group optimisers and the GAN's separate D step),
+    ``grad_accum`` micro-batches per step, and DDP allowed to skip branches that sit out a step."""
+    from accelerate import Accelerator, DistributedDataParallelKwargs
+
+    accelerator = Accelerator(cpu=cpu, gradient_accumulation_steps=train_cfg.grad_accum,
+                              kwargs_handlers=[DistributedDataParallelKwargs(find_unused_parameters=True)])
+    if accelerator.mixed_precision == "fp16":
+        raise ValueError("mixed precision fp16 is not supported (one loss scaler cannot serve the per-group "
+                         "optimisers and the GAN's D step); use --mixed_precision bf16")
+    return accelerator
+
+
 class Trainer:
     def __init__(self, model_cfg: ModelConfig, train_cfg: TrainConfig, out_dir: str | Path,
-                 device: str = "cpu", preset: str = "", progress: bool = True, command: str | None = None) -> None:
+                 device: str = "cpu", preset: str = "", progress: bool = True, command: str | None = None,
+                 accelerator=None) -> None:
+        """``accelerator``: an ``accelerate.Accelerator`` (``make_accelerator``) to train under; it sets the
+        device. None: plain single-device training on ``device``."""
         self.out = Path(out_dir)
-        self.device = torch.device(device)
+        self.accelerator = accelerator
+        self.device = accelerator.device if accelerator is not None else torch.device(device)
+        self.is_main = accelerator is None or accelerator.is_main_process
+        if train_cfg.grad_accum > 1 and accelerator is None:
+            raise ValueError("grad_accum needs an accelerator (python -m lookimagine.train under accelerate launch)")
         self.train_cfg = train_cfg
         self.preset = preset
         self.progress = progress
@@ -122,7 +225,14 @@ class Trainer:
             train_cfg, vocab, model_cfg.image_size)
         self.val_truth = val_ds.truth_matrix()
         self.model_cfg = dataclasses.replace(model_cfg, vocab_size=len(self.vocab))
-        self.model = GXN(self.model_cfg).to(self.device)
+        self.model = GXN(self.model_cfg)
+        if self.model_cfg.backbone == "open_clip":
+            from ..full.adapter import load_pretrained_towers
+
+            self.model.text_encoder.set_vocabulary(self.vocab.tokens)
+            if not resume and init is None:
+                load_pretrained_towers(self.model)
+        self.model.to(self.device)
         self.critic = None
         if init is not None:
             self._load_init(init[0])
@@ -138,7 +248,8 @@ class Trainer:
         self.disc = self.opt_d = None
         if self.model_cfg.t2i == "gan":
             c = self.model_cfg
-            self.disc = Discriminator(c.embed_dim, c.cond_dim, c.disc_channels, c.image_size).to(self.device)
+            self.disc = Discriminator(c.embed_dim, c.cond_dim, c.disc_channels, c.draw_size or c.image_size
+                                      ).to(self.device)
             self.opt_d = torch.optim.Adam(self.disc.parameters(), lr=self._base_lr("generator"), betas=(0.5, 0.999))
         self.cider = None
         if self.model_cfg.i2t and train_cfg.rl_start_epoch is not None:
@@ -148,6 +259,25 @@ class Trainer:
         self.stopped_early = False
         if resume:
             self._restore(*resume)
+        self.training_pass = TrainingPass(self.model)
+        self.disc_pass = DiscriminatorPass(self.disc) if self.disc is not None else None
+        if accelerator is not None:
+            self._prepare()
+
+    def _prepare(self) -> None:
+        """Hand the step's modules and every optimiser to accelerate (after a resume has restored them)."""
+        acc, names = self.accelerator, list(self.opts)
+        modules = [self.training_pass] + ([self.disc_pass] if self.disc_pass is not None else [])
+        opts = list(self.opts.values()) + ([self.opt_d] if self.opt_d is not None else [])
+        prepared = acc.prepare(*modules, *opts)
+        prepared = list(prepared) if isinstance(prepared, (list, tuple)) else [prepared]
+        self.training_pass = prepared[0]
+        if self.disc_pass is not None:
+            self.disc_pass = prepared[1]
+        rest = prepared[len(modules):]
+        self.opts = dict(zip(names, rest[:len(names)]))
+        if self.opt_d is not None:
+            self.opt_d = rest[-1]
 
     # ---- helpers --------------------------------------------------------------------
     def _load_init(self, init: GXN) -> None:
@@ -198,9 +328,33 @@ class Trainer:
         return None if truth is None else torch.from_numpy(truth)
 
     # ---- one step -------------------------------------------------------------------
+    def _autocast(self):
+        return self.accelerator.autocast() if self.accelerator is not None else contextlib.nullcontext()
+
+    def _accumulate(self):
+        if self.accelerator is None:
+            return contextlib.nullcontext()
+        modules = [self.training_pass] + ([self.disc_pass] if self.disc_pass is not None else [])
+        return self.accelerator.accumulate(*modules)
+
+    def _backward(self, loss: torch.Tensor) -> None:
+        if self.accelerator is not None:
+            self.accelerator.backward(loss)
+        else:
+            loss.backward()
+
+    @property
+    def _sync(self) -> bool:
+        """False on the micro-batches of a gradient accumulation that only add up gradients."""
+        return self.accelerator is None or self.accelerator.sync_gradients
+
     def step(self, batch, epoch: int, measure: bool = False) -> dict[str, float]:
         """One optimisation step on a batch; returns the loss terms (and, if ``measure``, the gradient
         shares of each term on the shared encoders under ``share.<term>``)."""
+        with self._accumulate(), self._autocast():
+            return self._step(batch, epoch, measure)
+
+    def _step(self, batch, epoch: int, measure: bool) -> dict[str, float]:
         cfg, model = self.train_cfg, self.model
         model.train()
         if cfg.freeze_encoders:  # frozen encoders: eval mode too, so BatchNorm statistics stay put
@@ -211,79 +365,75 @@ class Trainer:
         gen_on = epoch >= cfg.gen_start_epoch
         gb = min(cfg.gen_batch, images.shape[0])
         true_pairs = self._true_pairs(batch)
+        gamma = self._gamma(epoch)
 
-        with torch.set_grad_enabled(not cfg.freeze_encoders):
-            img = model.encode_image(images)
-            txt = model.encode_text(tokens, lengths)
+        out = self.training_pass(images, tokens, lengths, self.gen, freeze_encoders=cfg.freeze_encoders,
+                                 rank=cfg.w_rank > 0, ss_prob=self._ss_prob(epoch) if gen_on else None, rl=gen_on and gamma > 0,
+                                 gen_batch=gb if gen_on else 0)
         terms: dict[str, torch.Tensor] = {}
         logs: dict[str, float] = {}
         if cfg.w_rank > 0:
-            terms["rank"] = cfg.w_rank * losses.ranking_loss(model.similarity(img, txt), cfg.margin,
-                                                             cfg.ranking_loss, true_pairs)
-        if model.caption_decoder is not None and gen_on:
-            logits = model.caption_decoder(img.v_l, tokens, self._ss_prob(epoch), self.gen)
-            xe = losses.caption_xe(logits, tokens[:, 1:])
+            terms["rank"] = cfg.w_rank * losses.ranking_loss(out.sims, cfg.margin, cfg.ranking_loss, true_pairs)
+        if out.caption_logits is not None:
+            xe = losses.caption_xe(out.caption_logits, tokens[:, 1:])
             logs["xe"] = xe.item()
-            gamma = self._gamma(epoch)
             cap = xe
-            if gamma > 0:
-                rl = self._self_critical(img.v_l, batch.image_index)
+            if out.sampled is not None:
+                rl = self._self_critical(out, batch.image_index)
                 logs["rl"] = rl.item()
                 cap = (1 - gamma) * xe + gamma * rl
             terms["caption"] = cfg.w_caption * cap
-        if self.disc is not None and gen_on:
+        if out.fake is not None:
             pairs = true_pairs[:gb, :gb] if true_pairs is not None else None
-            terms["gan"] = self._gan_terms(images[:gb], txt.t_l[:gb], tokens[:gb], lengths[:gb], pairs, logs)
-        if model.diffusion is not None and gen_on:
-            pred, noise = model.diffusion.predict_noise(images[:gb], txt.states[:gb], txt.mask[:gb], self.gen)
-            terms["diffusion"] = cfg.w_diffusion * losses.noise_prediction_loss(pred, noise)
+            real = images[:gb]
+            if real.shape[-1] != out.fake.shape[-1]:  # the GAN draws smaller than the encoders read
+                real = F.interpolate(real, size=out.fake.shape[-2:], mode="area")
+            terms["gan"] = self._gan_terms(real, out, tokens[:gb], lengths[:gb], pairs, logs)
+        if out.noise_pred is not None:
+            terms["diffusion"] = cfg.w_diffusion * losses.noise_prediction_loss(out.noise_pred, out.noise)
 
         if measure and "encoders" in self.group_params:
             health = gradient_shares(terms, self.group_params["encoders"])
             logs.update({f"share.{k}": v for k, v in health["share"].items()})
             logs.update({f"gradnorm.{k}": v for k, v in health["norm"].items()})
         loss = sum(terms.values())
-        for opt in self.opts.values():
-            opt.zero_grad(set_to_none=True)
-        loss.backward()
+        self._backward(loss)
         for group, opt in self.opts.items():
-            logs[f"clip.{group}"] = float(torch.nn.utils.clip_grad_norm_(self.group_params[group], cfg.grad_clip))
+            if self._sync:  # per-group clipping, on the summed gradient of an accumulation
+                logs[f"clip.{group}"] = float(torch.nn.utils.clip_grad_norm_(self.group_params[group], cfg.grad_clip))
             opt.step()
+            opt.zero_grad(set_to_none=True)  # after the step: under accumulation accelerate skips both until the last
         logs.update({k: v.item() for k, v in terms.items()})
         logs["loss"] = loss.item()
         return logs
 
-    def _self_critical(self, v_l: torch.Tensor, image_index: torch.Tensor) -> torch.Tensor:
-        decoder, max_len = self.model.caption_decoder, self.model_cfg.max_caption_len
-        sampled, logprobs = decoder.sample(v_l, max_len, greedy=False, generator=self.gen)
-        with torch.no_grad():
-            greedy, _ = decoder.sample(v_l.detach(), max_len, greedy=True)
+    def _self_critical(self, out: PassOutputs, image_index: torch.Tensor) -> torch.Tensor:
+        """Self-critical REINFORCE on the pass's sampled decode, with its greedy decode as the baseline."""
         index = image_index.tolist()
-        reward = self.cider.score([self.vocab.decode(s) for s in sampled.tolist()], index)
-        base = self.cider.score([self.vocab.decode(s) for s in greedy.tolist()], index)
-        to_t = lambda a: torch.as_tensor(np.asarray(a), dtype=torch.float32, device=v_l.device)  # noqa: E731
-        return losses.self_critical(logprobs, sampled, to_t(reward), to_t(base))
+        reward = self.cider.score([self.vocab.decode(s) for s in out.sampled.tolist()], index)
+        base = self.cider.score([self.vocab.decode(s) for s in out.greedy.tolist()], index)
+        device = out.logprobs.device
+        to_t = lambda a: torch.as_tensor(np.asarray(a), dtype=torch.float32, device=device)  # noqa: E731
+        return losses.self_critical(out.logprobs, out.sampled, to_t(reward), to_t(base))
 
-    def _gan_terms(self, real: torch.Tensor, t_l: torch.Tensor, tokens: torch.Tensor, lengths: torch.Tensor,
+    def _gan_terms(self, real: torch.Tensor, out: PassOutputs, tokens: torch.Tensor, lengths: torch.Tensor,
                    true_pairs: torch.Tensor | None, logs: dict) -> torch.Tensor:
         """Discriminator step, then the generator's weighted loss.
 
         The generator's loss reaches t_l (and so the text encoder) only through the generator's input:
         D and the matching critic are given detached text, so the text encoder cannot learn to fool them.
         """
-        cfg, model, disc = self.train_cfg, self.model, self.disc
-        t_c, mu, logvar = model.cond_aug(t_l, generator=self.gen)
-        z = torch.randn((t_c.shape[0], self.model_cfg.noise_dim), generator=self.gen, device=t_c.device)
-        fake = model.gan(t_c, z)
+        cfg, disc, fake, mu, logvar = self.train_cfg, self.disc, out.fake, out.mu, out.logvar
         # 1. D: accept (real, true text); reject (fake, true text) and (real, wrong text).
-        t_det = t_l.detach()
+        t_det = out.txt.t_l[:fake.shape[0]].detach()
         wrong = t_det.roll(1, dims=0)  # each image paired with its neighbour's text (one caption per image)
-        d_real, d_fake = disc(real, t_det), disc(fake.detach(), t_det)
-        d_loss = losses.discriminator_loss(d_real, d_fake, disc(real, wrong))
-        self.opt_d.zero_grad(set_to_none=True)
-        d_loss.backward()
-        torch.nn.utils.clip_grad_norm_(disc.parameters(), cfg.grad_clip)
+        d_real, d_fake, d_wrong = self.disc_pass(real, fake.detach(), t_det, wrong)
+        d_loss = losses.discriminator_loss(d_real, d_fake, d_wrong)
+        self._backward(d_loss)
+        if self._sync:
+            torch.nn.utils.clip_grad_norm_(disc.parameters(), cfg.grad_clip)
         self.opt_d.step()
+        self.opt_d.zero_grad(set_to_none=True)
         logs["d"] = d_loss.item()
         logs["d_real"] = torch.sigmoid(d_real).mean().item()
         logs["d_fake"] = torch.sigmoid(d_fake).mean().item()
@@ -293,11 +443,11 @@ class Trainer:
         disc.requires_grad_(True)
         kl = losses.kl_loss(mu, logvar)
         logs["g"], logs["kl"] = g.item(), kl.item()
-        out = cfg.w_gan * (g + cfg.w_kl * kl)
+        out_loss = cfg.w_gan * (g + cfg.w_kl * kl)
         if cfg.w_l1 > 0:
             l1 = (fake - real).abs().mean()
             logs["l1"] = l1.item()
-            out = out + cfg.w_l1 * l1
+            out_loss = out_loss + cfg.w_l1 * l1
         if self.critic is not None:
             # Matching: the frozen critic must retrieve each caption from its imagined image (in-batch).
             with torch.no_grad():
@@ -305,8 +455,8 @@ class Trainer:
             sims = self.critic.similarity(self.critic.encode_image(fake), c_txt)
             match = losses.ranking_loss(sims, cfg.margin, cfg.ranking_loss, true_pairs)
             logs["match"] = match.item()
-            out = out + cfg.w_match * match
-        return out
+            out_loss = out_loss + cfg.w_match * match
+        return out_loss
 
     # ---- health ---------------------------------------------------------------------
     @torch.no_grad()
@@ -343,8 +493,12 @@ class Trainer:
                 pg["lr"] = self._base_lr("generator") * self._lr_factor(epoch)
         self._epoch_data(epoch)
         n_images = self.train_split.images.shape[0]
-        batches = iterate_batches(self.train_split, cfg.batch_size, self.gen)
-        n_batches = math.ceil(n_images / cfg.batch_size)
+        if self.accelerator is None:
+            batches = iterate_batches(self.train_split, cfg.batch_size, self.gen)
+            n_batches = math.ceil(n_images / cfg.batch_size)
+        else:
+            batches = self._sharded_batches()
+            n_batches = len(batches)
         bar = tqdm(batches, total=n_batches, desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=not self.progress,
                    leave=False, file=sys.stderr)
         sums: dict[str, float] = {}
@@ -359,6 +513,15 @@ class Trainer:
                 counts[k] = counts.get(k, 0) + 1
             bar.set_postfix({k: f"{sums[k] / counts[k]:.3f}" for k in ("loss", "rank") if k in sums})
         return {k: v / counts[k] for k, v in sums.items()}, time.time() - t0, n_images
+
+    def _sharded_batches(self) -> torch.utils.data.DataLoader:
+        """The epoch's batches (the same rows as ``iterate_batches``) as a DataLoader that accelerate shards
+        over the processes: each takes every n-th batch, so ``batch_size`` is per process."""
+        rows = epoch_rows(self.train_split, self.gen).tolist()
+        split = self.train_split
+        loader = torch.utils.data.DataLoader(rows, batch_size=self.train_cfg.batch_size, shuffle=False,
+                                             collate_fn=lambda r: make_batch(split, torch.tensor(r)))
+        return self.accelerator.prepare_data_loader(loader, device_placement=False)
 
     def fit(self) -> dict:
         cfg = self.train_cfg
@@ -379,14 +542,18 @@ class Trainer:
             improved = val["rsum"] > self.best_rsum or cfg.freeze_encoders
             if improved:
                 self.best_rsum = max(val["rsum"], self.best_rsum)
-                self._save_best(val, record)
+                if self.is_main:
+                    self._save_best(val, record)
             self.epoch += 1
             best_epoch = max(self.history, key=lambda r: r["val_rsum"])["epoch"]
             if cfg.early_stop_patience is not None and not cfg.freeze_encoders:
                 self.stopped_early = self.epoch - best_epoch >= cfg.early_stop_patience
             self.seconds = time.time() - start
-            self._save_last()
-            if self.progress:
+            if self.is_main:
+                self._save_last()
+            if self.accelerator is not None:
+                self.accelerator.wait_for_everyone()
+            if self.progress and self.is_main:
                 shares = " ".join(f"{k} {v:.0%}" for k, v in health["grad_share"].items())
                 cond = f"  cond {health['conditioning']:.2f}" if health["conditioning"] is not None else ""
                 print(f"epoch {epoch + 1}: loss {record.get('loss', 0):.3f}  val rsum {val['rsum']:.1f} "
@@ -454,5 +621,9 @@ class Trainer:
                 "samples_per_second": round(float(np.mean([r["samples_per_second"] for r in self.history])), 1),
                 "peak_memory_mb": round(peak_mb, 1), "device": str(self.device),
                 "threads": torch.get_num_threads(), "history": self.history}
-        (self.out / "run.json").write_text(json.dumps(meta, indent=2))
+        if self.accelerator is not None:
+            meta.update(processes=self.accelerator.num_processes, mixed_precision=self.accelerator.mixed_precision,
+                        grad_accum=self.train_cfg.grad_accum)
+        if self.is_main:
+            (self.out / "run.json").write_text(json.dumps(meta, indent=2))
         return meta
