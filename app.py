@@ -33,7 +33,7 @@ from lookimagine import serving
 from lookimagine.pipeline import messages, showcase, validation, views
 from lookimagine.pipeline.layout import PipelineFolder
 from lookimagine.pipeline.outputs import QueryError, QueryResult
-from lookimagine.pipeline.protocol import Pipeline
+from lookimagine.pipeline.protocol import Pipeline, column_titles
 
 try:  # ZeroGPU on Hugging Face Spaces; a no-op everywhere else
     import spaces
@@ -207,7 +207,7 @@ class Handlers:
         """The values of ``OUTPUTS`` for one result."""
         for notice in result.notices:
             gr.Warning(notice)
-        panels = views.result_panels(result)
+        panels = views.result_panels(result, column_titles(self.pipelines[model]))
         return [*(panels[name] for name in views.PANELS), _json(result, model)]
 
     def ui_text(self, text, k, seed, n_images, model):
@@ -241,9 +241,10 @@ class Handlers:
 
     def ui_select_model(self, model):
         pipeline = self.get(model)
+        titles = [_column_title(model, pipeline) for _ in TAB_OF for model in ("baseline", "gxn")]
         return [_gallery_line(pipeline), gr.Dataset(samples=[[t] for t in pipeline.examples("text_to_image")]),
                 pipeline.examples("image_to_text"), views.differences_table(pipeline.differences()),
-                _attribution(pipeline)]
+                _attribution(pipeline), *titles]
 
     def endpoints(self) -> tuple[Callable, Callable]:
         """The two named API functions (their signatures are the API's parameters)."""
@@ -275,9 +276,9 @@ def build_demo(pipelines: Mapping[str, Pipeline], *, assets_dir: str | Path = AS
         ui = _header(h.names, first)
         with gr.Tabs(selected="t2i") as ui["tabs"]:
             with gr.Tab("Text → Image", id="t2i"):
-                ui["t2i"] = _text_inputs(first) | _results("text_to_image")
+                ui["t2i"] = _text_inputs(first) | _results("text_to_image", first)
             with gr.Tab("Image → Text", id="i2t"):
-                ui["i2t"] = _image_inputs(first) | _results("image_to_text")
+                ui["i2t"] = _image_inputs(first) | _results("image_to_text", first)
             with gr.Tab("Where they differ", id="diff"):
                 ui["diff_table"] = _differences_tab(first)
             with gr.Tab("Benchmark", id="bench"):
@@ -307,8 +308,9 @@ def _wire(h: Handlers, ui: dict) -> None:
     ui["diff_table"].select(h.ui_difference, [t2i["k"], t2i["seed"], t2i["n"], i2t["k"], model],
                             [ui["tabs"], t2i["text"], i2t["image"], *t2i_out, *i2t_out], show_progress="minimal",
                             **private)
+    titles = [ui[tab][f"{m}_title"] for tab in TAB_OF.values() for m in ("baseline", "gxn")]
     model.change(h.ui_select_model, [model],
-                 [ui["gallery_line"], t2i["examples"], i2t["examples"], ui["diff_table"], ui["attribution"]],
+                 [ui["gallery_line"], t2i["examples"], i2t["examples"], ui["diff_table"], ui["attribution"], *titles],
                  show_progress="minimal", **private)
     # The two public endpoints: hidden triggers over the same input components.
     text_to_image, image_to_text = h.endpoints()
@@ -367,25 +369,33 @@ def _image_inputs(first: Pipeline) -> dict:
     return {"image": image, "examples": examples, "k": k, "run": run}
 
 
-def _results(direction: str) -> dict:
+def _results(direction: str, first: Pipeline) -> dict:
     """The status line, the baseline and GXN columns, and the JSON of one direction: ``OUTPUTS``, by name."""
     tab = TAB_OF[direction]
     out = {"status": gr.Markdown("", elem_classes="li-status", elem_id=f"{tab}-status")}
     with gr.Row(equal_height=False):
         for model in ("baseline", "gxn"):
-            out |= {f"{model}_{part}": c for part, c in _model_column(model, direction).items()}
+            out |= {f"{model}_{part}": c for part, c in _model_column(model, direction, first).items()}
     with gr.Accordion(f"Result as JSON (what the /{direction} API returns)", open=False):
         out["json"] = gr.JSON(label="result", elem_id=f"{tab}-json")
+    titles = {name: out.pop(name) for name in ("baseline_title", "gxn_title")}  # not a result: set per model
     assert tuple(out) == OUTPUTS, "the page and OUTPUTS disagree"
-    return out
+    return out | titles
 
 
-def _model_column(model: str, direction: str) -> dict:
-    """One model's column: Look, Imagine and Match panels and the rank badge (see ``views.PANELS``)."""
+def _column_title(model: str, pipeline: Pipeline) -> str:
+    """``### GXN · Look → Imagine → Match``, with the pipeline's own names for its two models."""
+    baseline, imagining = column_titles(pipeline)
+    if model == "baseline":
+        return f"### {baseline} <small>· Look → Match</small>"
+    return f"### {imagining} <small>· Look → Imagine → Match</small>"
+
+
+def _model_column(model: str, direction: str, first: Pipeline) -> dict:
+    """One model's column: its title, Look, Imagine and Match panels and the rank badge (see ``views.PANELS``)."""
     key = f"{model}-{TAB_OF[direction]}"
-    title, stages = ("Baseline", "Look → Match") if model == "baseline" else ("GXN", "Look → Imagine → Match")
     with gr.Column(elem_classes=["li-col", f"li-{model}"], elem_id=key):
-        gr.Markdown(f"### {title} <small>· {stages}</small>", elem_classes="li-col-title")
+        title = gr.Markdown(_column_title(model, first), elem_classes="li-col-title", elem_id=f"{key}-title")
         look = gr.Plot(label="Look: the query among the gallery", show_label=False, elem_id=f"{key}-look")
         gr.Markdown("Imagine", elem_classes="li-stage")
         if model == "baseline":
@@ -407,7 +417,7 @@ def _model_column(model: str, direction: str) -> dict:
             match = gr.Dataframe(headers=views.RANKING_HEADERS, interactive=False, wrap=True, show_label=False,
                                  column_widths=["8%", "64%", "15%", "13%"], max_height=420, elem_id=f"{key}-match")
         badge = gr.Markdown("", elem_classes="li-badge", elem_id=f"{key}-badge")
-    return {"look": look, "imagine": imagine, "match": match, "badge": badge}
+    return {"title": title, "look": look, "imagine": imagine, "match": match, "badge": badge}
 
 
 def _differences_tab(first: Pipeline) -> gr.Dataframe:

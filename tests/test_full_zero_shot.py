@@ -360,8 +360,9 @@ def test_app_shows_the_zero_shot_pipeline_side_by_side(pipe):
     selectors = [b for b in demo.blocks.values() if getattr(b, "elem_id", None) == "model"]
     assert [c[0] for c in selectors[0].choices] == [options.NAME]
     h = app.Handlers({options.NAME: pipe})
-    line, _, examples, differences, attribution = h.ui_select_model(options.NAME)
+    line, _, examples, differences, attribution, *titles = h.ui_select_model(options.NAME)
     assert "CLIP clip" in line and len(examples) == 8 and differences == [] and "tiny test gallery" in attribution
+    assert len(titles) == 4 and "CLIP alone" in titles[0] and "CLIP + imagination" in titles[1]  # not "GXN"
     values = h.ui_text("a red circle", 3, 0, 1, options.NAME)
     assert values[-1]["model"] == options.NAME and len(values[-1]["gxn"]["ranking"]) == 3
 

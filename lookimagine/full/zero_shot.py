@@ -57,6 +57,8 @@ class ZeroShotPipeline:
     """open_clip (Look) + captioner and painter (Imagine) + fusion (Match) over one gallery."""
 
     max_text_chars = MAX_TEXT_CHARS
+    #: the app's column titles: the baseline is CLIP itself; the imagining model is not GXN
+    column_titles = ("CLIP alone", "CLIP + imagination")
 
     def __init__(self, towers: ClipTowers, captioner: Captioner, painter: Painter, gallery: ClipGallery,
                  weight: float, name: str = NAME, attribution: str = ""):

@@ -13,6 +13,15 @@ from PIL import Image
 from .outputs import Direction, QueryResult
 
 
+#: the columns' titles of a pipeline that does not name them: GXN beside its baseline
+COLUMN_TITLES = ("Baseline", "GXN")
+
+
+def column_titles(pipeline) -> tuple[str, str]:
+    """``pipeline.column_titles`` if it has them (e.g. the zero-shot pipeline's "CLIP alone"), else ``COLUMN_TITLES``."""
+    return tuple(getattr(pipeline, "column_titles", COLUMN_TITLES))
+
+
 class Pipeline(Protocol):
     #: shown in the model selector, e.g. "pocket · emoji"
     name: str
@@ -24,6 +33,8 @@ class Pipeline(Protocol):
     attribution: str
     #: max characters of a text query before truncation (with a notice)
     max_text_chars: int
+    #: optional: the two columns' titles, (looks only, looks and imagines); ``COLUMN_TITLES`` when absent
+    #: column_titles: tuple[str, str]
 
     def run(self, query: str | Image.Image, k: int = 5, *, seed: int = 0, n_images: int = 1) -> QueryResult:
         """Look, Imagine and Match for both models.

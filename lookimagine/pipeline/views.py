@@ -236,15 +236,15 @@ def notices_markdown(result: QueryResult) -> str:
     return " · ".join(f"⚠ {_md_escape(n)}" for n in result.notices)
 
 
-def summary_markdown(result: QueryResult) -> str:
-    """One line comparing where the two models put the ground truth."""
+def summary_markdown(result: QueryResult, titles: tuple[str, str] = ("Baseline", "GXN")) -> str:
+    """One line comparing where the two models (``titles``: the baseline's, the imagining model's) put the ground truth."""
     b, g = result.baseline.ground_truth_rank, result.gxn.ground_truth_rank
     if b is None or g is None:
         return "The query is not from the gallery, so there is no ground truth to compare."
     if b == g:
         return f"Both models put the ground truth at rank {g}."
-    better = "GXN" if g < b else "The baseline"
-    return f"{better} ranks the ground truth higher: GXN {g}, baseline {b}."
+    better = titles[1] if g < b else titles[0]
+    return f"{better} ranks the ground truth higher: {titles[1]} {g}, {titles[0].lower()} {b}."
 
 
 #: the panels of one result, in the order ``result_panels`` fills them
@@ -252,7 +252,7 @@ PANELS = ("status", "baseline_look", "baseline_imagine", "baseline_match", "base
           "gxn_look", "gxn_imagine", "gxn_match", "gxn_badge")
 
 
-def result_panels(result: QueryResult) -> dict[str, object]:
+def result_panels(result: QueryResult, titles: tuple[str, str] = ("Baseline", "GXN")) -> dict[str, object]:
     """Everything the two columns show for one query, keyed by ``PANELS``.
 
     Text → image: Match is a gallery, GXN's Imagine a gallery of pictures.
@@ -262,7 +262,7 @@ def result_panels(result: QueryResult) -> dict[str, object]:
     b, g = result.baseline, result.gxn
     text_query = result.direction == "text_to_image"
     match = ranking_gallery if text_query else ranking_table
-    status = summary_markdown(result)
+    status = summary_markdown(result, titles)
     notices = notices_markdown(result)
     return {
         "status": f"{status}  \n{notices}" if notices else status,
