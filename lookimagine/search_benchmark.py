@@ -196,6 +196,7 @@ def measure_folder(root: Path, shard_size: int, progress: bool = True) -> dict:
             "rss_mib_before": before["rss_mib"], "rss_mib_after": after["rss_mib"],
             "peak_rss_mib": after["peak_rss_mib"],
             "all_pixels_mib": round(n * size * size * 3 / 2**20, 1),
+            "embeddings_mib": round(sum(t.nbytes for t in (whole.v_h, whole.v_l, whole.t_h, whole.t_l)) / 2**20, 1),
             "resume": {"shards": len(range(0, n, shard_size)), "interrupted_after": halfway,
                        "redone": len(redone), "seconds": round(resume_s, 1),
                        "identical": bool(torch.equal(whole.v_h, resumed.v_h) and torch.equal(whole.t_h, resumed.t_h))}}
@@ -232,7 +233,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"folder of {r['images']:,} images ({r['captions']:,} captions): listed in {r['listing_s']} s; "
               f"embedded in {r['embed_s']} s = {r['images_per_s']} images/s ({r['torch_threads']} torch threads); "
               f"RSS {r['rss_mib_before']} MiB before, {r['rss_mib_after']} MiB after, peak {r['peak_rss_mib']} MiB "
-              f"(all decoded pixels at once would be {r['all_pixels_mib']} MiB); interrupted after "
+              f"(the embeddings themselves: {r['embeddings_mib']} MiB; all decoded pixels at once would be "
+              f"{r['all_pixels_mib']} MiB); interrupted after "
               f"{r['resume']['interrupted_after']} of {r['resume']['shards']} shards, the restart redid "
               f"{r['resume']['redone']} in {r['resume']['seconds']} s, identical: {r['resume']['identical']}")
         _write(args.json_path, r)

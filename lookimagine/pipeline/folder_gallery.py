@@ -49,6 +49,7 @@ log = logging.getLogger(__name__)
 
 FORMAT = "lookimagine-folder-shards-v1"
 SHARD_SIZE = 2048  # images per shard file
+IMAGE_FIELDS = ("v_h", "v_l", "pixel_sha1")  # one row per image; the rest, t_h and t_l, one per caption
 BATCH = 128  # images decoded and encoded at once
 
 
@@ -140,7 +141,8 @@ def embed_folder(loaded: LoadedModel, dataset: CaptionDataset, folder: Path, *, 
     done = _finished_shards(manifest_path, header)
     loaded.model.eval()
     bar = tqdm(total=n, desc=f"{desc}: embedding images", unit="img", disable=not progress, file=sys.stderr)
-    parts = []
+    first_caption = np.cumsum([0] + [len(dataset.captions_of(i)) for i in range(n)])  # (N + 1,) caption rows
+    out: dict[str, torch.Tensor] = {}  # filled shard by shard, so the shards are never held twice
     for i, (start, stop) in enumerate(shards):
         path = folder / f"shard-{i:05d}.safetensors"
         part = _read_shard(path, stop - start) if i in done else None
@@ -151,12 +153,16 @@ def embed_folder(loaded: LoadedModel, dataset: CaptionDataset, folder: Path, *, 
             atomic_write_json(manifest_path, {**header, "done": sorted(done)})
             if on_shard is not None:
                 on_shard(i)
-        parts.append(part)
+        for name, tensor in part.items():
+            a, b, total = ((start, stop, n) if name in IMAGE_FIELDS
+                           else (first_caption[start], first_caption[stop], first_caption[-1]))
+            if name not in out:
+                out[name] = torch.empty((int(total), *tensor.shape[1:]), dtype=tensor.dtype)
+            out[name][a:b] = tensor
         bar.update(stop - start)
     bar.close()
-    cat = lambda name: torch.cat([p[name] for p in parts])  # noqa: E731
-    return FolderEmbedding(cat("v_h"), cat("v_l"), cat("t_h"), cat("t_l"),
-                           [bytes(row).hex() for row in cat("pixel_sha1").numpy()])
+    return FolderEmbedding(out["v_h"], out["v_l"], out["t_h"], out["t_l"],
+                           [bytes(row).hex() for row in out["pixel_sha1"].numpy()])
 
 
 def _finished_shards(manifest_path: Path, header: dict) -> set[int]:
