@@ -343,6 +343,13 @@ class Trainer:
         else:
             loss.backward()
 
+    def _zero_grad(self, opts, after_step: bool = False) -> None:
+        """Plain training zeroes before the backward (the gradients stay readable after a step); under
+        accelerate after the step, which it skips until the last micro-batch of an accumulation."""
+        if after_step == (self.accelerator is not None):
+            for opt in opts:
+                opt.zero_grad(set_to_none=True)
+
     @property
     def _sync(self) -> bool:
         """False on the micro-batches of a gradient accumulation that only add up gradients."""
@@ -388,7 +395,8 @@ class Trainer:
             real = images[:gb]
             if real.shape[-1] != out.fake.shape[-1]:  # the GAN draws smaller than the encoders read
                 real = F.interpolate(real, size=out.fake.shape[-2:], mode="area")
-            terms["gan"] = self._gan_terms(real, out, tokens[:gb], lengths[:gb], pairs, logs)
+            terms["gan"] = self._gan_terms(real, out.txt.t_l[:gb], tokens[:gb], lengths[:gb], pairs, logs,
+                                           drawn=(out.fake, out.mu, out.logvar))
         if out.noise_pred is not None:
             terms["diffusion"] = cfg.w_diffusion * losses.noise_prediction_loss(out.noise_pred, out.noise)
 
@@ -397,12 +405,13 @@ class Trainer:
             logs.update({f"share.{k}": v for k, v in health["share"].items()})
             logs.update({f"gradnorm.{k}": v for k, v in health["norm"].items()})
         loss = sum(terms.values())
+        self._zero_grad(self.opts.values())
         self._backward(loss)
         for group, opt in self.opts.items():
             if self._sync:  # per-group clipping, on the summed gradient of an accumulation
                 logs[f"clip.{group}"] = float(torch.nn.utils.clip_grad_norm_(self.group_params[group], cfg.grad_clip))
             opt.step()
-            opt.zero_grad(set_to_none=True)  # after the step: under accumulation accelerate skips both until the last
+        self._zero_grad(self.opts.values(), after_step=True)
         logs.update({k: v.item() for k, v in terms.items()})
         logs["loss"] = loss.item()
         return logs
@@ -416,24 +425,32 @@ class Trainer:
         to_t = lambda a: torch.as_tensor(np.asarray(a), dtype=torch.float32, device=device)  # noqa: E731
         return losses.self_critical(out.logprobs, out.sampled, to_t(reward), to_t(base))
 
-    def _gan_terms(self, real: torch.Tensor, out: PassOutputs, tokens: torch.Tensor, lengths: torch.Tensor,
-                   true_pairs: torch.Tensor | None, logs: dict) -> torch.Tensor:
+    def _gan_terms(self, real: torch.Tensor, t_l: torch.Tensor, tokens: torch.Tensor, lengths: torch.Tensor,
+                   true_pairs: torch.Tensor | None, logs: dict, drawn: tuple | None = None) -> torch.Tensor:
         """Discriminator step, then the generator's weighted loss.
 
+        ``drawn``: (fake, μ, logvar) the training pass drew from ``t_l``; None: draw them here.
         The generator's loss reaches t_l (and so the text encoder) only through the generator's input:
         D and the matching critic are given detached text, so the text encoder cannot learn to fool them.
         """
-        cfg, disc, fake, mu, logvar = self.train_cfg, self.disc, out.fake, out.mu, out.logvar
+        cfg, model, disc = self.train_cfg, self.model, self.disc
+        if drawn is None:
+            t_c, mu, logvar = model.cond_aug(t_l, generator=self.gen)
+            z = torch.randn((t_c.shape[0], self.model_cfg.noise_dim), generator=self.gen, device=t_c.device)
+            fake = model.gan(t_c, z)
+        else:
+            fake, mu, logvar = drawn
         # 1. D: accept (real, true text); reject (fake, true text) and (real, wrong text).
-        t_det = out.txt.t_l[:fake.shape[0]].detach()
+        t_det = t_l.detach()
         wrong = t_det.roll(1, dims=0)  # each image paired with its neighbour's text (one caption per image)
         d_real, d_fake, d_wrong = self.disc_pass(real, fake.detach(), t_det, wrong)
         d_loss = losses.discriminator_loss(d_real, d_fake, d_wrong)
+        self._zero_grad([self.opt_d])
         self._backward(d_loss)
         if self._sync:
             torch.nn.utils.clip_grad_norm_(disc.parameters(), cfg.grad_clip)
         self.opt_d.step()
-        self.opt_d.zero_grad(set_to_none=True)
+        self._zero_grad([self.opt_d], after_step=True)
         logs["d"] = d_loss.item()
         logs["d_real"] = torch.sigmoid(d_real).mean().item()
         logs["d_fake"] = torch.sigmoid(d_fake).mean().item()
