@@ -6,6 +6,7 @@ import pytest
 from lookimagine.evaluation.image_metrics import (
     r_precision,
     r_precision_from_candidate_scores,
+    r_precision_truth,
     sample_r_precision_candidates,
 )
 
@@ -46,6 +47,29 @@ def test_seeded_and_hand_scores():
     manual = np.mean([scores[i, p[0]] > scores[i, p[1:]].max() for i, p in enumerate(pools)])
     assert a == manual
     assert r_precision_from_candidate_scores(np.array([[2.0, 1.0, 0.0], [1.0, 1.0, 0.0], [0.0, 3.0, 1.0]])) == 1 / 3
+
+
+def test_truth_aware_counts_another_true_caption_as_a_hit():
+    n = 150
+    owner, true = np.arange(n), np.arange(n)
+    truth = np.eye(n, dtype=bool)
+    truth[:, 0] = True  # caption 0 is true of every scene ("there is one shape")
+    scores = np.zeros((n, n))
+    scores[:, 0] = 1.0  # the judge always prefers caption 0
+    exact = r_precision(scores, true, caption_owner=owner)
+    hit, chance = r_precision_truth(scores, true, truth, caption_owner=owner)
+    pools = sample_r_precision_candidates(true, n, 100, seed=0, caption_owner=owner)
+    has_0 = (pools == 0).any(axis=1)
+    assert exact == 1 / n  # only the scene whose own caption is caption 0
+    assert hit == has_0.mean()  # a hit exactly where caption 0 was in the pool (it is true of every scene)
+    n_true = 1 + (pools[:, 1:] == 0).any(axis=1)  # its own caption, and caption 0 when drawn as a negative
+    assert chance == pytest.approx(n_true.mean() / 100)
+    # a constant scorer never hits, and with the identity truth it equals exact R-precision
+    assert r_precision_truth(np.ones((n, n)), true, truth, caption_owner=owner)[0] == 0.0
+    rng = np.random.default_rng(1)
+    noisy = rng.normal(size=(n, n))
+    assert r_precision_truth(noisy, true, np.eye(n, dtype=bool), caption_owner=owner)[0] == \
+        r_precision(noisy, true, caption_owner=owner)
 
 
 def test_bad_input_raises():

@@ -125,6 +125,10 @@ def test_evaluate_writes_every_metric(tiny_runs):
     assert 0 <= result["captioning"]["cider_d"] and 0 <= result["captioning"]["bleu4"] <= 100
     ig = result["image_generation"]
     assert 0 <= ig["r_precision"] <= 100 and ig["n_candidates"] == 100 and "baseline" in ig["judge_preset"]
+    # shapes has a checker: the truth-aware figures sit beside the exact ones, never below them
+    assert ig["r_precision"] <= ig["r_precision_truth"] <= 100
+    assert ig["r_precision_real_images"] <= ig["r_precision_truth_real_images"] <= 100
+    assert 1 <= ig["r_precision_truth_chance"] <= 100
     assert result["config_hash"] and result["code_version"]
     baseline = evaluate_checkpoint(tiny_runs["baseline"], "test", judge=tiny_runs["gxn"])
     assert "captioning" not in baseline and "image_generation" not in baseline

@@ -31,7 +31,7 @@ from .bleu import corpus_bleu
 from .captions import reference_sets
 from .cider import corpus_cider
 from .embedding import embed_images, embed_texts, split_similarity
-from .image_metrics import r_precision
+from .image_metrics import r_precision, r_precision_truth
 from .retrieval import caption_keys, evaluate_retrieval, recall_by_type
 
 
@@ -107,8 +107,11 @@ def caption_scores(model: GXN, split: EncodedSplit, vocab, device, beam: int = 1
 
 @torch.no_grad()
 def image_scores(model: GXN, judge: GXN, judge_vocab, split: EncodedSplit, device, seed: int = 0,
-                 max_queries: int = 1000, batch: int = 64) -> dict:
-    """R-precision@1 of generated images (one per image, from its first caption), judged by ``judge``."""
+                 max_queries: int = 1000, batch: int = 64, truth: np.ndarray | None = None) -> dict:
+    """R-precision@1 of generated images (one per image, from its first caption), judged by ``judge``.
+
+    truth: optional (N_images, M_captions) bool from the dataset's checker; then the truth-aware
+    R-precision (``r_precision_truth``) of the imagined and the real images is reported as well."""
     owner = split.image_of_caption.numpy()
     n = min(split.images.shape[0], max_queries)
     first_caption = np.array([np.flatnonzero(owner == i)[0] for i in range(n)])
@@ -131,9 +134,15 @@ def image_scores(model: GXN, judge: GXN, judge_vocab, split: EncodedSplit, devic
     fake_scores = judge.similarity(embed_images(judge, fakes_u8, device), txt).cpu().numpy()
     real_scores = judge.similarity(embed_images(judge, split.images[:n], device), txt).cpu().numpy()
     args = dict(true_caption=first_caption, n_candidates=100, seed=seed, caption_owner=owner)
-    return {"r_precision": r_precision(fake_scores, **args) * 100,
-            "r_precision_real_images": r_precision(real_scores, **args) * 100,
-            "n_queries": int(n), "n_candidates": 100}
+    out = {"r_precision": r_precision(fake_scores, **args) * 100,
+           "r_precision_real_images": r_precision(real_scores, **args) * 100,
+           "n_queries": int(n), "n_candidates": 100}
+    if truth is not None:
+        fake_truth, chance = r_precision_truth(fake_scores, truth=truth[:n], **args)
+        real_truth, _ = r_precision_truth(real_scores, truth=truth[:n], **args)
+        out.update(r_precision_truth=fake_truth * 100, r_precision_truth_real_images=real_truth * 100,
+                   r_precision_truth_chance=chance * 100)
+    return out
 
 
 def evaluate_checkpoint(checkpoint: str | Path, split: str = "test", judge: str | Path | None = None,
@@ -163,7 +172,8 @@ def evaluate_checkpoint(checkpoint: str | Path, split: str = "test", judge: str 
         result["captioning"] = caption_scores(model, data, vocab, device, beam=beam)
     if model.can_draw and judge is not None:
         judge_model, judge_vocab, judge_config = load_checkpoint(resolve_checkpoint(judge), device)
-        result["image_generation"] = {**image_scores(model, judge_model, judge_vocab, data, device, seed=seed),
+        result["image_generation"] = {**image_scores(model, judge_model, judge_vocab, data, device, seed=seed,
+                                                     truth=dataset.truth_matrix()),
                                       "judge": str(resolve_checkpoint(judge)),
                                       "judge_preset": judge_config["meta"].get("preset")}
     result["seconds"] = round(time.time() - start, 2)

@@ -16,6 +16,15 @@ Two choices made explicit here:
 * ties count against the image: its caption must score strictly higher than
   all 99 others, so a constant scorer gets 0, not 1.
 
+Where a checker says which captions are true of which scene (shapes),
+:func:`r_precision_truth` is reported beside it: on shapes "a red circle" is
+true of many scenes, so exact-caption R-precision counts a correct image as a
+miss whenever the judge prefers another caption that is just as true. The
+truth-aware variant scores the same pools; a hit is an image whose best true
+candidate (its own caption, or another caption true of the scene it was drawn
+from) scores strictly above every false one. Applied identically to the real
+images, and with its chance level (the mean share of true candidates).
+
 For scorers too large to evaluate as a full matrix, use the two halves:
 :func:`sample_r_precision_candidates` gives the ``(N, 100)`` caption indices,
 score those pairs however is convenient, then :func:`r_precision_from_candidate_scores`.
@@ -25,7 +34,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["r_precision", "sample_r_precision_candidates", "r_precision_from_candidate_scores"]
+__all__ = ["r_precision", "r_precision_truth", "sample_r_precision_candidates",
+           "r_precision_from_candidate_scores"]
 
 
 def sample_r_precision_candidates(
@@ -106,3 +116,30 @@ def r_precision(
         raise ValueError(f"scores must be (N_images, M_captions) with N = len(true_caption), got {scores.shape}")
     pools = sample_r_precision_candidates(true_caption, scores.shape[1], n_candidates, seed, caption_owner)
     return r_precision_from_candidate_scores(np.take_along_axis(scores, pools, axis=1))
+
+
+def r_precision_truth(
+    scores: np.ndarray,
+    true_caption,
+    truth: np.ndarray,
+    n_candidates: int = 100,
+    seed: int | np.random.Generator = 0,
+    caption_owner=None,
+) -> tuple[float, float]:
+    """Truth-aware R-precision (R = 1) on the same caption pools as :func:`r_precision`.
+
+    scores: (N_images, M_captions), higher is better; truth: (N_images, M_captions) bool, caption j
+    true of image i's scene (the image's own caption counts as true). A hit: the best-scoring true
+    candidate beats every false candidate strictly (ties count against). Returns (fraction of hits,
+    chance level: the mean share of true candidates per pool, what a random scorer expects).
+    """
+    scores, truth = np.asarray(scores), np.asarray(truth, dtype=bool)
+    if truth.shape != scores.shape:
+        raise ValueError(f"truth has shape {truth.shape}, expected the scores' {scores.shape}")
+    pools = sample_r_precision_candidates(true_caption, scores.shape[1], n_candidates, seed, caption_owner)
+    s = np.take_along_axis(scores, pools, axis=1).astype(np.float64)
+    t = np.take_along_axis(truth, pools, axis=1)
+    t[:, 0] = True
+    best_true = np.where(t, s, -np.inf).max(axis=1)
+    best_false = np.where(t, -np.inf, s).max(axis=1)
+    return float(np.mean(best_true > best_false)), float(t.mean())
