@@ -31,7 +31,7 @@ class ModelConfig:
     vocab_size: int = 0  # filled in from the vocabulary when training starts
     image_size: int = 64  # what the encoders are fed (the full tier: the open_clip tower's input size)
     # Look backbone: "pocket" (the CNN and GRUs below, from scratch) or "open_clip" (pretrained towers under the
-    # same heads, ``lookimagine.full.adapter``): clip_model names an open_clip architecture, clip_pretrained its
+    # same heads, ``lookimagine.models.clip_encoders``): clip_model names an open_clip architecture, clip_pretrained its
     # weights tag ("" = random init: tests); the towers are frozen except their last clip_unlocked_layers blocks.
     backbone: str = "pocket"
     clip_model: str = "ViT-B-32"
@@ -246,7 +246,7 @@ def _build_presets() -> dict[str, Preset]:
                              early_stop_patience=3, max_len=32)
     presets.update(_variants("coco-clip", clip_train, clip_model))
     presets.update(_variants("f30k-clip", dataclasses.replace(clip_train, epochs=15), clip_model))
-    # tiny-clip: a random 2-block open_clip (``full.adapter.TINY_CLIP``) on tiny shapes, for tests
+    # tiny-clip: a random 2-block open_clip (``models.clip_encoders.TINY_CLIP``) on tiny shapes, for tests
     tiny_clip = dataclasses.replace(tiny_model, backbone="open_clip", clip_model="lookimagine-tiny-clip")
     presets.update(_variants("tiny-clip", tiny_train, tiny_clip))
     return presets

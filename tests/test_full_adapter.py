@@ -1,4 +1,4 @@
-"""GXN over open_clip towers (``lookimagine.full.adapter``), on a tiny random open_clip built from its config.
+"""GXN over open_clip towers (``lookimagine.models.clip_encoders``), on a tiny random open_clip built from its config.
 
 One training step, save and strict reload, the frozen backbone, the text bridge (GXN word ids → CLIP BPE),
 the message when pretrained weights cannot be had, and one ``accelerate launch`` of the tiny preset on CPU.
@@ -89,7 +89,7 @@ def test_missing_pretrained_weights_give_one_sentence(monkeypatch):
     from huggingface_hub import constants
     from huggingface_hub.errors import LocalEntryNotFoundError
 
-    from lookimagine.full import adapter
+    from lookimagine.models import clip_encoders as adapter
     from lookimagine.models.checkpoint import CheckpointError
 
     def offline_create_model(*args, **kwargs):
@@ -139,7 +139,7 @@ def test_real_vit_b_32_weights_load_into_the_towers():
     """The towers under the GXN heads compute what open_clip's own ViT-B-32 (OpenAI) computes."""
     import open_clip
 
-    from lookimagine.full.adapter import load_pretrained_towers
+    from lookimagine.models.clip_encoders import load_pretrained_towers
 
     vocab = Vocabulary.build(["a red square"])
     cfg = dataclasses.replace(get_preset("coco-clip-baseline").model, vocab_size=len(vocab))

@@ -18,7 +18,7 @@ import torch
 from PIL import Image
 
 from ..models.checkpoint import pick_device
-from .errors import load_or_explain
+from ..models.downloads import load_or_explain
 from .options import DEFAULT_CAPTIONER
 
 

@@ -25,7 +25,7 @@ from PIL import Image
 from tqdm import tqdm
 
 from ..models.checkpoint import pick_device
-from .errors import ModelUnavailable, is_local, load_or_explain
+from ..models.downloads import ModelUnavailable, is_local, load_or_explain
 
 
 def _open_clip_name(model: str) -> str:

@@ -45,7 +45,7 @@ class GXN(nn.Module):
             raise ValueError("ModelConfig.vocab_size must be set from the vocabulary before building GXN")
         self.cfg = cfg
         if cfg.backbone == "open_clip":  # pretrained towers under the same heads (the full tier)
-            from ..full.adapter import build_encoders  # imports open_clip only when needed
+            from .clip_encoders import build_encoders  # imports open_clip only when needed
 
             self.image_encoder, self.text_encoder = build_encoders(cfg)
         else:

@@ -227,7 +227,7 @@ class Trainer:
         self.model_cfg = dataclasses.replace(model_cfg, vocab_size=len(self.vocab))
         self.model = GXN(self.model_cfg)
         if self.model_cfg.backbone == "open_clip":
-            from ..full.adapter import load_pretrained_towers
+            from ..models.clip_encoders import load_pretrained_towers
 
             self.model.text_encoder.set_vocabulary(self.vocab.tokens)
             if not resume and init is None:

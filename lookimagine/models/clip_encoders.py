@@ -175,7 +175,7 @@ def load_pretrained_towers(model: nn.Module) -> None:
 
     Raises ``ModelUnavailable`` (a ``CheckpointError``) with one sentence on how to supply the weights locally.
     """
-    from .errors import ModelUnavailable, offline
+    from .downloads import ModelUnavailable, offline
 
     cfg = model.cfg
     if not cfg.clip_pretrained:

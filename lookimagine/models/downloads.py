@@ -17,7 +17,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TypeVar
 
-from ..models.checkpoint import CheckpointError
+from .checkpoint import CheckpointError
 
 T = TypeVar("T")
 
