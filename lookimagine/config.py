@@ -58,6 +58,14 @@ class ModelConfig:
     # Imagine, text → image: "gan" (the paper's) or "diffusion" (diffusers parts).
     t2i: str = "none"
     cond_dim: int = 64  # size of φ(t_l) after conditioning augmentation (paper: not stated)
+    # Conditioning augmentation's input scale and initial log-variance (``t2i_gan.ConditioningAugmentation``).
+    # 1.0 / 0.0 (StackGAN's, and every shipped checkpoint's) bury a unit-norm t_l in σ = 1 noise. √embed_dim (16)
+    # and −6 (through φ's LeakyReLU, σ ≈ 0.55 at the start) raised shapes val judge R-precision 3.7 → 12.3% and
+    # the conditioning probe 0.22 → 0.86 in a generator-only stage-2 experiment
+    # (assets/results/analysis/imagination_shapes.json); not yet in the staged presets (emoji unmeasured,
+    # outlines still not drawn).
+    cond_scale: float = 1.0
+    cond_init_logvar: float = 0.0
     noise_dim: int = 64
     gen_channels: int = 16  # generator width at 64×64 is gen_channels; 4×4 has 8×
     disc_channels: int = 16

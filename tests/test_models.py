@@ -8,7 +8,7 @@ import torch
 from lookimagine import losses
 from lookimagine.config import PRESETS, ModelConfig, get_preset
 from lookimagine.models.gxn import GXN
-from lookimagine.models.t2i_gan import Discriminator
+from lookimagine.models.t2i_gan import ConditioningAugmentation, Discriminator
 
 V = 30
 
@@ -124,3 +124,17 @@ def test_greedy_and_beam_decoding_end_and_pad():
         for row in out.tolist():  # nothing but padding after <eos>
             if 2 in row:
                 assert all(t == 0 for t in row[row.index(2) + 1:])
+
+
+def test_conditioning_augmentation_scale_and_initial_variance():
+    t_l = torch.nn.functional.normalize(torch.randn(4, 16), dim=-1)  # unit vectors, as in the joint space
+    torch.manual_seed(0)
+    plain = ConditioningAugmentation(16, 8)
+    torch.manual_seed(0)
+    loud = ConditioningAugmentation(16, 8, input_scale=4.0, init_logvar=-6.0)
+    _, mu, logvar = loud(t_l, sample=False)
+    mu_plain, _ = plain.phi(4.0 * t_l).chunk(2, dim=-1)
+    torch.testing.assert_close(mu, mu_plain)  # same weights: μ is φ(scale · t_l)
+    assert logvar.max() < -1.0  # the bias, through the LeakyReLU: σ starts well below 1
+    assert mu.abs().mean() > plain(t_l, sample=False)[1].abs().mean()  # the text is louder than by default
+    assert ModelConfig().cond_scale == 1.0 and ModelConfig().cond_init_logvar == 0.0  # shipped checkpoints as they were

@@ -57,7 +57,7 @@ class GXN(nn.Module):
         # ``gan`` is the GAN's generator network; ``generator=`` arguments are random-number generators (diffusers)
         self.cond_aug = self.gan = self.diffusion = None
         if cfg.t2i == "gan":
-            self.cond_aug = ConditioningAugmentation(cfg.embed_dim, cfg.cond_dim)
+            self.cond_aug = ConditioningAugmentation(cfg.embed_dim, cfg.cond_dim, cfg.cond_scale, cfg.cond_init_logvar)
             self.gan = Generator(cfg.cond_dim, cfg.noise_dim, cfg.gen_channels, cfg.draw_size or cfg.image_size)
         elif cfg.t2i == "diffusion":
             from .t2i_diffusion import DiffusionT2I  # imports diffusers only when needed
