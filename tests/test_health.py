@@ -162,3 +162,19 @@ def test_stage_two_trains_the_generators_and_leaves_the_encoders_alone(tmp_path)
 def test_match_loss_needs_a_starting_checkpoint(tmp_path):
     with pytest.raises(ValueError, match="init_from"):
         _trainer(tmp_path, variant="t2i", w_match=1.0)
+
+
+def test_squared_error_reconstruction_is_logged_and_weighted(tmp_path):
+    """w_mse adds mean((fake − real)²) to the generator's loss, logged as "mse"; w_l1 off leaves no "l1"."""
+    epoch = _trainer(tmp_path, variant="t2i", epochs=1, w_mse=3.0, w_l1=0.0).fit()["history"][0]
+    assert epoch["mse"] > 0 and "l1" not in epoch
+
+
+def test_the_shapes_recipe_lets_the_gan_hear_the_text():
+    """Second shapes recipe: t_l scaled into conditioning augmentation, squared error instead of L1 (emoji: unchanged)."""
+    for stage in ("imagine", "gxn-ft"):
+        shapes, emoji = get_preset(f"shapes-{stage}"), get_preset(f"emoji-{stage}")
+        assert shapes.model.cond_scale == 16.0 and shapes.model.cond_init_logvar == -6.0
+        assert shapes.train.w_l1 == 0.0 and shapes.train.w_mse > 0
+        assert emoji.model.cond_scale == 1.0 and emoji.train.w_mse == 0.0 and emoji.train.w_l1 > 0
+    assert get_preset("shapes-baseline-ft").model.t2i == "none"

@@ -3,7 +3,7 @@
 Per batch (paper §3.4, simplified to one joint update — see README "Training"):
 1. discriminator step (GAN branch only), on detached text and fakes;
 2. one backward pass of
-   L = w_rank·L_rank + w_caption·[(1−γ)·XE + γ·RL] + w_gan·(L_G + w_kl·KL) + w_l1·L1 + w_match·L_match
+   L = w_rank·L_rank + w_caption·[(1−γ)·XE + γ·RL] + w_gan·(L_G + w_kl·KL) + w_l1·L1 + w_mse·MSE + w_match·L_match
        + w_diffusion·L_diff,
    then, for each module group (encoders, caption decoder, generator, diffusion UNet), its own gradient
    clip and its own Adam step. Clipping per group keeps one branch's large gradient (the GAN's) from
@@ -465,6 +465,10 @@ class Trainer:
             l1 = (fake - real).abs().mean()
             logs["l1"] = l1.item()
             out_loss = out_loss + cfg.w_l1 * l1
+        if cfg.w_mse > 0:
+            mse = (fake - real).pow(2).mean()
+            logs["mse"] = mse.item()
+            out_loss = out_loss + cfg.w_mse * mse
         if self.critic is not None:
             # Matching: the frozen critic must retrieve each caption from its imagined image (in-batch).
             with torch.no_grad():
