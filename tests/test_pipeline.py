@@ -519,3 +519,58 @@ def test_look_map_puts_the_query_among_its_matches(pipe, query):
             assert top < np.median(distance)
             assert look.gallery_kind == ("images" if query == "text" else "captions")
             assert len(look.other_xy) == (5000 if query == "text" else 1000)
+
+
+# ------------------------------------------------------------------ indexed galleries
+
+
+@pytest.fixture(scope="module")
+def indexed_pipe(pipeline_dir, tmp_path_factory):
+    """The same pipeline with the index threshold and the drawn sample lowered, so the tiny gallery is 'large'."""
+    from lookimagine.pipeline.search import IndexConfig
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setenv(ENV_VAR, str(tmp_path_factory.mktemp("indexed-cache")))
+        # efSearch ≥ N: the graph search visits every entry, so the index must agree with the scan
+        mp.setattr(gallery_module, "INDEX", IndexConfig(exact_below=8, ef_search=6000))
+        mp.setattr(gallery_module, "DRAWN", 6)
+        yield LookImagineMatch.from_pretrained(pipeline_dir, device="cpu", progress=False)
+
+
+def test_an_indexed_gallery_ranks_like_the_exact_scan(pipe, indexed_pipe, shared_caption):
+    """Searched exhaustively, the index gives the scan's top k, scores and ground-truth rank; the map draws a sample."""
+    from lookimagine.pipeline import views
+    from lookimagine.pipeline.look_imagine_match import SEARCH_DEPTH
+
+    view = indexed_pipe.gxn.gallery_view
+    assert set(view.search) == {"images", "texts"} and not any(s.exact for s in view.search.values())
+    for query in (shared_caption, pipe.examples("image_to_text", 1)[0]):
+        exact, indexed = pipe.run(query, 5), indexed_pipe.run(query, 5)
+        for a, b in ((exact.gxn, indexed.gxn), (exact.baseline, indexed.baseline)):
+            assert [it.score for it in a.ranking] == pytest.approx([it.score for it in b.ranking], abs=1e-5)
+            # the same entries up to ties: shapes captions repeat, and equal captions score equally
+            assert sorted(it.caption for it in a.ranking) == sorted(it.caption for it in b.ranking)
+            # the index scores in float32 from the joint vectors, the scan from the two halves: a near-tie
+            # (|Δs| ~ 1e-7) may fall either way, so the ground truth's rank may differ by one
+            if a.ground_truth_rank <= SEARCH_DEPTH - 1:
+                assert abs(a.ground_truth_rank - b.ground_truth_rank) <= 1
+            else:  # deeper than the index is searched: "beyond", not a wrong rank
+                assert b.ground_truth_rank is None and b.ground_truth_beyond == SEARCH_DEPTH
+            # the map draws a sample plus the best matches, and says how many entries were ranked
+            look = b.look
+            assert look.gallery_index is not None and look.n_ranked == a.look.n_ranked
+            assert all(look.row_of(it.index) is not None for it in b.ranking)
+        views.result_panels(indexed)["gxn_look"].to_plotly()  # a valid figure
+
+
+def test_a_ground_truth_beyond_the_searched_depth_is_reported_as_such():
+    from lookimagine.pipeline.look_imagine_match import _Searched
+    from lookimagine.pipeline.search import GallerySearch
+
+    vectors = np.eye(6, dtype=np.float32)
+    search = GallerySearch(vectors)
+    query = np.array([5, 4, 3, 2, 1, 0], dtype=np.float32)
+    found = _Searched(*search.search(query, 3), search, query)  # entries 0, 1, 2
+    assert found.rank({1}, 2) == ([0, 1], 2, None)
+    assert found.rank({4}, 2) == ([0, 1], None, 3)  # entry 4 scores 1: not among the 3 searched
+    assert found.rank(set(), 2) == ([0, 1], None, None)

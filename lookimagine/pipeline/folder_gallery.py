@@ -104,7 +104,8 @@ class FolderGallery(Gallery):
         if not self.image_hashes:
             self.image_hashes = {key: i for i, key in enumerate(emb.pixel_sha1)}
         empty = torch.empty(0)
-        return self._view(loaded, ImageEmbedding(emb.v_h, emb.v_l), TextEmbedding(emb.t_h, emb.t_l, empty, empty))
+        return self._view(loaded, ImageEmbedding(emb.v_h, emb.v_l), TextEmbedding(emb.t_h, emb.t_l, empty, empty),
+                          folder / "index", progress)  # a large folder's FAISS index sits beside its shards
 
 
 def listing_key(dataset: FolderDataset) -> str:

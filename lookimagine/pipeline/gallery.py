@@ -35,8 +35,13 @@ from ..data.items import CaptionDataset
 from ..models.checkpoint import WEIGHTS, LoadedModel, tokenize
 from ..models.gxn import GXN, ImageEmbedding, TextEmbedding
 from .look_map import LookSpace, embed
+from .search import GallerySearch, IndexConfig
 
 log = logging.getLogger(__name__)
+#: when a modality of the gallery is matched through a FAISS index instead of an exact scan (``search``)
+INDEX = IndexConfig()
+#: most entries of a modality the Look map draws; a larger gallery is drawn as a fixed sample + the best matches
+DRAWN = 5_000
 
 
 @dataclass
@@ -45,7 +50,12 @@ class GalleryEmbedding:
 
     images: ImageEmbedding
     texts: TextEmbedding
-    space: LookSpace  # the gallery as ``look_map`` draws it
+    space: LookSpace  # the gallery as ``look_map`` draws it (large galleries: a fixed sample, ``sample``)
+    # Large galleries only (``INDEX.exact_below`` entries or more of a modality, cosine models):
+    # "images"/"texts" → the modality's joint vectors under a FAISS index (``search.GallerySearch``) ...
+    search: dict = dataclasses.field(default_factory=dict)
+    # ... and the gallery indices of the entries ``space`` holds (the rest are not drawn)
+    sample: dict = dataclasses.field(default_factory=dict)
 
 
 def content_hash(split: EncodedSplit) -> str:
@@ -170,14 +180,24 @@ class Gallery:
             images, texts = embed_gallery(loaded.model, self.split_for(loaded.vocab), loaded.device,
                                           progress=progress, desc=name)
             self._write_cache(path, images, texts)
-        return self._view(loaded, images, texts)
+        return self._view(loaded, images, texts, path, progress)
 
     @staticmethod
-    def _view(loaded: LoadedModel, images: ImageEmbedding, texts: TextEmbedding) -> GalleryEmbedding:
+    def _view(loaded: LoadedModel, images: ImageEmbedding, texts: TextEmbedding, cache: Path | None = None,
+              progress: bool = True) -> GalleryEmbedding:
+        """The model's view: its Look space, and for a large gallery an index and the sample that is drawn."""
         lam = loaded.model_config.lam
-        space = LookSpace.of(embed(images.v_h.numpy(), images.v_l.numpy(), lam),
-                             embed(texts.t_h.numpy(), texts.t_l.numpy(), lam))
-        return GalleryEmbedding(images, texts, space)
+        vectors = {"images": embed(images.v_h.numpy(), images.v_l.numpy(), lam),
+                   "texts": embed(texts.t_h.numpy(), texts.t_l.numpy(), lam)}
+        search, sample = {}, {}
+        for modality, v in vectors.items():
+            if len(v) >= INDEX.exact_below and loaded.model_config.similarity == "cosine":
+                path = cache.with_name(f"{cache.stem}.{modality}") if cache is not None else None
+                search[modality] = GallerySearch.of(v, INDEX, path, progress, desc=f"index {modality}")
+            if len(v) > DRAWN:  # the Look map draws a fixed sample of a large gallery (and each query's best)
+                sample[modality] = np.sort(np.random.default_rng(0).choice(len(v), DRAWN, replace=False))
+                vectors[modality] = v[sample[modality]]
+        return GalleryEmbedding(images, texts, LookSpace.of(vectors["images"], vectors["texts"]), search, sample)
 
     def _read_cache(self, path: Path, dim: int) -> tuple[ImageEmbedding | None, TextEmbedding | None]:
         """Embeddings from a cache file, or (None, None) with a warning when it is unusable."""

@@ -13,6 +13,7 @@ checkpoints: it never imports the training code.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import os
 import shutil
@@ -34,15 +35,52 @@ from . import messages
 from .folder_gallery import FolderGallery
 from .gallery import Gallery, GalleryEmbedding
 from .layout import MODELS, PipelineFolder
-from .look_map import embed
+from .look_map import LookSpace, embed
 from .outputs import Direction, Imagined, Look, ModelResult, QueryError, QueryResult, RankedItem
 from .ranking import rank
+from .search import GallerySearch
 from .validation import (MAX_TEXT_CHARS, check_numbers, clean_text, load_query_image, no_known_words_error,
                          unknown_words_notice)
 
 log = logging.getLogger(__name__)
 NO_GENERATOR = messages.NO_GENERATOR
 __all__ = ["LookImagineMatch", "NO_GENERATOR", "pick_device"]
+
+
+#: how deep an indexed gallery is searched per query: the top k shown, the Look map's best, the ground truth
+SEARCH_DEPTH = 100
+
+
+@dataclass(frozen=True)
+class _Searched:
+    """An indexed gallery's answer for one query: its best entries, (1, depth) scores and indices."""
+
+    scores_2d: np.ndarray
+    indices_2d: np.ndarray
+    search: GallerySearch
+    query: np.ndarray  # (D,) joint vector
+
+    @property
+    def scores(self) -> np.ndarray:
+        return self.scores_2d[0]
+
+    @property
+    def indices(self) -> np.ndarray:
+        return self.indices_2d[0]
+
+    def rank(self, truth: set[int], k: int) -> tuple[list[int], int | None, int | None]:
+        """The ``k`` best indices; the ground truth's rank if it is within the searched depth, else "beyond" it.
+
+        Same tie rule as ``ranking.rank``, among the searched entries (the ground truth's score is exact).
+        """
+        order = [int(i) for i in self.indices[:k]]
+        if not truth:
+            return order, None, None
+        best_truth = float(self.search.scores_of(self.query, truth).max())
+        others = np.array([s for s, i in zip(self.scores, self.indices) if int(i) not in truth])
+        if len(self.indices) < len(self.search) and (len(others) == 0 or best_truth < self.scores[-1]):
+            return order, None, len(self.indices)  # not among the searched best
+        return order, 1 + int((others >= best_truth).sum()), None
 
 
 @dataclass
@@ -172,8 +210,9 @@ class LookImagineMatch:
             start = time.perf_counter()
             look, emb, scores = self._look(m, direction, q)
             imagined = self._imagine(m, direction, emb, seed, n_images)
-            ranking, gt_rank = self._match(direction, scores, k, gt)
-            results[m.name] = ModelResult(m.name, look, imagined, ranking, gt_rank, time.perf_counter() - start)
+            ranking, gt_rank, beyond = self._match(direction, scores, k, gt)
+            results[m.name] = ModelResult(m.name, look, imagined, ranking, gt_rank, time.perf_counter() - start,
+                                          beyond)
         return QueryResult(direction, q if isinstance(q, str) else None, results["baseline"], results["gxn"],
                            tuple(notices))
 
@@ -182,21 +221,41 @@ class LookImagineMatch:
     def _encode(m: _Model, direction: Direction, q):
         return m.encode_text(q) if direction == "text_to_image" else m.encode_image(q)
 
-    def _look(self, m: _Model, direction: Direction, q) -> tuple[Look, object, np.ndarray]:
-        """The query's Look map, its embedding and its scores s* against the gallery (N,)."""
+    def _look(self, m: _Model, direction: Direction, q) -> tuple[Look, object, np.ndarray | _Searched]:
+        """The query's Look map, its embedding and its scores s* against the gallery (N,).
+
+        A large gallery (``GalleryEmbedding.search``) is searched through its index instead: the scores
+        are then ``_Searched`` (the best ``SEARCH_DEPTH`` entries), and the map draws the gallery's fixed
+        sample plus those entries.
+        """
         emb = self._encode(m, direction, q)
         view, cfg = m.gallery_view, m.model_config
         to = lambda t: t.float().cpu()  # noqa: E731
-        if direction == "text_to_image":
-            h, low = to(emb.t_h), to(emb.t_l)
+        text_query = direction == "text_to_image"
+        h, low = (to(emb.t_h), to(emb.t_l)) if text_query else (to(emb.v_h), to(emb.v_l))
+        vec = embed(h.numpy()[0], low.numpy()[0], cfg.lam)
+        matched = "images" if text_query else "texts"
+        if matched in view.search:
+            return self._look_indexed(view, matched, vec, text_query), emb, \
+                _Searched(*view.search[matched].search(vec, SEARCH_DEPTH), view.search[matched], vec)
+        if text_query:
             scores = combined_similarity(view.images.v_h, view.images.v_l, h, low, cfg.similarity, cfg.lam)[:, 0]
         else:
-            h, low = to(emb.v_h), to(emb.v_l)
             scores = combined_similarity(h, low, view.texts.t_h, view.texts.t_l, cfg.similarity, cfg.lam)[0]
         scores = scores.numpy()
-        vec = embed(h.numpy()[0], low.numpy()[0], cfg.lam)
-        look = view.space.look(vec, direction == "text_to_image", scores)
-        return look, emb, scores
+        return view.space.look(vec, text_query, scores), emb, scores
+
+    @staticmethod
+    def _look_indexed(view: GalleryEmbedding, matched: str, vec: np.ndarray, text_query: bool) -> Look:
+        """The Look map of a large gallery: its fixed sample and the query's best matches, with exact scores."""
+        search = view.search[matched]
+        _, best = search.search(vec, SEARCH_DEPTH)
+        sample = view.sample.get(matched, np.arange(len(search)))
+        drawn = np.union1d(sample, best[0])
+        own = view.space.texts if text_query else view.space.images
+        images, texts = (search.vectors[drawn], own) if text_query else (own, search.vectors[drawn])
+        look = LookSpace.of(images, texts).look(vec, text_query, search.scores_of(vec, drawn))
+        return dataclasses.replace(look, gallery_index=drawn, gallery_size=len(search))
 
     def _imagine(self, m: _Model, direction: Direction, emb, seed: int, n_images: int) -> Imagined:
         model, baseline = m.model, m.name == "baseline"
@@ -223,9 +282,14 @@ class LookImagineMatch:
             return self.gallery.images_matching_caption(q)
         return self.gallery.captions_matching_image(q)
 
-    def _match(self, direction: Direction, scores: np.ndarray, k: int, gt: set[int]):
+    def _match(self, direction: Direction, scores: np.ndarray | _Searched, k: int, gt: set[int]):
         g = self.gallery
-        order, gt_rank = rank(scores, gt, k)
+        beyond = None
+        if isinstance(scores, _Searched):  # an indexed gallery: its best SEARCH_DEPTH entries
+            order, gt_rank, beyond = scores.rank(gt, k)
+            scores = dict(zip(scores.indices.tolist(), scores.scores.tolist()))
+        else:
+            order, gt_rank = rank(scores, gt, k)
         items = []
         for r, idx in enumerate(order, start=1):
             if direction == "text_to_image":
@@ -235,7 +299,7 @@ class LookImagineMatch:
                 owner = int(g.split.image_of_caption[idx])
                 items.append(RankedItem(r, idx, g.split.ids[owner], float(scores[idx]), g.split.captions[idx], None,
                                         idx in gt))
-        return tuple(items), gt_rank
+        return tuple(items), gt_rank, beyond
 
     # ---- app helpers -----------------------------------------------------------------
     def examples(self, direction: Direction, n: int = 8):

@@ -32,6 +32,9 @@ class Look:
     gallery_kind: what ``gallery_xy`` holds, "images" or "captions".
     centre_score: the score drawn at the query: an entry with score s lies
                  ``centre_score − s`` from it (``look_map``).
+    gallery_index: the gallery index of each ``gallery_xy`` row, (n,) sorted, when only part of a
+                 large (indexed) gallery is drawn: a fixed sample plus the query's best matches.
+                 None: every entry is drawn, row i is entry i.
     """
 
     embedding: np.ndarray
@@ -40,6 +43,20 @@ class Look:
     other_xy: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
     gallery_kind: str = "images"
     centre_score: float = 1.0
+    gallery_index: np.ndarray | None = None
+    gallery_size: int | None = None  # entries ranked, when not all are drawn (``gallery_index``)
+
+    @property
+    def n_ranked(self) -> int:
+        """How many gallery entries the query was ranked against."""
+        return self.gallery_size if self.gallery_size is not None else len(self.gallery_xy)
+
+    def row_of(self, index: int) -> int | None:
+        """The ``gallery_xy`` row of gallery entry ``index`` (None when that entry is not drawn)."""
+        if self.gallery_index is None:
+            return index if 0 <= index < len(self.gallery_xy) else None
+        row = int(np.searchsorted(self.gallery_index, index))
+        return row if row < len(self.gallery_index) and self.gallery_index[row] == index else None
 
 
 @dataclass(frozen=True)
@@ -84,6 +101,9 @@ class ModelResult:
     ranking: tuple[RankedItem, ...]
     ground_truth_rank: int | None  # 1-based rank of the best ground-truth entry, None if unknown
     seconds: float
+    # an indexed gallery searches only its best ``ground_truth_beyond`` entries: a ground truth that is not
+    # among them has no exact rank, only "beyond" this (and ``ground_truth_rank`` is None)
+    ground_truth_beyond: int | None = None
 
 
 @dataclass(frozen=True)
@@ -106,6 +126,7 @@ class QueryResult:
                 "imagined_images": len(r.imagined.images),
                 "imagine_note": r.imagined.note,
                 "ground_truth_rank": r.ground_truth_rank,
+                "ground_truth_beyond": r.ground_truth_beyond,
                 "seconds": round(r.seconds, 4),
                 "ranking": [
                     {"rank": it.rank, "id": it.id, "score": round(it.score, 5), "caption": it.caption,

@@ -81,17 +81,23 @@ def look_figure(look: Look, ranking: Sequence[RankedItem], title: str = "", *, m
         fig["data"].append(_scatter(other, "markers", f"{kinds[1]} (not ranked)", hoverinfo="skip",
                                     marker=dict(size=5, symbol="triangle-up", color=COLOURS["other"], opacity=0.7,
                                                 line=dict(width=0))))
-    # The hover names the entry by its index (pointNumber): no per-point strings in the payload.
-    fig["data"].append(_scatter(xy, "markers", f"{kinds[0]} (ranked)",
-                                marker=dict(size=6, color=COLOURS["gallery"], line=dict(width=0)),
-                                hovertemplate=f"gallery {kinds[0][:-1]} %{{pointNumber}}<extra></extra>"))
-    top = [it for it in ranking if 0 <= it.index < len(xy)]
+    # The hover names the entry by its index (pointNumber): no per-point strings in the payload. A large
+    # gallery is drawn as a sample (``look.gallery_index``): then its indices travel as customdata.
+    drawn = dict(hovertemplate=f"gallery {kinds[0][:-1]} %{{pointNumber}}<extra></extra>")
+    if look.gallery_index is not None:
+        drawn = dict(customdata=np.asarray(look.gallery_index).tolist(),
+                     hovertemplate=f"gallery {kinds[0][:-1]} %{{customdata}}<extra></extra>")
+    name = f"{kinds[0]} (ranked)" if look.gallery_index is None else f"{kinds[0]} (ranked; a sample)"
+    fig["data"].append(_scatter(xy, "markers", name, marker=dict(size=6, color=COLOURS["gallery"],
+                                                                   line=dict(width=0)), **drawn))
+    rows = {it.index: look.row_of(it.index) for it in ranking}
+    top = [it for it in ranking if rows[it.index] is not None]
     if top:
-        _top_matches(fig, q, xy, top, colour)
+        _top_matches(fig, q, xy, top, [rows[it.index] for it in top], colour)
     truth = [it for it in top if it.is_ground_truth]
     if truth:
         fig["data"].append(_scatter(
-            xy[[it.index for it in truth]], "markers", "ground truth",
+            xy[[rows[it.index] for it in truth]], "markers", "ground truth",
             marker=dict(symbol="diamond-open", size=27, color=COLOURS["truth"], line=dict(width=3)),
             customdata=[[it.rank, it.id] for it in truth],
             hovertemplate="ground truth · #%{customdata[0]} · %{customdata[1]}<extra></extra>"))
@@ -128,17 +134,19 @@ def _score_rings(fig: Figure, look: Look, q: np.ndarray, xy: np.ndarray) -> None
                                           yshift=6, font=dict(size=9, color="#64748b")))
 
 
-def _top_matches(fig: Figure, q: np.ndarray, xy: np.ndarray, top: Sequence[RankedItem], colour: str) -> None:
+def _top_matches(fig: Figure, q: np.ndarray, xy: np.ndarray, top: Sequence[RankedItem], rows: Sequence[int],
+                 colour: str) -> None:
+    """The numbered top-k (``rows``: their rows in ``xy``), joined to the query by dotted lines."""
     lines = []  # dotted lines from the query to each match (one trace, gaps as None)
-    for it in top:
-        lines += [q, xy[it.index], (np.nan, np.nan)]
+    for row in rows:
+        lines += [q, xy[row], (np.nan, np.nan)]
     dotted = _scatter(np.array(lines), "lines", None, hoverinfo="skip", showlegend=False,
                       line=dict(color=colour, width=1, dash="dot"))
     dotted["x"] = [None if v != v else v for v in dotted["x"]]  # NaN → null: the gaps
     dotted["y"] = [None if v != v else v for v in dotted["y"]]
     fig["data"].append(dotted)
     fig["data"].append(_scatter(
-        xy[[it.index for it in top]], "markers+text", f"top {len(top)}",
+        xy[list(rows)], "markers+text", f"top {len(top)}",
         marker=dict(size=17, color=colour, line=dict(width=1, color="white")),
         text=[str(it.rank) for it in top], textposition="middle center", textfont=dict(color="white", size=10),
         customdata=[[it.id, _short(it.caption, 60), f"{it.score:.3f}"] for it in top],
@@ -204,8 +212,10 @@ def _md_escape(text: str) -> str:
 
 def rank_badge(result: ModelResult) -> str:
     """Where the ground truth landed, as one markdown line."""
-    n = len(np.asarray(result.look.gallery_xy).reshape(-1, 2))
+    n = result.look.n_ranked
     timing = f" · {result.seconds * 1000:.0f} ms"
+    if result.ground_truth_beyond is not None:
+        return f"Ground truth not among the {result.ground_truth_beyond} best of {n:,} (indexed search){timing}"
     if result.ground_truth_rank is None:
         return f"Query not from the gallery: no ground truth{timing}"
     r, k = result.ground_truth_rank, len(result.ranking)
