@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import json
 import logging
 import os
 import sys
@@ -538,7 +539,7 @@ def load_pipelines(args: argparse.Namespace) -> Mapping[str, Pipeline]:
         return lambda: LookImagineMatch.from_pretrained(str(path), device=device, gallery_folder=args.gallery_folder)
 
     if args.checkpoint:  # a folder, or a Hub id that from_pretrained downloads
-        return LazyPipelines({f"checkpoint · {Path(args.checkpoint).name}": loader(Path(args.checkpoint)),
+        return LazyPipelines({_checkpoint_name(Path(args.checkpoint)): loader(Path(args.checkpoint)),
                               **_zero_shot(args)})
     order = [args.dataset, *(d for d in DATASETS if d != args.dataset)]
     folders = {d: PipelineFolder.shipped(d, ASSETS) for d in order}
@@ -548,6 +549,15 @@ def load_pipelines(args: argparse.Namespace) -> Mapping[str, Pipeline]:
     loaders = {f"pocket · {d}": loader(folders[d].root) for d in order if d == args.dataset or folders[d].exists()}
     suffix = " · own gallery" if args.gallery_folder else ""
     return LazyPipelines({**{name + suffix: fn for name, fn in loaders.items()}, **_zero_shot(args)})
+
+
+def _checkpoint_name(folder: Path) -> str:
+    """The selector's name for a checkpoint folder: "GXN over CLIP · …" when its GXN reads open_clip towers."""
+    try:
+        backbone = json.loads((folder / "gxn" / "config.json").read_text())["model"].get("backbone", "pocket")
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):  # a Hub id, or a folder from_pretrained judges
+        backbone = "pocket"
+    return f"{'GXN over CLIP' if backbone == 'open_clip' else 'checkpoint'} · {folder.name}"
 
 
 def _zero_shot(args: argparse.Namespace) -> dict[str, Callable[[], Pipeline]]:

@@ -393,3 +393,14 @@ def test_build_demo_touches_only_the_selected_pipeline():
     lazy = app.LazyPipelines({MAIN: FakePipeline, "broken": lambda: 1 / 0})
     demo = app.build_demo(lazy)
     assert demo is not None and lazy._loaded.keys() == {MAIN}
+
+
+def test_a_checkpoint_over_clip_is_named_as_such(tmp_path):
+    import json
+
+    for backbone, expected in (("open_clip", "GXN over CLIP · run"), ("pocket", "checkpoint · run"), (None, "checkpoint · run")):
+        (tmp_path / "run" / "gxn").mkdir(parents=True, exist_ok=True)
+        model = {"embed_dim": 8} | ({"backbone": backbone} if backbone else {})
+        (tmp_path / "run" / "gxn" / "config.json").write_text(json.dumps({"model": model}))
+        assert app._checkpoint_name(tmp_path / "run") == expected
+    assert app._checkpoint_name(tmp_path / "no-such-folder") == "checkpoint · no-such-folder"
