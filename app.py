@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import base64
+import inspect
 import json
 import logging
 import os
@@ -157,6 +158,9 @@ def _raw(component):
 
 
 # --------------------------------------------------------------------------- handlers
+
+#: the public API: endpoint → its parameters, in order (``Handlers.endpoints``; checked in ``build_demo``)
+API = {"text_to_image": ("text", "k", "seed", "n_images", "model"), "image_to_text": ("image", "k", "model")}
 
 #: what one query fills on the page, in order: the panels of ``views.result_panels``, then the JSON
 OUTPUTS = (*views.PANELS, "json")
@@ -315,6 +319,8 @@ def _wire(h: Handlers, ui: dict) -> None:
                  show_progress="minimal", **private)
     # The two public endpoints: hidden triggers over the same input components.
     text_to_image, image_to_text = h.endpoints()
+    for fn in (text_to_image, image_to_text):  # the request guard (serving.ApiArguments) knows them as API says
+        assert tuple(inspect.signature(fn).parameters) == API[fn.__name__], f"API and {fn.__name__} disagree"
     gr.Button(visible=False).click(text_to_image, t2i_in, t2i["json"], api_name="text_to_image", **busy)
     gr.Button(visible=False).click(image_to_text, [i2t["image"], i2t["k"], model], i2t["json"],
                                    api_name="image_to_text", **busy)
@@ -462,7 +468,8 @@ def launch_options(assets_dir: str | Path = ASSETS) -> dict:
         font_mono=["ui-monospace", "SFMono-Regular", "Menlo", "monospace"],
     )
     return {"theme": theme, "css": CSS, "max_file_size": serving.MAX_UPLOAD,
-            "allowed_paths": [str(Path(assets_dir).resolve())], "app_kwargs": serving.app_kwargs()}
+            "allowed_paths": [str(Path(assets_dir).resolve())], "app_kwargs": serving.app_kwargs(API),
+            "state_session_capacity": serving.SESSIONS}
 
 
 # --------------------------------------------------------------------------- command line

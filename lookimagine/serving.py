@@ -25,6 +25,11 @@ import os
 MAX_BODY_BYTES = 1024 * 1024
 #: largest uploaded file (Gradio's ``max_file_size``)
 MAX_UPLOAD = "10mb"
+#: visitors' sessions kept in memory (Gradio's ``state_session_capacity``, 10,000 by default). Every API
+#: call is a session, and each copies the page's whole config (~0.3 MB here): at the default, 1,000
+#: requests grew the app by ~300 MB and slowed it. Least recently used sessions go first; 256 covers every
+#: visitor of a busy Space (a session evicted after going idle only loses a model switch's examples).
+SESSIONS = 256
 #: ``Blocks.queue`` settings: the pipeline's events share one concurrency group (``PIPELINE``)
 QUEUE = {"default_concurrency_limit": 2, "max_size": 256}
 PIPELINE = {"concurrency_id": "pipeline", "concurrency_limit": 2}
@@ -63,10 +68,53 @@ class RequestSizeLimit:
                               send)
 
     async def _refuse(self, send, size: int) -> None:
-        payload = json.dumps({"error": TOO_LARGE.format(size=size, limit=self.max_bytes)}).encode()
-        await send({"type": "http.response.start", "status": 413,
-                    "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]})
-        await send({"type": "http.response.body", "body": payload})
+        await _error(send, 413, TOO_LARGE.format(size=size, limit=self.max_bytes))
+
+
+class ApiArguments:
+    """ASGI middleware: a REST call (``POST …/gradio_api/call/<name>``) must carry every parameter.
+
+    Gradio answers a short ``data`` list with ``{"error": null}`` and a traceback in
+    the log; this answers 422 with the endpoint's parameters instead. ``signatures``
+    maps an API name to its parameter names. Runs inside ``RequestSizeLimit``, so
+    the body it parses is small.
+    """
+
+    def __init__(self, app, signatures: dict[str, tuple[str, ...]]):
+        self.app, self.signatures = app, dict(signatures)
+
+    async def __call__(self, scope, receive, send):
+        path = scope.get("path", "").rstrip("/")
+        name = path.rsplit("/", 1)[-1]
+        if scope["type"] != "http" or scope.get("method") != "POST" or "/gradio_api/call/" not in path \
+                or name not in self.signatures:
+            return await self.app(scope, receive, send)
+        chunks, more = [], True
+        while more:
+            message = await receive()
+            if message["type"] != "http.request":
+                return await self.app(scope, _replay([message], receive), send)
+            chunks.append(message.get("body", b""))
+            more = message.get("more_body", False)
+        body = b"".join(chunks)
+        wanted = self.signatures[name]
+        try:
+            data = json.loads(body or b"{}").get("data")
+        except (ValueError, AttributeError):
+            return await _error(send, 400, f"The body of /{name} must be JSON: {{\"data\": [{', '.join(wanted)}]}}.")
+        if not isinstance(data, list) or len(data) < len(wanted):
+            got = len(data) if isinstance(data, list) else "none"
+            return await _error(send, 422, f"/{name} takes {len(wanted)} values in \"data\", in this order: "
+                                           f"{', '.join(wanted)} (got {got}).")
+        return await self.app(scope, _replay([{"type": "http.request", "body": body, "more_body": False}], receive),
+                              send)
+
+
+async def _error(send, status: int, message: str) -> None:
+    payload = json.dumps({"error": message}).encode()
+    await send({"type": "http.response.start", "status": status,
+                "headers": [(b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode())]})
+    await send({"type": "http.response.body", "body": payload})
 
 
 def _replay(messages: list[dict], receive):
@@ -95,8 +143,11 @@ def share_cpus(concurrency: int = PIPELINE["concurrency_limit"]) -> int:
     return threads
 
 
-def app_kwargs() -> dict:
-    """``demo.launch(app_kwargs=...)``: the FastAPI app with ``RequestSizeLimit`` outermost of ours."""
+def app_kwargs(signatures: dict[str, tuple[str, ...]] | None = None) -> dict:
+    """``demo.launch(app_kwargs=...)``: ``RequestSizeLimit`` outermost, then ``ApiArguments`` for ``signatures``."""
     from starlette.middleware import Middleware
 
-    return {"middleware": [Middleware(RequestSizeLimit)]}
+    middleware = [Middleware(RequestSizeLimit)]
+    if signatures:
+        middleware.append(Middleware(ApiArguments, signatures=signatures))
+    return {"middleware": middleware}

@@ -224,6 +224,14 @@ def test_nan_and_infinity_sent_raw_are_refused_readably(client, literal):
     assert "event: error" in stream and "k (how many results) must be a whole number" in stream, stream
 
 
+def test_a_rest_call_missing_arguments_is_told_which(client):
+    """Without gradio_client (which fills defaults), a short "data" list got {"error": null} and a traceback."""
+    import httpx
+
+    response = httpx.post(client.src.rstrip("/") + "/gradio_api/call/text_to_image", json={"data": ["red", 5]})
+    assert response.status_code == 422 and "text, k, seed, n_images, model" in response.json()["error"]
+
+
 @pytest.mark.parametrize("value, expected", [(3, 3), (3.0, 3), ("3", 3)])
 def test_whole_numbers_in_any_spelling_are_accepted(client, value, expected):
     assert len(t2i(client, "a red circle", k=value)["gxn"]["ranking"]) == expected

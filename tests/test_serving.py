@@ -77,3 +77,26 @@ def test_the_big_png_is_refused_before_any_pixel_is_decoded(corpus, monkeypatch)
     for name in ("png16_rgba_6300.png", "over_limit.png", "pillow_bomb.png"):
         with pytest.raises(QueryError, match="too large"):
             load_query_image(corpus[name][0])
+
+
+@pytest.fixture(scope="module")
+def api():
+    route = Route("/gradio_api/call/text_to_image", echo, methods=["POST"])
+    middleware = [Middleware(serving.ApiArguments, signatures={"text_to_image": ("text", "k", "seed")})]
+    return TestClient(Starlette(routes=[route], middleware=middleware))
+
+
+def test_a_rest_call_with_every_parameter_passes(api):
+    assert api.post("/gradio_api/call/text_to_image", json={"data": ["red", 5, 0]}).status_code == 200
+
+
+@pytest.mark.parametrize("body", [{"data": ["red", 5]}, {"data": "red"}, {}])
+def test_a_rest_call_missing_parameters_names_them(api, body):
+    response = api.post("/gradio_api/call/text_to_image", json=body)
+    assert response.status_code == 422
+    assert "text, k, seed" in response.json()["error"]
+
+
+def test_a_rest_call_that_is_not_json_is_refused_readably(api):
+    response = api.post("/gradio_api/call/text_to_image", content=b"{not json")
+    assert response.status_code == 400 and "must be JSON" in response.json()["error"]
