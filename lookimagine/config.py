@@ -242,8 +242,8 @@ def _build_presets() -> dict[str, Preset]:
     presets.update(_variants("shapes", shapes_train, ModelConfig()))
     presets.update(_staged("emoji", emoji_train, ModelConfig(), imagine, finetune, joint_emoji))
     # shapes, second staged recipe (issue 10's imagination analysis, assets/results/analysis/imagination_shapes.json):
-    # the GAN hears the text (t_l × √256 into conditioning augmentation, which starts at σ ≈ 0.05 instead of
-    # burying a unit-norm t_l in σ = 1 noise), and squared error replaces L1 at the same weights (L1 drew blanks).
+    # the GAN hears the text (t_l × √256 into conditioning augmentation, whose σ starts at ≈ 0.55 instead of 1,
+    # so a unit-norm t_l is no longer buried in noise), and squared error replaces L1 at the same weights (L1 drew blanks).
     # On val this took stage 2's judge R-precision from 4.3% to 9–12% (the perfect-sampler ceiling is 23.4%).
     # emoji keeps the first recipe until it is re-run and measured the same way.
     shapes_gan = dict(cond_scale=16.0, cond_init_logvar=-6.0)

@@ -127,7 +127,8 @@ def test_greedy_and_beam_decoding_end_and_pad():
 
 
 def test_conditioning_augmentation_scale_and_initial_variance():
-    t_l = torch.nn.functional.normalize(torch.randn(4, 16), dim=-1)  # unit vectors, as in the joint space
+    gen = torch.Generator().manual_seed(0)  # its own stream: the test must not depend on what ran before
+    t_l = torch.nn.functional.normalize(torch.randn(4, 16, generator=gen), dim=-1)  # unit vectors, as in the joint space
     torch.manual_seed(0)
     plain = ConditioningAugmentation(16, 8)
     torch.manual_seed(0)
@@ -135,6 +136,6 @@ def test_conditioning_augmentation_scale_and_initial_variance():
     _, mu, logvar = loud(t_l, sample=False)
     mu_plain, _ = plain.phi(4.0 * t_l).chunk(2, dim=-1)
     torch.testing.assert_close(mu, mu_plain)  # same weights: μ is φ(scale · t_l)
-    assert logvar.max() < -1.0  # the bias, through the LeakyReLU: σ starts well below 1
+    assert logvar.max() < -0.5  # −6 through the LeakyReLU (×0.2): logvar ≈ −1.2, σ ≈ 0.55, well below 1
     assert mu.abs().mean() > plain(t_l, sample=False)[1].abs().mean()  # the text is louder than by default
     assert ModelConfig().cond_scale == 1.0 and ModelConfig().cond_init_logvar == 0.0  # shipped checkpoints as they were
