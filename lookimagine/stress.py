@@ -188,6 +188,16 @@ def _clients(n: int):
     return [httpx.Client(timeout=120) for _ in range(n)]
 
 
+def _timed(threads: list[threading.Thread]) -> float:
+    """Start every thread, wait for all; the wall-clock seconds."""
+    start = time.perf_counter()
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return time.perf_counter() - start
+
+
 def run_clients(url: str, clients: int, requests: int, images: list[Path], hostile: list[tuple],
                 hostile_every: int, model: str) -> dict:
     """``clients`` threads, each sending its ``plan`` sequentially."""
@@ -195,12 +205,7 @@ def run_clients(url: str, clients: int, requests: int, images: list[Path], hosti
     threads = [threading.Thread(target=lambda c=c, i=i: [_request(c, url, r, tally, model)
                                                           for r in plan(requests, i, images, hostile, hostile_every)])
                for i, c in enumerate(connections)]
-    start = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return tally.summary(time.perf_counter() - start)
+    return tally.summary(_timed(threads))
 
 
 def run_burst(url: str, n: int, model: str) -> dict:
@@ -212,13 +217,7 @@ def run_burst(url: str, n: int, model: str) -> dict:
         barrier.wait()
         _request(client, url, ("text", TEXTS[i % len(TEXTS)]), tally, model)
 
-    threads = [threading.Thread(target=one, args=(c, i)) for i, c in enumerate(connections)]
-    start = time.perf_counter()
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
-    return tally.summary(time.perf_counter() - start)
+    return tally.summary(_timed([threading.Thread(target=one, args=(c, i)) for i, c in enumerate(connections)]))
 
 
 def query_images(folder: Path, n: int = 6) -> list[Path]:
