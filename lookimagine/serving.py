@@ -53,19 +53,12 @@ class RequestSizeLimit:
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
             return await self._refuse(send, int(declared))
-        chunks, size, more = [], 0, True
-        while more:
-            message = await receive()
-            if message["type"] != "http.request":  # the client went away
-                return await self.app(scope, _replay([message], receive), send)
-            chunks.append(message.get("body", b""))
-            size += len(chunks[-1])
-            more = message.get("more_body", False)
-            if size > self.max_bytes:
-                return await self._refuse(send, size)
-        body = b"".join(chunks)
-        return await self.app(scope, _replay([{"type": "http.request", "body": body, "more_body": False}], receive),
-                              send)
+        body, message = await _read_body(receive, self.max_bytes)
+        if message is not None:  # the client went away
+            return await self.app(scope, _replay([message], receive), send)
+        if len(body) > self.max_bytes:
+            return await self._refuse(send, len(body))
+        return await self.app(scope, _replay([_request(body)], receive), send)
 
     async def _refuse(self, send, size: int) -> None:
         await _error(send, 413, TOO_LARGE.format(size=size, limit=self.max_bytes))
@@ -89,14 +82,9 @@ class ApiArguments:
         if scope["type"] != "http" or scope.get("method") != "POST" or "/gradio_api/call/" not in path \
                 or name not in self.signatures:
             return await self.app(scope, receive, send)
-        chunks, more = [], True
-        while more:
-            message = await receive()
-            if message["type"] != "http.request":
-                return await self.app(scope, _replay([message], receive), send)
-            chunks.append(message.get("body", b""))
-            more = message.get("more_body", False)
-        body = b"".join(chunks)
+        body, message = await _read_body(receive)
+        if message is not None:
+            return await self.app(scope, _replay([message], receive), send)
         wanted = self.signatures[name]
         try:
             data = json.loads(body or b"{}").get("data")
@@ -106,8 +94,26 @@ class ApiArguments:
             got = len(data) if isinstance(data, list) else "none"
             return await _error(send, 422, f"/{name} takes {len(wanted)} values in \"data\", in this order: "
                                            f"{', '.join(wanted)} (got {got}).")
-        return await self.app(scope, _replay([{"type": "http.request", "body": body, "more_body": False}], receive),
-                              send)
+        return await self.app(scope, _replay([_request(body)], receive), send)
+
+
+async def _read_body(receive, limit: int | None = None) -> tuple[bytes, dict | None]:
+    """The request body, read until its end or until it passes ``limit`` bytes; and the message that
+    ended it early when the client went away (else None)."""
+    chunks, size, more = [], 0, True
+    while more:
+        message = await receive()
+        if message["type"] != "http.request":
+            return b"".join(chunks), message
+        chunks.append(message.get("body", b""))
+        size += len(chunks[-1])
+        more = message.get("more_body", False) and (limit is None or size <= limit)
+    return b"".join(chunks), None
+
+
+def _request(body: bytes) -> dict:
+    """The body as one ``http.request`` message, to replay to the app."""
+    return {"type": "http.request", "body": body, "more_body": False}
 
 
 async def _error(send, status: int, message: str) -> None:

@@ -570,7 +570,7 @@ def test_a_ground_truth_beyond_the_searched_depth_is_reported_as_such():
     vectors = np.eye(6, dtype=np.float32)
     search = GallerySearch(vectors)
     query = np.array([5, 4, 3, 2, 1, 0], dtype=np.float32)
-    found = _Searched(*search.search(query, 3), search, query)  # entries 0, 1, 2
+    found = _Searched.of(search, query, depth=3)  # entries 0, 1, 2
     assert found.rank({1}, 2) == ([0, 1], 2, None)
     assert found.rank({4}, 2) == ([0, 1], None, 3)  # entry 4 scores 1: not among the 3 searched
     assert found.rank(set(), 2) == ([0, 1], None, None)

@@ -53,20 +53,17 @@ SEARCH_DEPTH = 100
 
 @dataclass(frozen=True)
 class _Searched:
-    """An indexed gallery's answer for one query: its best entries, (1, depth) scores and indices."""
+    """An indexed gallery's answer for one query: its best entries, best first."""
 
-    scores_2d: np.ndarray
-    indices_2d: np.ndarray
+    scores: np.ndarray  # (depth,)
+    indices: np.ndarray  # (depth,)
     search: GallerySearch
     query: np.ndarray  # (D,) joint vector
 
-    @property
-    def scores(self) -> np.ndarray:
-        return self.scores_2d[0]
-
-    @property
-    def indices(self) -> np.ndarray:
-        return self.indices_2d[0]
+    @classmethod
+    def of(cls, search: GallerySearch, query: np.ndarray, depth: int = SEARCH_DEPTH) -> _Searched:
+        scores, indices = search.search(query, depth)
+        return cls(scores[0], indices[0], search, query)
 
     def rank(self, truth: set[int], k: int) -> tuple[list[int], int | None, int | None]:
         """The ``k`` best indices; the ground truth's rank if it is within the searched depth, else "beyond" it.
@@ -236,8 +233,8 @@ class LookImagineMatch:
         vec = embed(h.numpy()[0], low.numpy()[0], cfg.lam)
         matched = "images" if text_query else "texts"
         if matched in view.search:
-            return self._look_indexed(view, matched, vec, text_query), emb, \
-                _Searched(*view.search[matched].search(vec, SEARCH_DEPTH), view.search[matched], vec)
+            found = _Searched.of(view.search[matched], vec)
+            return self._look_indexed(view, matched, found, text_query), emb, found
         if text_query:
             scores = combined_similarity(view.images.v_h, view.images.v_l, h, low, cfg.similarity, cfg.lam)[:, 0]
         else:
@@ -246,12 +243,11 @@ class LookImagineMatch:
         return view.space.look(vec, text_query, scores), emb, scores
 
     @staticmethod
-    def _look_indexed(view: GalleryEmbedding, matched: str, vec: np.ndarray, text_query: bool) -> Look:
+    def _look_indexed(view: GalleryEmbedding, matched: str, found: _Searched, text_query: bool) -> Look:
         """The Look map of a large gallery: its fixed sample and the query's best matches, with exact scores."""
-        search = view.search[matched]
-        _, best = search.search(vec, SEARCH_DEPTH)
+        search, vec = found.search, found.query
         sample = view.sample.get(matched, np.arange(len(search)))
-        drawn = np.union1d(sample, best[0])
+        drawn = np.union1d(sample, found.indices)
         own = view.space.texts if text_query else view.space.images
         images, texts = (search.vectors[drawn], own) if text_query else (own, search.vectors[drawn])
         look = LookSpace.of(images, texts).look(vec, text_query, search.scores_of(vec, drawn))
