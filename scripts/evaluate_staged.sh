@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Evaluate the staged runs (scripts/staged.sh) on every test split, then write the verdict.
 #   bash scripts/evaluate_staged.sh shapes "0 1 2 3 4"
+# Variants: baseline (equal epochs), gxn, and baseline-wall (equal wall-clock) where it was trained.
 # Splits: shapes test + test-heldout (truth protocol); emoji test (three training styles) + test-style (Noto).
 # Generated images are judged by the stage-1 baseline of another seed (seed 0's; seed 1's for seed 0), never by
 # the generator's own encoders. Seeds whose GXN has not finished yet are skipped (re-run to add them).
@@ -19,7 +20,8 @@ esac
 for seed in $seeds; do
   [ -f "$runs/$ds-s$seed/gxn/run.json" ] || { echo "skip $ds seed $seed: not finished"; continue; }
   judge_seed=$(( seed == 0 ? 1 : 0 ))
-  for variant in baseline gxn; do
+  for variant in baseline gxn baseline-wall; do
+    [ -f "$runs/$ds-s$seed/$variant/run.json" ] || continue  # baseline-wall: only where it was trained
     for split in $splits; do
       json=$out/$variant-s$seed-$split.json
       [ -f "$json" ] && continue

@@ -3,7 +3,9 @@
 #   stage1    the encoders alone: the {ds}-baseline preset;
 #   baseline  the control: stage1 fine-tuned for 3 more epochs without generators ({ds}-baseline-ft);
 #   stage2    captioner + GAN pretrained on the frozen stage-1 encoders ({ds}-imagine);
-#   gxn       joint fine-tuning from stage2, same epochs and lr as the control ({ds}-gxn-ft).
+#   gxn       joint fine-tuning from stage2, same epochs and lr as the control ({ds}-gxn-ft);
+#   baseline-wall  the control at equal wall-clock: stage1 fine-tuned without generators for as many epochs
+#             as fit in GXN's stages 2 and 3 ({ds}-baseline-wall; WALL=0 skips it).
 # GXN and its baseline thus share stage 1 and differ only in the generative branches.
 # Every stage resumes from its own last/ and is skipped once it has written run.json.
 #   bash scripts/staged.sh shapes 0        (ROOT=runs/staged by default)
@@ -25,4 +27,5 @@ train "$ds-baseline" "$root/stage1"
 train "$ds-baseline-ft" "$root/baseline" --set init_from="$root/stage1/best"
 train "$ds-imagine" "$root/stage2" --set init_from="$root/stage1/best"
 train "$ds-gxn-ft" "$root/gxn" --set init_from="$root/stage2/best"
+[ "${WALL:-1}" = 0 ] || train "$ds-baseline-wall" "$root/baseline-wall" --set init_from="$root/stage1/best"
 echo "done $ds $seed"

@@ -41,3 +41,22 @@ def test_verdict_pairs_by_seed_and_split(tmp_path):
     assert out["seeds"] == [0, 1, 2]
     assert out["gxn_minus_baseline"]["i2t_r1"]["values"] == [2.0, 1.0, 3.0]
     assert out["baseline"]["rsum"]["mean"] == pytest.approx(40.0)
+
+
+def test_the_equal_wall_clock_control_is_paired_over_the_same_seeds(tmp_path):
+    from lookimagine.evaluation.verdict import markdown
+
+    for seed, (b, g, w) in enumerate([(10, 12, 15), (20, 21, 23), (30, 33, 35)]):
+        for variant, v in (("baseline", b), ("gxn", g), ("baseline-wall", w)):
+            (tmp_path / f"{variant}-s{seed}-test.json").write_text(json.dumps(_result(v, v)))
+    out = verdict(load_results(tmp_path))["test"]
+    assert out["gxn_minus_baseline"]["t2i_r1"]["values"] == [2.0, 1.0, 3.0]
+    assert out["gxn_minus_baseline_wall"]["t2i_r1"]["values"] == [-3.0, -2.0, -2.0]
+    assert out["baseline_wall"]["i2t_r1"]["mean"] == pytest.approx(73 / 3)
+    summary = {"splits": {"test": out}, "training": {"per_seed": {}, "total_wall_seconds": {}}}
+    text = markdown(summary, "shapes")
+    assert "**At equal wall-clock**" in text and "text→image R@1 -2.3, behind" in text
+    assert "| test | **GXN − baseline, equal wall-clock** | -2.3 [" in text
+    # a seed without its equal-wall-clock control: no wall-clock comparison at all, rather than a partial one
+    (tmp_path / "baseline-wall-s2-test.json").unlink()
+    assert "gxn_minus_baseline_wall" not in verdict(load_results(tmp_path))["test"]

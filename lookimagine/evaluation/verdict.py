@@ -1,9 +1,11 @@
 """The verdict: GXN against its baseline over seeds, as paired differences with 95% intervals.
 
-Input: the evaluation JSONs of the staged runs, ``<dir>/{baseline,gxn}-s{seed}-{split}.json``
+Input: the evaluation JSONs of the staged runs, ``<dir>/{baseline,gxn,baseline-wall}-s{seed}-{split}.json``
 (``scripts/evaluate_staged.sh``), and the runs' ``run.json`` files for time and training health.
 GXN and its baseline of one seed share their stage-1 encoders, so the seed-by-seed difference is the
-effect of the generative branches alone; its mean and t-interval over seeds is the verdict.
+effect of the generative branches alone; its mean and t-interval over seeds is the verdict. The baseline
+trains for the epochs GXN's stage 3 takes (equal epochs); ``baseline-wall``, where present, for as many
+epochs as fit in the time GXN spends on stages 2 and 3 (equal wall-clock), and GXN is compared with it too.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import numpy as np
 
 # two-sided 95% Student t quantiles by degrees of freedom
 _T95 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306, 9: 2.262, 10: 2.228}
-_NAME = re.compile(r"^(baseline|gxn)-s(\d+)-(.+)\.json$")
+_NAME = re.compile(r"^(baseline-wall|baseline|gxn)-s(\d+)-(.+)\.json$")
 
 
 def mean_ci(values: list[float]) -> dict:
@@ -87,6 +89,13 @@ def verdict(results: dict[str, dict[str, dict[int, dict]]]) -> dict:
             "gxn_only": {k: mean_ci([flat["gxn"][s][k] for s in seeds]) for k in flat["gxn"][seeds[0]]
                          if k not in keys},
         }
+        wall = by_variant.get("baseline-wall", {})
+        if seeds and all(s in wall for s in seeds):  # equal wall-clock: only over the same seeds
+            w = {s: _metrics(wall[s]) for s in seeds}
+            wkeys = [k for k in keys if all(k in w[s] for s in seeds)]
+            out[split]["baseline_wall"] = {k: mean_ci([w[s][k] for s in seeds]) for k in wkeys}
+            out[split]["gxn_minus_baseline_wall"] = {k: paired([w[s][k] for s in seeds],
+                                                               [flat["gxn"][s][k] for s in seeds]) for k in wkeys}
         if "oracle" in by_variant["gxn"][seeds[0]]:
             out[split]["oracle"] = by_variant["gxn"][seeds[0]]["oracle"]
     return out
@@ -94,7 +103,7 @@ def verdict(results: dict[str, dict[str, dict[int, dict]]]) -> dict:
 
 def training_summary(runs: Path, dataset: str, seeds: list[int]) -> dict:
     """Wall-clock per stage, images/s, and the health records (last epoch) of the staged runs."""
-    stages = ("stage1", "baseline", "stage2", "gxn")
+    stages = ("stage1", "baseline", "stage2", "gxn", "baseline-wall")
     per_seed = {}
     for seed in seeds:
         if not (runs / f"{dataset}-s{seed}" / "gxn" / "run.json").is_file():
@@ -114,6 +123,8 @@ def training_summary(runs: Path, dataset: str, seeds: list[int]) -> dict:
     total = {
         "baseline": [sum(r[s]["wall_seconds"] for s in ("stage1", "baseline") if s in r) for r in per_seed.values()],
         "gxn": [sum(r[s]["wall_seconds"] for s in ("stage1", "stage2", "gxn") if s in r) for r in per_seed.values()],
+        "baseline_wall": [r["stage1"]["wall_seconds"] + r["baseline-wall"]["wall_seconds"]
+                          for r in per_seed.values() if "stage1" in r and "baseline-wall" in r],
     }
     return {"per_seed": per_seed, "total_wall_seconds": {k: mean_ci(v) for k, v in total.items() if v}}
 
@@ -214,17 +225,21 @@ def health_markdown(training: dict) -> str:
     cond_text = "; ".join(f"after {'stage 2' if k == 'stage2' else 'stage 3'} {np.mean(v):.2f}"
                           for k, v in cond.items() if v) or "–"
     total = training["total_wall_seconds"]
-    times = ", ".join(f"{k} {v['mean'] / 60:.1f} min" for k, v in total.items())
+    names = {"baseline_wall": "baseline at equal wall-clock"}
+    times = ", ".join(f"{names.get(k, k)} {v['mean'] / 60:.1f} min" for k, v in total.items())
     return (f"- gradient share on the shared encoders in joint fine-tuning (last epoch, mean over seeds): "
             f"{share_text}\n- conditioning probe (share of the imagined images' pixel variance explained by "
             f"the text): {cond_text}\n- wall-clock per seed on one thread, all stages: {times}\n")
 
 
-def verdict_sentence(summary: dict, dataset: str) -> str:
-    """One line per dataset, computed from the paired differences: where GXN is ahead, behind or level."""
+def verdict_sentence(summary: dict, dataset: str, against: str = "baseline") -> str:
+    """One line per dataset, computed from the paired differences: where GXN is ahead, behind or level.
+    ``against``: "baseline" (equal epochs) or "baseline_wall" (equal wall-clock)."""
     bits = []
     for split, v in summary["splits"].items():
-        d = v["gxn_minus_baseline"]
+        d = v.get(f"gxn_minus_{against}")
+        if d is None:
+            continue
         words = []
         for key, name in (("i2t_r1", "image→text"), ("t2i_r1", "text→image")):
             stat = d[key]
@@ -233,7 +248,28 @@ def verdict_sentence(summary: dict, dataset: str) -> str:
             margin = " — at least the paper's margin" if lo >= PAPER_MARGIN[key] else ""
             words.append(f"{name} R@1 {stat['mean']:+.1f}, {state}{margin}")
         bits.append(f"{split}: " + "; ".join(words))
+    if against == "baseline_wall":
+        return (f"**At equal wall-clock** (GXN − the baseline trained as long as GXN's stages 2 and 3 take, paired "
+                f"over seeds): " + " · ".join(bits) + ".")
     return f"**Verdict on {dataset}** (GXN − baseline, paired over seeds): " + " · ".join(bits) + "."
+
+
+def wall_clock_markdown(summary: dict) -> str:
+    """GXN against both controls: equal epochs (the verdict's) and equal wall-clock; "" without the latter."""
+    splits = {k: v for k, v in summary["splits"].items() if "baseline_wall" in v}
+    if not splits:
+        return ""
+    rows = ["| split | model | i2t R@1 | t2i R@1 | rsum |", "|---|---|---|---|---|"]
+    for split, v in splits.items():
+        title = SPLIT_TITLES.get(split, split)
+        for name, label in (("baseline", "baseline, equal epochs"), ("baseline_wall", "baseline, equal wall-clock"),
+                            ("gxn", "GXN")):
+            m = v[name]
+            rows.append(f"| {title} | {label} | {_ms(m['i2t_r1'])} | {_ms(m['t2i_r1'])} | {_ms(m['rsum'])} |")
+        d = v["gxn_minus_baseline_wall"]
+        rows.append(f"| {title} | **GXN − baseline, equal wall-clock** | {_diff(d['i2t_r1'])} | {_diff(d['t2i_r1'])} | "
+                    f"{_diff(d['rsum'])} |")
+    return "\n".join(rows) + "\n"
 
 
 def markdown(summary: dict, dataset: str) -> str:
@@ -244,6 +280,9 @@ def markdown(summary: dict, dataset: str) -> str:
         table = by_type_markdown(summary, split)
         if table:
             parts.append(f"\nRecall@1 by caption type, {SPLIT_TITLES.get(split, split)}:\n\n{table}")
+    wall = wall_clock_markdown(summary)
+    if wall:
+        parts.append(f"\n{verdict_sentence(summary, dataset, 'baseline_wall')}\n\n{wall}")
     parts.append(f"\nImagination (GXN):\n\n{imagination_markdown(summary)}")
     parts.append(f"\nTraining health:\n\n{health_markdown(summary['training'])}")
     return "\n".join(parts)

@@ -233,11 +233,15 @@ class Trainer:
             if not resume and init is None:
                 load_pretrained_towers(self.model)
         self.model.to(self.device)
+        self.memory_format = torch.channels_last if train_cfg.channels_last else torch.contiguous_format
+        if train_cfg.channels_last and self.model_cfg.backbone == "pocket":
+            self.model.to(memory_format=torch.channels_last)  # conv weights NHWC; the rest is unaffected
         self.critic = None
         if init is not None:
             self._load_init(init[0])
             if train_cfg.w_match > 0:  # the frozen copy of the starting model that judges imagined images
-                self.critic = init[0].to(self.device).eval().requires_grad_(False)
+                fmt = self.memory_format if self.model_cfg.backbone == "pocket" else torch.contiguous_format
+                self.critic = init[0].to(self.device, memory_format=fmt).eval().requires_grad_(False)
         groups = group_parameters(self.model)
         if train_cfg.freeze_encoders:
             self.model.image_encoder.requires_grad_(False)
@@ -249,7 +253,7 @@ class Trainer:
         if self.model_cfg.t2i == "gan":
             c = self.model_cfg
             self.disc = Discriminator(c.embed_dim, c.cond_dim, c.disc_channels, c.draw_size or c.image_size
-                                      ).to(self.device)
+                                      ).to(self.device, memory_format=self.memory_format)
             self.opt_d = torch.optim.Adam(self.disc.parameters(), lr=self._base_lr("generator"), betas=(0.5, 0.999))
         self.cider = None
         if self.model_cfg.i2t and train_cfg.rl_start_epoch is not None:
@@ -367,7 +371,7 @@ class Trainer:
         if cfg.freeze_encoders:  # frozen encoders: eval mode too, so BatchNorm statistics stay put
             model.image_encoder.eval()
             model.text_encoder.eval()
-        images = batch.images.to(self.device)
+        images = batch.images.to(self.device, memory_format=self.memory_format)
         tokens, lengths = batch.tokens.to(self.device), batch.lengths.to(self.device)
         gen_on = epoch >= cfg.gen_start_epoch
         gb = min(cfg.gen_batch, images.shape[0])
