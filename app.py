@@ -1,7 +1,7 @@
 """Look, Imagine and Match — the interactive demo.
 
-    python app.py                      # pocket emoji models from assets/checkpoints/emoji
-    python app.py --dataset shapes     # the shapes models
+    python app.py                      # pocket shapes models from assets/checkpoints/shapes (emoji in the selector)
+    python app.py --dataset emoji      # start on the emoji models
     python app.py --fake               # the interface on synthetic data, no weights
 
 Thin on purpose: ``build_demo`` lays out the page (one ``_model_column`` per
@@ -502,7 +502,9 @@ class LazyPipelines(Mapping):
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description="Look, Imagine and Match — the interactive demo.")
-    parser.add_argument("--dataset", choices=DATASETS, default="emoji", help="shipped pocket models to start with")
+    # shapes first: its imagined pictures visibly follow the sentence (judge R-precision 13% against emoji's 4%)
+    # and a visitor can check a caption against a picture at a glance; emoji stays one click away.
+    parser.add_argument("--dataset", choices=DATASETS, default="shapes", help="shipped pocket models to start with")
     parser.add_argument("--checkpoint", metavar="DIR", help="a checkpoint folder (with gxn/ and baseline/) instead")
     parser.add_argument("--gallery-folder", metavar="DIR", help="search this folder of images + captions.jsonl")
     from lookimagine.pipeline import DEVICES

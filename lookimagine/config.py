@@ -252,9 +252,9 @@ def _build_presets() -> dict[str, Preset]:
     # Equal wall-clock (``wall_epochs``): as many control epochs as fit in the seconds GXN spends on stages 2
     # and 3, both measured on one thread in one process, NCHW like every staged run
     # (``python -m lookimagine.training.speed``, assets/results/benchmarks/training_speed_*.json,
-    # equal_wall_clock.nchw.control_epochs, rounded; the benchmark ran alone on the machine). The runs' own
-    # records are not used: runs that shared the two cores ran up to 2× slower, and not all alike (the same
-    # benchmark on shapes, run beside another, gave 8.2 epochs instead of 15.2).
+    # equal_wall_clock.nchw.control_epochs, rounded; the other core ran one single-thread training job). The
+    # runs' own records are not used: their speed depended on what else ran (up to 2× slower, not all alike);
+    # the same benchmark on shapes, with a third job time-sliced onto the two cores, gave 8.2 epochs, not 15.2.
     presets.update(_staged("emoji", emoji_train, ModelConfig(), imagine, finetune, joint_emoji, wall_epochs=24))
     # shapes, second staged recipe (issue 10's imagination analysis, assets/results/analysis/imagination_shapes.json):
     # the GAN hears the text (t_l × √256 into conditioning augmentation, whose σ starts at ≈ 0.55 instead of 1,

@@ -132,6 +132,9 @@ def tables(assets: Path, readme: Path, command: str) -> dict:
     bench = benchmark_section(assets / "results")
     if bench:
         parts.append(bench)
+    training = training_speed_section(assets / "results" / "benchmarks")
+    if training:
+        parts.append(training)
     paper = "\n".join(f"| {m} | {a} | {b} |" for m, a, b in rep.PAPER)
     parts.append("### The paper's MSCOCO 1K table, for orientation (R@1 / R@10 / median rank)\n\n"
                  "| model | image→text | text→image |\n|---|---|---|\n" + paper + "\n")
@@ -235,6 +238,34 @@ def benchmark_section(results: Path) -> str:
             "|---|---|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n\n"
             "A query is Look + Imagine + Match for *both* models (GAN branch). Budgets: ≤ 100 ms per query, "
             "≤ 20 s from start to first answer, ≤ 1.5 GB RSS.\n")
+
+
+STAGE_NAMES = {"stage1": "stage 1: encoders", "baseline": "control: fine-tuning, no generators",
+               "stage2": "stage 2: generators on frozen encoders", "gxn": "stage 3: GXN, joint"}
+
+
+def training_speed_section(benchmarks: Path) -> str:
+    """Training throughput per stage and memory format, from ``python -m lookimagine.training.speed --json``."""
+    rows, notes = [], []
+    for path in sorted(benchmarks.glob("training_speed_*.json")):
+        b = json.loads(path.read_text())
+        for stage, r in b["stages"].items():
+            rows.append(f"| {b['dataset']} | {STAGE_NAMES.get(stage, stage)} | {r['nchw']['samples_per_second']:.0f} | "
+                        f"{r['nhwc']['samples_per_second']:.0f} | ×{r['nhwc_speedup']:.2f} | "
+                        f"{r['nchw']['epoch_seconds']:.0f} / {r['nhwc']['epoch_seconds']:.0f} |")
+        wall = b["equal_wall_clock"]["nchw"]
+        c = b.get("compile_gxn")
+        compiled = (f"; `torch.compile` of the image encoder and GAN in stage 3: {c['compiled']['samples_per_second']:.0f} "
+                    f"against {c['eager']['samples_per_second']:.0f} images/s eager" if c else "")
+        notes.append(f"- {b['dataset']}: GXN's stages 2 and 3 take {wall['gxn_after_stage1_seconds']:.0f} s (NCHW), "
+                     f"{wall['control_epochs']:.1f} epochs of the control — the equal-wall-clock baseline"
+                     f"{compiled}. `{b['command']}`")
+    if not rows:
+        return ""
+    return ("### Training speed (one CPU thread; the other core ran one single-thread training job)\n\n"
+            "| dataset | stage | images/s, NCHW | images/s, NHWC (channels_last, the default) | speed-up | "
+            "seconds per epoch, NCHW / NHWC |\n|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n\n"
+            + "\n".join(notes) + "\n")
 
 
 def grid(dataset: str, assets: Path, n: int = 8, seed: int = 0, checkpoint: Path | None = None,

@@ -1,6 +1,6 @@
 """Load the running app as a public Space's visitors would, and print what it costs (asserts nothing).
 
-    python -m lookimagine.stress                        # launches app.py (shipped emoji models) and loads it
+    python -m lookimagine.stress                        # launches app.py --dataset emoji and loads it
     python -m lookimagine.stress --url http://127.0.0.1:7860/   # an app that is already running
     python -m lookimagine.stress --clients 16 --requests 60 --burst 48 --hostile-every 10 --json out.json
 
@@ -243,6 +243,8 @@ def stress(url: str | None, clients: int, requests: int, burst: int, hostile_eve
     try:
         if url is None:
             port = free_port()
+            if model.startswith("pocket · ") and not any(a.startswith(("--dataset", "--checkpoint")) for a in app_args):
+                app_args = ["--dataset", model.split(" · ")[1], *app_args]  # the queried models load at start
             command = [sys.executable, str(REPO / "app.py"), "--port", str(port), "--host", "127.0.0.1", *app_args]
             log = tempfile.TemporaryFile(mode="w+")
             proc = subprocess.Popen(command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, text=True,

@@ -372,10 +372,15 @@ def test_parse_args_defaults_and_env(monkeypatch):
     monkeypatch.setenv("GRADIO_SERVER_NAME", "0.0.0.0")
     monkeypatch.setenv("GRADIO_SERVER_PORT", "7999")
     args = app.parse_args([])
-    assert (args.dataset, args.device, args.warmup, args.fake) == ("emoji", "auto", True, False)
+    assert (args.dataset, args.device, args.warmup, args.fake) == ("shapes", "auto", True, False)
     assert (args.host, args.port) == ("0.0.0.0", 7999)
-    args = app.parse_args(["--dataset", "shapes", "--no-warmup", "--port", "1234", "--host", "127.0.0.1"])
-    assert (args.dataset, args.warmup, args.port, args.host) == ("shapes", False, 1234, "127.0.0.1")
+    args = app.parse_args(["--dataset", "emoji", "--no-warmup", "--port", "1234", "--host", "127.0.0.1"])
+    assert (args.dataset, args.warmup, args.port, args.host) == ("emoji", False, 1234, "127.0.0.1")
+
+
+def test_the_default_opens_on_shapes_with_emoji_one_click_away():
+    names = list(app.load_pipelines(app.parse_args([])))  # lazy: nothing loads
+    assert names[:2] == ["pocket · shapes", "pocket · emoji"]
 
 
 def test_load_pipelines_fake():

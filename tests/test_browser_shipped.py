@@ -1,7 +1,7 @@
 """The shipped pocket emoji models in a real browser (headless Chromium, Playwright).
 
-The same paths as ``test_browser.py`` but on the trained GXN and baseline that
-``python app.py`` serves by default; screenshots go to
+The same paths as ``test_browser.py`` but on the trained emoji GXN and baseline
+(``python app.py --dataset emoji``; the default opens on shapes); screenshots go to
 ``test-artifacts/screenshots/shipped_*.png``.
 """
 

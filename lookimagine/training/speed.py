@@ -13,8 +13,9 @@ convolutions (NCHW, the format of every run before ``channels_last``; NHWC), in 
   fresh training set (shapes).
 From those: seconds per epoch and per stage, and how many epochs of the control fit in the time GXN spends
 on stages 2 and 3 — the ``{dataset}-baseline-wall`` preset's ``epochs`` (GXN against its baseline at equal
-wall-clock). The training records' own samples/s are not used for that: runs that shared the two cores
-with another run were slowed by up to 2×, and not all alike.
+wall-clock). The training records' own samples/s are not used for that: how fast a run went depended on
+what else the two cores ran (up to 2× slower, and not all alike). Run it with at most one other job on a
+two-core machine: a third one time-slices the cores and skews the stages' ratio.
 
 ``--compile`` also times ``torch.compile`` of the image encoder and the GAN in stage 3 (warm-up included).
 """

@@ -31,6 +31,8 @@ def main():
     p.add_argument("--ckpt"); p.add_argument("--judge", default="runs/staged/shapes-s1/stage1/best")
     p.add_argument("--dataset", default="shapes"); p.add_argument("--n", type=int, default=1000)
     p.add_argument("--oracles", action="store_true"); p.add_argument("--json")
+    p.add_argument("--ceilings", action="store_true",
+                   help="judge real images blurred to 4/8/16 px, and (emoji) another artist's drawing of the same emoji")
     a = p.parse_args()
     torch.set_num_threads(1)
     judge, jvocab, jcfg = load_checkpoint(a.judge)
@@ -55,6 +57,23 @@ def main():
                 d = model.draw(txt, generator=gen, sample_condition=False) if model.gan is not None else model.draw(txt, generator=gen)
                 fakes.append(((d.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8))
         res["generated"] = rprec(judge_scores(judge, jvocab, split, torch.cat(fakes)), first, owner, truth)
+    if a.ceilings:
+        import torch.nn.functional as F
+        real = split.images[:n].float()
+        res["blurred_real"] = {}
+        for side in (4, 8, 16, 32):  # what a generator that gets only the coarse layout right could score
+            small = F.interpolate(real, size=(side, side), mode="area")
+            blurred = F.interpolate(small, size=real.shape[-2:], mode="bilinear", align_corners=False)
+            res["blurred_real"][f"{side}px"] = rprec(judge_scores(judge, jvocab, split, blurred.round().clamp(0, 255).to(torch.uint8)),
+                                                     first, owner, truth)
+        if a.dataset == "emoji":  # the same emoji drawn by another of the training artists (same id, same captions)
+            ids = [ds.code_of(i) for i in range(len(ds))]
+            other = []
+            for i in range(n):
+                same = [j for j in range(len(ds)) if ids[j] == ids[i] and j != i]
+                other.append(split.images[same[0]] if same else torch.full((3, 64, 64), 255, dtype=torch.uint8))
+            res["another_artist"] = rprec(judge_scores(judge, jvocab, split, torch.stack(other)), first, owner, truth)
+            res["another_artist"]["found"] = float(np.mean([ids.count(ids[i]) > 1 for i in range(n)]))
     if a.oracles:
         tr = load_dataset(a.dataset, "train", **({"n": 20000, "seed": 1} if a.dataset == "shapes" else kw))
         by_cap = {}
