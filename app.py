@@ -94,10 +94,11 @@ also learns to turn an image into a caption and a sentence into a picture
 more grounded; retrieval itself ranks by similarity in the joint space (*match*).
 
 The pocket models here are small and trained in minutes on a CPU. Their drawings are blobs
-of the right colours, counts and rough places, not outlines. On shapes GXN is ahead of its
-baseline text→image on held-out colour–shape pairs (+2.8 R@1 over five seeds) and level
-elsewhere; on emoji it is level. The Benchmark tab has the measured numbers and the README
-the analysis.
+of the right colours, counts and rough places, not outlines. At equal epochs GXN is ahead of
+its baseline on shapes text→image on held-out colour–shape pairs (+2.8 R@1 over five seeds) and
+level elsewhere; on emoji it is level. At equal training time it is behind: a baseline trained
+as long as GXN's extra stages take leads on both. The Benchmark tab has the measured numbers
+and the README the analysis.
 
 ### How to read the page
 - **Left column: the baseline** — the same embedding model trained the same way,

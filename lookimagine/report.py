@@ -183,6 +183,8 @@ def staged_sections(verdicts: list[Path], assets: Path) -> tuple[list[str], dict
         summary["datasets"][dataset] = {
             "gxn_minus_baseline": {split: {k: s["gxn_minus_baseline"][k] for k in ("i2t_r1", "t2i_r1", "rsum")}
                                    for split, s in v["splits"].items()},
+            "gxn_minus_baseline_wall": {split: {k: s["gxn_minus_baseline_wall"][k] for k in ("i2t_r1", "t2i_r1", "rsum")}
+                                        for split, s in v["splits"].items() if "gxn_minus_baseline_wall" in s},
             "differences": diff["counts"] if diff else None}
     return parts, summary
 

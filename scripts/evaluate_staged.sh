@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Evaluate the staged runs (scripts/staged.sh) on every test split, then write the verdict.
-#   bash scripts/evaluate_staged.sh shapes "0 1 2 3 4"
+#   bash scripts/evaluate_staged.sh shapes "0 1 2 3 4"      (ROOT: the runs, default runs/staged; OUT: where the JSONs go)
 # Variants: baseline (equal epochs), gxn, and baseline-wall (equal wall-clock) where it was trained.
 # Splits: shapes test + test-heldout (truth protocol); emoji test (three training styles) + test-style (Noto).
 # Generated images are judged by the stage-1 baseline of another seed (seed 0's; seed 1's for seed 0), never by
@@ -11,7 +11,7 @@ PY=${PY:-.venv/bin/python}
 ds=$1
 seeds=${2:-"0 1 2 3 4"}
 runs=${ROOT:-runs/staged}
-out=assets/results/staged/$ds
+out=${OUT:-assets/results/staged/$ds}
 mkdir -p "$out"
 case $ds in
   shapes) splits="test test-heldout" ;;
