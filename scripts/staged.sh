@@ -16,13 +16,7 @@ ds=$1
 seed=$2
 root=${ROOT:-runs/staged}/$ds-s$seed
 mkdir -p "$root"
-train() {  # train <preset> <out> [--set KEY=VALUE ...]
-  local preset=$1 out=$2
-  shift 2
-  [ -f "$out/run.json" ] && return 0
-  $PY -m lookimagine.train --preset "$preset" --seed "$seed" --threads 1 --no-progress --out "$out" "$@" \
-    > "$out.log" 2>&1
-}
+source scripts/train_stage.sh  # train <preset> <out> [--set KEY=VALUE ...]
 train "$ds-baseline" "$root/stage1"
 train "$ds-baseline-ft" "$root/baseline" --set init_from="$root/stage1/best"
 train "$ds-imagine" "$root/stage2" --set init_from="$root/stage1/best"

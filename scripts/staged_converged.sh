@@ -14,13 +14,7 @@ root=${OUT_ROOT:-runs/converged}/$ds-s$seed
 [ -f "$src/run.json" ] || { echo "no finished $src: run scripts/staged.sh $ds $seed first" >&2; exit 1; }
 mkdir -p "$root"
 ln -sfn "$(realpath "$src")" "$root/stage1"
-train() {  # train <preset> <out> [--set KEY=VALUE ...]
-  local preset=$1 out=$2
-  shift 2
-  [ -f "$out/run.json" ] && return 0
-  $PY -m lookimagine.train --preset "$preset" --seed "$seed" --threads 1 --no-progress --out "$out" "$@" \
-    > "$out.log" 2>&1
-}
+source scripts/train_stage.sh  # train <preset> <out> [--set KEY=VALUE ...]
 train "$ds-baseline-ft" "$root/baseline" --set init_from="$root/stage1/best"
 train "$ds-imagine" "$root/stage2" --set init_from="$root/stage1/best"
 train "$ds-gxn-ft" "$root/gxn" --set init_from="$root/stage2/best"
