@@ -62,8 +62,8 @@ class ModelConfig:
     # 1.0 / 0.0 (StackGAN's, and every shipped checkpoint's) bury a unit-norm t_l in σ = 1 noise. √embed_dim (16)
     # and −6 (through φ's LeakyReLU, σ ≈ 0.55 at the start) raised shapes val judge R-precision 3.7 → 12.3% and
     # the conditioning probe 0.22 → 0.86 in a generator-only stage-2 experiment
-    # (assets/results/analysis/imagination_shapes.json); not yet in the staged presets (emoji unmeasured,
-    # outlines still not drawn).
+    # (assets/results/analysis/imagination_shapes.json); the shapes staged presets use them (``shapes_gan``),
+    # emoji keeps 1.0 / 0.0 (on emoji val the fix did not raise judge R-precision).
     cond_scale: float = 1.0
     cond_init_logvar: float = 0.0
     noise_dim: int = 64
@@ -146,8 +146,8 @@ class TrainConfig:
     freeze_encoders: bool = False
     seed: int = 0
     num_threads: int | None = None
-    # Convolutions in NHWC (channels_last) memory format: the pocket CNN, GAN and discriminator train 15–35%
-    # faster on one CPU thread (``python -m lookimagine.training.speed``,
+    # Convolutions in NHWC (channels_last) memory format: the pocket CNN, GAN and discriminator train 5–48%
+    # faster per stage on one CPU thread (``python -m lookimagine.training.speed``,
     # assets/results/benchmarks/training_speed_*.json). Every run before it trained NCHW (false).
     channels_last: bool = True
     # micro-batches per optimiser step under ``accelerate`` (effective batch = batch_size × grad_accum × processes)
