@@ -81,8 +81,10 @@ def test_ranking_gallery_captions(text_result):
     image, caption = items[0]
     assert isinstance(image, Image.Image)
     assert caption.startswith("#1 · ")
-    truth = [c for _, c in items if c.endswith(" ✓")]
+    truth = [c for _, c in items if c.endswith(" · ✓ ground truth")]
     assert len(truth) == sum(it.is_ground_truth for it in text_result.gxn.ranking)
+    # the rest are marked by the shapes checker: true or false of the sentence
+    assert all(c.endswith(("✓ true", "✗ false", "✓ ground truth")) for _, c in items)
 
 
 def test_ranking_table_and_markdown(image_result):
@@ -90,7 +92,7 @@ def test_ranking_table_and_markdown(image_result):
     assert len(rows) == 4 and len(rows[0]) == len(views.RANKING_HEADERS)
     assert [r[0] for r in rows] == [1, 2, 3, 4]
     assert all(r[2] == f"{it.score:.3f}" for r, it in zip(rows, image_result.gxn.ranking))
-    assert {r[3] for r in rows} <= {"✓", ""}
+    assert {r[3] for r in rows} <= {"✓ ground truth", "✓ true", "✗ false"}
     md = views.ranking_markdown(image_result.gxn)
     assert md.count("\n") == 1 + 4
 
@@ -132,17 +134,34 @@ def test_differences_table_round_trips_direction(fake):
 def test_showcase_without_results(tmp_path):
     assert "No benchmark results shipped yet" in showcase.benchmark_markdown(tmp_path)
     assert showcase.benchmark_figures(tmp_path) == []
+    assert showcase.benchmark_figure(tmp_path) is None
 
 
 def test_showcase_with_results(tmp_path):
     (tmp_path / "results").mkdir()
-    (tmp_path / "results" / "RESULTS.md").write_text("| model | R@1 |\n|---|---|\n| GXN | 50 |\n")
+    (tmp_path / "results" / "tables.md").write_text(
+        "<!-- generated -->\n\n#### emoji: GXN against its baseline\n\n| model | R@1 |\n|---|---|\n| GXN | 50 |\n\n"
+        "![imagined, emoji](assets/figures/emoji_imagined.png)\n\n### Speed and memory\n\n| a |\n|---|\n| 1 |\n")
     (tmp_path / "figures").mkdir()
-    for name in ("emoji_imagined.png", "emoji_recall.png", "shapes_recall.png", "other.png"):
+    for name in ("emoji_imagined.png", "emoji_recall.png", "shapes_recall.png", "other.png", "verdict_forest.png"):
         Image.new("RGB", (4, 4)).save(tmp_path / "figures" / name)
-    assert "GXN" in showcase.benchmark_markdown(tmp_path)
-    assert [p.name for p in showcase.benchmark_figures(tmp_path)] == [
-        "emoji_recall.png", "shapes_recall.png", "emoji_imagined.png"]
+    assert "GXN" in showcase.benchmark_markdown(tmp_path) and "![" not in showcase.benchmark_markdown(tmp_path)
+    sections = showcase.benchmark_sections(tmp_path)
+    assert [title for title, _ in sections] == ["emoji: GXN against its baseline", "Speed and memory"]
+    assert "| GXN | 50 |" in sections[0][1] and "<!-- generated -->" in sections[0][1] and "####" not in sections[0][1]
+    assert showcase.benchmark_figure(tmp_path) == tmp_path / "figures" / "verdict_forest.png"
+    figures = showcase.benchmark_figures(tmp_path)
+    assert [p.name for p in figures] == ["emoji_imagined.png", "emoji_recall.png", "shapes_recall.png"]
+    assert [showcase.figure_label(p) for p in figures] == [
+        "emoji imagined", "emoji recall (first recipe, superseded)", "shapes recall (first recipe, superseded)"]
+
+
+def test_the_shipped_assets_give_the_benchmark_figure_and_folded_tables():
+    assets = Path(__file__).resolve().parents[1] / "assets"
+    assert showcase.benchmark_figure(assets) == assets / "figures" / "verdict_forest.png"
+    titles = [title for title, _ in showcase.benchmark_sections(assets)]
+    assert any(t.startswith("shapes: GXN against its baseline") for t in titles), titles
+    assert any(t.startswith("emoji: GXN against its baseline") for t in titles), titles
 
 
 # ----------------------------------------------------------------- validation

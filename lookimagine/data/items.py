@@ -13,6 +13,10 @@ from dataclasses import dataclass
 from PIL import Image
 
 
+class SentenceNotUnderstood(ValueError):
+    """A sentence outside a dataset checker's grammar; the message names what was not understood."""
+
+
 @dataclass(frozen=True)
 class Item:
     """One image with its captions.
@@ -62,6 +66,14 @@ class CaptionDataset(Sequence[Item]):
     def truth_of(self, captions: Sequence[str], indices: Sequence[int]):
         """(len(indices), len(captions)) bool, "caption j is true of item indices[i]", where a checker can
         decide it (``shapes``); None where only the pairing is known."""
+        return None
+
+    def check_sentence(self, text: str, indices: Sequence[int] | None = None):
+        """(len(indices),) bool, "``text`` is true of item indices[i]" (default: every item), for any sentence
+        where the dataset has a checker (``shapes``); None where it has none.
+
+        Raises ``SentenceNotUnderstood`` naming what the checker could not read.
+        """
         return None
 
     def truth_matrix(self):

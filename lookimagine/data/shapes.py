@@ -47,7 +47,7 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image, ImageDraw
 
-from .items import CaptionDataset
+from .items import CaptionDataset, SentenceNotUnderstood
 
 SHAPES = ("circle", "square", "triangle", "star", "diamond", "cross")
 PLURALS = {"circle": "circles", "square": "squares", "triangle": "triangles", "star": "stars",
@@ -322,6 +322,26 @@ def _holds(kind: str, g: tuple, scene: Scene) -> bool:
     return len(found) == 1 and _fits(found[0], p_size, p_colour, p_noun)
 
 
+#: every word the checker's grammar reads
+GRAMMAR_WORDS = frozenset({*SIZES, *COLOURS, *SHAPES, "shape", *PLURALS.values(), *NUMBERS,
+                           *(w for r in RELATIONS for w in r.split()), "a", "an", "the", "is", "there", "are", "and"})
+_PUNCTUATION = re.compile(r"[.,;:!?\"']+")
+
+
+def normalise_sentence(text: str) -> str:
+    """A free sentence as the checker reads it: lower case, punctuation dropped, single spaces."""
+    return " ".join(_PUNCTUATION.sub(" ", text.lower()).split())
+
+
+def why_not_understood(text: str) -> str:
+    """What the checker cannot read in a sentence outside its grammar, in words for a person."""
+    unknown = sorted({w for w in normalise_sentence(text).split() if w not in GRAMMAR_WORDS})
+    if unknown:
+        return "the checker does not know " + ", ".join(f"“{w}”" for w in unknown[:6])
+    return ("its words are known, but not in an order the checker reads (it reads e.g. “a red circle”, "
+            "“two blue squares”, “a red circle left of a blue square”, “the circle is red”)")
+
+
 def caption_is_true(caption: str, scene: Scene) -> bool:
     """Whether ``caption`` is true of ``scene``; ``ValueError`` if it is outside the grammar."""
     return _holds(*parse_caption(caption), scene)
@@ -414,6 +434,15 @@ class ShapesDataset(CaptionDataset):
     def truth_of(self, captions, indices) -> np.ndarray:
         """(len(indices), len(captions)) bool: caption j is true of scene indices[i], by ``caption_is_true``."""
         return truth_matrix(list(captions), [self.scene_of(i) for i in indices])
+
+    def check_sentence(self, text: str, indices=None) -> np.ndarray:
+        """(len(indices),) bool: ``text`` (any sentence, normalised) is true of each scene, by the checker."""
+        try:
+            kind, groups = parse_caption(normalise_sentence(text))
+        except ValueError:
+            raise SentenceNotUnderstood(why_not_understood(text)) from None
+        indices = range(len(self)) if indices is None else indices
+        return np.array([_holds(kind, groups, self.scene_of(i)) for i in indices], dtype=bool)
 
     def caption_type(self, caption: str) -> str:
         return caption_type(caption)

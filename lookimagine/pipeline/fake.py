@@ -10,6 +10,7 @@ real pipeline's own functions. GXN "imagines" its best match, blurred.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import re
 
@@ -19,6 +20,7 @@ from PIL import Image, ImageFilter
 from ..data import load_dataset
 from ..evaluation.differences import Difference, find_differences
 from . import messages
+from .checking import check_image, check_text, marked
 from .look_map import LookSpace
 from .outputs import Direction, Imagined, ModelResult, QueryError, QueryResult, RankedItem
 from .ranking import rank
@@ -40,7 +42,7 @@ class FakePipeline:
 
     def __init__(self, name: str = "fake · shapes", n_gallery: int = 16, seed: int = 0, dim: int = 32):
         test = load_dataset("shapes", "test")
-        self.name, self.n_gallery = name, n_gallery
+        self.name, self.n_gallery, self._test = name, n_gallery, test
         self.images = [test.load_image(i) for i in range(n_gallery)]
         self.captions = [test.captions_of(i)[0] for i in range(n_gallery)]
         self.ids = [test.id_of(i) for i in range(n_gallery)]
@@ -62,6 +64,7 @@ class FakePipeline:
     def run(self, query, k: int = 5, *, seed: int = 0, n_images: int = 1) -> QueryResult:
         k, seed, n_images = check_numbers(k, seed, n_images)
         notices: tuple[str, ...] = ()
+        check = truth_of = None
         if isinstance(query, str) or query is None:
             text, notices = clean_text(query, self.max_text_chars)
             words = _WORD.findall(text.lower())
@@ -70,6 +73,7 @@ class FakePipeline:
             unknown = unknown_words_notice(w for w in words if w not in self.vocabulary)
             notices += (unknown,) if unknown else ()
             truth = {i for i, c in enumerate(self.captions) if c == text.lower()}
+            check, truth_of = check_text(self._test, text, range(self.n_gallery))  # the real checker
         else:
             image = load_query_image(query)
             found = self._pixels.get(hashlib.sha1(image.convert("RGB").tobytes()).hexdigest())
@@ -77,8 +81,12 @@ class FakePipeline:
         text_query = isinstance(query, str)
         results = {m: self._result(m, words if text_query else found, text_query, truth, k, seed, n_images)
                    for m in NOISE}
+        for m, r in results.items():
+            marks = ([truth_of[it.index] for it in r.ranking] if truth_of is not None else None) if text_query \
+                else check_image(self._test, found, [it.caption for it in r.ranking])
+            results[m] = dataclasses.replace(r, ranking=marked(r.ranking, marks))
         return QueryResult("text_to_image" if text_query else "image_to_text", text if text_query else None,
-                           results["baseline"], results["gxn"], notices)
+                           results["baseline"], results["gxn"], notices, check)
 
     def _result(self, m, query, text_query, truth, k, seed, n_images) -> ModelResult:
         space = self._spaces[m]

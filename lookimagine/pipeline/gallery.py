@@ -125,6 +125,9 @@ class Gallery:
         for r, c in enumerate(self.split.captions):
             images_of[caption_key(c)].add(int(owner[r]))
             rows_of[caption_key(c)].append(r)
+        group = {key: g for g, key in enumerate(rows_of)}
+        # (M,) one id per distinct caption text: an image query lists each text once (``ranking.rank_distinct``)
+        self.caption_group = np.array([group[caption_key(c)] for c in self.split.captions], dtype=np.int64)
         self.images_of_caption: dict[str, frozenset[int]] = {c: frozenset(v) for c, v in images_of.items()}
         self.rows_of_caption: dict[str, tuple[int, ...]] = {c: tuple(v) for c, v in rows_of.items()}
 
@@ -150,11 +153,15 @@ class Gallery:
 
         The query is found by its pixels at the gallery's size (``fit_square``, as the gallery was built).
         """
-        index = self.image_hashes.get(image_key(np.asarray(fit_square(image, self.image_size))))
+        index = self.index_of_image(image)
         if index is None:
             return set()
         keys = {caption_key(self.split.captions[r]) for r in self.captions_of_image[index]}
         return {r for key in keys for r in self.rows_of_caption[key]}
+
+    def index_of_image(self, image) -> int | None:
+        """The gallery index of a query image, found by its pixels at the gallery's size (None: not in it)."""
+        return self.image_hashes.get(image_key(np.asarray(fit_square(image, self.image_size))))
 
     def split_for(self, vocab) -> EncodedSplit:
         """The split with its captions tokenised by ``vocab`` (the gallery's own split when it is the same)."""

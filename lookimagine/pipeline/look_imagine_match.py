@@ -32,12 +32,13 @@ from ..evaluation.differences import Difference, read_differences
 from ..models.checkpoint import CheckpointError, LoadedModel, load_model, pick_device, save_checkpoint
 from ..models.similarity import combined_similarity
 from . import messages
+from .checking import check_image, check_text, marked
 from .folder_gallery import FolderGallery
 from .gallery import Gallery, GalleryEmbedding
 from .layout import MODELS, PipelineFolder
 from .look_map import LookSpace, embed
 from .outputs import Direction, Imagined, Look, ModelResult, QueryError, QueryResult, RankedItem
-from .ranking import rank
+from .ranking import rank, rank_distinct
 from .search import GallerySearch
 from .validation import (MAX_TEXT_CHARS, check_numbers, clean_text, load_query_image, no_known_words_error,
                          unknown_words_notice)
@@ -65,16 +66,32 @@ class _Searched:
         scores, indices = search.search(query, depth)
         return cls(scores[0], indices[0], search, query)
 
-    def rank(self, truth: set[int], k: int) -> tuple[list[int], int | None, int | None]:
+    def holding(self, k: int, groups: np.ndarray) -> _Searched:
+        """This answer, searched deeper until it holds ``k`` distinct texts (``groups``) or the whole gallery."""
+        found = self
+        while len(np.unique(groups[found.indices])) < k and len(found.indices) < len(found.search):
+            found = _Searched.of(found.search, found.query, depth=4 * len(found.indices))
+        return found
+
+    def rank(self, truth: set[int], k: int,
+             groups: np.ndarray | None = None) -> tuple[list[int], int | None, int | None]:
         """The ``k`` best indices; the ground truth's rank if it is within the searched depth, else "beyond" it.
 
         Same tie rule as ``ranking.rank``, among the searched entries (the ground truth's score is exact).
+        ``groups`` ((N,) text ids, as ``ranking.rank_distinct``): each group is listed and counted once.
         """
-        order = [int(i) for i in self.indices[:k]]
+        kept = np.ones(len(self.indices), dtype=bool)
+        if groups is not None:  # the best entry of each text only (``indices`` are best first)
+            _, first = np.unique(groups[self.indices], return_index=True)
+            kept[:] = False
+            kept[first] = True
+        order = [int(i) for i in self.indices[kept][:k]]
         if not truth:
             return order, None, None
         best_truth = float(self.search.scores_of(self.query, truth).max())
-        others = np.array([s for s, i in zip(self.scores, self.indices) if int(i) not in truth])
+        truth_groups = set() if groups is None else {int(groups[t]) for t in truth}
+        others = np.array([s for s, i in zip(self.scores[kept], self.indices[kept])
+                           if int(i) not in truth and (groups is None or int(groups[i]) not in truth_groups)])
         if len(self.indices) < len(self.search) and (len(others) == 0 or best_truth < self.scores[-1]):
             return order, None, len(self.indices)  # not among the searched best
         return order, 1 + int((others >= best_truth).sum()), None
@@ -140,8 +157,11 @@ class LookImagineMatch:
                                    image_size=gxn.model_config.image_size)
             attribution = "Your own gallery folder: " + str(gallery_folder)
         else:
-            dataset = load_dataset(train.dataset, "test", **train.dataset_kwargs())
-            attribution = _attribution(train.dataset)
+            kwargs = train.dataset_kwargs()
+            if train.dataset == "emoji":  # the demo never runs npm: test renders come from the cache or assets/
+                kwargs["fetch"] = False
+            dataset = load_dataset(train.dataset, "test", **kwargs)
+            attribution = _attribution(train.dataset, train.styles)
         kind = FolderGallery if gallery_folder is not None else Gallery  # a folder's pixels stay on disk
         gallery = kind(dataset, gxn.vocab, gxn.model_config.image_size, gxn.max_len)
         for m in (base, gxn):
@@ -193,7 +213,7 @@ class LookImagineMatch:
         k, _, _ = check_numbers(k)
         direction, q, _ = self._parse(query)
         gt = self._ground_truth(direction, q)
-        return {m.name: self._match(direction, self._look(m, direction, q)[2], k, gt)[0]
+        return {m.name: self._match(direction, self._look(m, direction, q, k)[2], k, gt)[0]
                 for m in (self.baseline, self.gxn)}
 
     @torch.no_grad()
@@ -202,28 +222,31 @@ class LookImagineMatch:
         k, seed, n_images = check_numbers(k, seed, n_images)
         direction, q, notices = self._parse(query)
         gt = self._ground_truth(direction, q)
+        check, truth = (check_text(self.gallery.dataset, q) if direction == "text_to_image" else (None, None))
         results = {}
         for m in (self.baseline, self.gxn):
             start = time.perf_counter()
-            look, emb, scores = self._look(m, direction, q)
+            look, emb, scores = self._look(m, direction, q, k)
             imagined = self._imagine(m, direction, emb, seed, n_images)
             ranking, gt_rank, beyond = self._match(direction, scores, k, gt)
+            ranking = marked(ranking, self._marks(direction, q, ranking, truth))
             results[m.name] = ModelResult(m.name, look, imagined, ranking, gt_rank, time.perf_counter() - start,
                                           beyond)
         return QueryResult(direction, q if isinstance(q, str) else None, results["baseline"], results["gxn"],
-                           tuple(notices))
+                           tuple(notices), check)
 
     # ---- internals --------------------------------------------------------------------
     @staticmethod
     def _encode(m: _Model, direction: Direction, q):
         return m.encode_text(q) if direction == "text_to_image" else m.encode_image(q)
 
-    def _look(self, m: _Model, direction: Direction, q) -> tuple[Look, object, np.ndarray | _Searched]:
+    def _look(self, m: _Model, direction: Direction, q, k: int = 0) -> tuple[Look, object, np.ndarray | _Searched]:
         """The query's Look map, its embedding and its scores s* against the gallery (N,).
 
         A large gallery (``GalleryEmbedding.search``) is searched through its index instead: the scores
         are then ``_Searched`` (the best ``SEARCH_DEPTH`` entries), and the map draws the gallery's fixed
-        sample plus those entries.
+        sample plus those entries; an image query's answer holds at least ``k`` distinct caption texts,
+        searched deeper where needed, as ``_match`` lists each text once.
         """
         emb = self._encode(m, direction, q)
         view, cfg = m.gallery_view, m.model_config
@@ -234,6 +257,7 @@ class LookImagineMatch:
         matched = "images" if text_query else "texts"
         if matched in view.search:
             found = _Searched.of(view.search[matched], vec)
+            found = found.holding(k, self.gallery.caption_group) if not text_query else found
             return self._look_indexed(view, matched, found, text_query), emb, found
         if text_query:
             scores = combined_similarity(view.images.v_h, view.images.v_l, h, low, cfg.similarity, cfg.lam)[:, 0]
@@ -278,12 +302,22 @@ class LookImagineMatch:
             return self.gallery.images_matching_caption(q)
         return self.gallery.captions_matching_image(q)
 
+    def _marks(self, direction: Direction, q, ranking: tuple[RankedItem, ...], truth: np.ndarray | None):
+        """The checker's mark for each ranked item (``checking``), or None where no checker decides."""
+        if direction == "text_to_image":
+            return None if truth is None else [truth[it.index] for it in ranking]
+        return check_image(self.gallery.dataset, self.gallery.index_of_image(q), [it.caption for it in ranking])
+
     def _match(self, direction: Direction, scores: np.ndarray | _Searched, k: int, gt: set[int]):
         g = self.gallery
         beyond = None
+        # an image query lists each caption text once, at its best-scoring row (ranks count distinct texts)
+        groups = g.caption_group if direction == "image_to_text" else None
         if isinstance(scores, _Searched):  # an indexed gallery: its best SEARCH_DEPTH entries
-            order, gt_rank, beyond = scores.rank(gt, k)
+            order, gt_rank, beyond = scores.rank(gt, k, groups)
             scores = dict(zip(scores.indices.tolist(), scores.scores.tolist()))
+        elif groups is not None:
+            order, gt_rank = rank_distinct(scores, gt, k, groups)
         else:
             order, gt_rank = rank(scores, gt, k)
         items = []
@@ -345,13 +379,14 @@ def _gallery_root(source: str | Path) -> Path:
         raise CheckpointError(str(e)) from None
 
 
-def _attribution(dataset: str) -> str:
-    if dataset == "emoji":
-        from ..data.emoji_set import EMOJI_ATTRIBUTION
+def _attribution(dataset: str, styles=None) -> str:
+    """The gallery's credits and the weights' licence (Markdown), from the training data (``data.licences``)."""
+    if dataset in ("emoji", "shapes"):
+        from ..data.licences import SHIPPED_NOTE, data_licence
 
-        return EMOJI_ATTRIBUTION
-    if dataset == "shapes":
-        return "Procedurally drawn shapes scenes generated by lookimagine (no third-party content)."
+        licence = data_licence(dataset, styles if dataset == "emoji" else None)
+        shipped = dataset == "emoji" and bool(set(styles or ()) & {"twemoji", "fluent"})
+        return licence.markdown() + (f"\n- {SHIPPED_NOTE}" if shipped else "")
     return ""
 
 

@@ -89,6 +89,9 @@ class RankedItem:
     caption: str
     image: Image.Image | None
     is_ground_truth: bool
+    # the dataset checker's verdict (shapes): the query sentence is true of this image, or this caption is
+    # true of the query image; None where no checker can decide it
+    is_true: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -105,6 +108,38 @@ class ModelResult:
     # among them has no exact rank, only "beyond" this (and ``ground_truth_rank`` is None)
     ground_truth_beyond: int | None = None
 
+    @property
+    def n_true(self) -> int | None:
+        """How many of the shown results the checker marks true (None when there is no checker)."""
+        marks = [it.is_true for it in self.ranking]
+        return None if not marks or None in marks else sum(marks)
+
+    @property
+    def precision_at_k(self) -> float | None:
+        """The checker's precision over the shown top k (None when there is no checker)."""
+        n = self.n_true
+        return None if n is None else n / len(self.ranking)
+
+
+@dataclass(frozen=True)
+class SentenceCheck:
+    """What the dataset's checker (``CaptionDataset.check_sentence``) says of a query.
+
+    understood: False when the sentence is outside the checker's grammar (``note`` says why; the
+                models still rank it, unmarked).
+    true_of:    how many gallery images the sentence is true of (text queries; None for an image query).
+    gallery_size: how many gallery images were checked.
+    """
+
+    understood: bool
+    true_of: int | None = None
+    gallery_size: int = 0
+    note: str = ""
+
+    def to_json(self) -> dict:
+        return {"understood": self.understood, "true_of": self.true_of, "gallery_size": self.gallery_size,
+                "note": self.note}
+
 
 @dataclass(frozen=True)
 class QueryResult:
@@ -115,6 +150,7 @@ class QueryResult:
     baseline: ModelResult
     gxn: ModelResult
     notices: tuple[str, ...] = field(default_factory=tuple)  # truncation, unknown words, ...
+    check: SentenceCheck | None = None  # the checker's reading, on a dataset with a checker (shapes)
 
     def to_json(self) -> dict:
         """A JSON-friendly summary (no images, no arrays) for the API."""
@@ -128,9 +164,10 @@ class QueryResult:
                 "ground_truth_rank": r.ground_truth_rank,
                 "ground_truth_beyond": r.ground_truth_beyond,
                 "seconds": round(r.seconds, 4),
+                "precision_at_k": r.precision_at_k,
                 "ranking": [
                     {"rank": it.rank, "id": it.id, "score": round(it.score, 5), "caption": it.caption,
-                     "is_ground_truth": it.is_ground_truth}
+                     "is_ground_truth": it.is_ground_truth, "is_true": it.is_true}
                     for it in r.ranking
                 ],
             }
@@ -139,6 +176,7 @@ class QueryResult:
             "direction": self.direction,
             "query_text": self.query_text,
             "notices": list(self.notices),
+            "check": self.check.to_json() if self.check is not None else None,
             "baseline": model_json(self.baseline),
             "gxn": model_json(self.gxn),
         }

@@ -178,22 +178,32 @@ def _short(text: str, n: int) -> str:
     return text if len(text) <= n else text[: n - 1].rstrip() + "…"
 
 
+def truth_mark(it: RankedItem) -> str:
+    """What is known of one result: "ground truth", the checker's "✓ true" / "✗ false", or ""."""
+    if it.is_ground_truth:
+        return "✓ ground truth"
+    if it.is_true is None:
+        return ""
+    return "✓ true" if it.is_true else "✗ false"
+
+
 def _score_caption(it: RankedItem) -> str:
-    # Short enough for a thumbnail's label; the rank badge spells out "ground truth".
-    return f"#{it.rank} · {it.score:.3f}" + (" ✓" if it.is_ground_truth else "")
+    # Short enough for a thumbnail's label; the rank badge spells out the rest.
+    mark = truth_mark(it)
+    return f"#{it.rank} · {it.score:.3f}" + (f" · {mark}" if mark else "")
 
 
 def ranking_gallery(result: ModelResult) -> list[tuple[Image.Image, str]]:
-    """Text → image ranking for ``gr.Gallery``: ``(image, "#1 · 0.812 ✓")`` (✓: ground truth)."""
+    """Text → image ranking for ``gr.Gallery``: ``(image, "#1 · 0.812 · ✓ true")`` (``truth_mark``)."""
     return [(it.image, _score_caption(it)) for it in result.ranking if it.image is not None]
 
 
 def ranking_table(result: ModelResult) -> list[list]:
-    """Image → text ranking as rows ``[rank, caption, "0.812", "✓" or ""]`` (see ``RANKING_HEADERS``).
+    """Image → text ranking as rows ``[rank, caption, "0.812", truth_mark]`` (see ``RANKING_HEADERS``).
 
     Scores are formatted strings so that every row shows three decimals.
     """
-    return [[it.rank, it.caption, f"{it.score:.3f}", "✓" if it.is_ground_truth else ""] for it in result.ranking]
+    return [[it.rank, it.caption, f"{it.score:.3f}", truth_mark(it)] for it in result.ranking]
 
 
 def ranking_markdown(result: ModelResult) -> str:
@@ -202,7 +212,7 @@ def ranking_markdown(result: ModelResult) -> str:
     for it in result.ranking:
         caption = _md_escape(it.caption)
         caption = f"**{caption}**" if it.is_ground_truth else caption
-        lines.append(f"| {it.rank} | {caption} | {it.score:.3f} | {'✓' if it.is_ground_truth else ''} |")
+        lines.append(f"| {it.rank} | {caption} | {it.score:.3f} | {truth_mark(it)} |")
     return "\n".join(lines)
 
 
@@ -216,12 +226,15 @@ def rank_badge(result: ModelResult) -> str:
     timing = f" · {result.seconds * 1000:.0f} ms"
     if result.ground_truth_beyond is not None:
         return f"Ground truth not among the {result.ground_truth_beyond} best of {n:,} (indexed search){timing}"
+    checked = "" if result.n_true is None else f" · {result.n_true} of the top {len(result.ranking)} true"
     if result.ground_truth_rank is None:
+        if checked:
+            return f"Checked by meaning{checked}{timing}"
         return f"Query not from the gallery: no ground truth{timing}"
     r, k = result.ground_truth_rank, len(result.ranking)
     if r <= k:
-        return f"✓ Ground truth at rank {r} of {n}{timing}"
-    return f"Ground truth at rank {r} of {n} (outside the top {k}){timing}"
+        return f"✓ Ground truth at rank {r} of {n}{checked}{timing}"
+    return f"Ground truth at rank {r} of {n} (outside the top {k}){checked}{timing}"
 
 
 def imagined_caption_markdown(result: ModelResult) -> str:
@@ -247,14 +260,41 @@ def notices_markdown(result: QueryResult) -> str:
 
 
 def summary_markdown(result: QueryResult, titles: tuple[str, str] = ("Baseline", "GXN")) -> str:
-    """One line comparing where the two models (``titles``: the baseline's, the imagining model's) put the ground truth."""
+    """The status line: where the two models (``titles``: the baseline's, the imagining model's) put the ground
+    truth, and, where a checker reads the query, of how many images it is true and each model's precision."""
     b, g = result.baseline.ground_truth_rank, result.gxn.ground_truth_rank
+    check = check_markdown(result, titles)
     if b is None or g is None:
-        return "The query is not from the gallery, so there is no ground truth to compare."
+        if result.check is not None and result.check.understood:
+            return check
+        line = "The query is not from the gallery, so there is no ground truth to compare."
+        return f"{line}  \n{check}" if check else line
     if b == g:
-        return f"Both models put the ground truth at rank {g}."
-    better = titles[1] if g < b else titles[0]
-    return f"{better} ranks the ground truth higher: {titles[1]} {g}, {titles[0].lower()} {b}."
+        line = f"Both models put the ground truth at rank {g}."
+    else:
+        better = titles[1] if g < b else titles[0]
+        line = f"{better} ranks the ground truth higher: {titles[1]} {g}, {titles[0].lower()} {b}."
+    return f"{line}  \n{check}" if check else line
+
+
+def check_markdown(result: QueryResult, titles: tuple[str, str] = ("Baseline", "GXN")) -> str:
+    """The checker's line (``checking``): "true of N of the 1,000 gallery images · precision@k …", or ""."""
+    c, b, g = result.check, result.baseline, result.gxn
+    if c is not None and not c.understood:
+        return (f"**Not checked:** {_md_escape(c.note)}. The models still ranked it; the results are unmarked "
+                "(the checker reads colours, sizes, shapes, counts and left/right/above/below).")
+    if b.precision_at_k is None or g.precision_at_k is None:
+        return ""
+    k = len(g.ranking)
+    precision = (f"precision@{k}: {titles[1]} **{g.n_true}/{k}**, "
+                 f"{titles[0].lower()} **{b.n_true}/{len(b.ranking)}** (✓ / ✗ on each result)")
+    if c is None:  # an image query from the gallery: its captions checked against it
+        return f"Checked by meaning against the picture: {precision}."
+    if c.true_of == 0:
+        return (f"Checked by meaning: the sentence is true of **none** of the {c.gallery_size:,} gallery images, "
+                f"so every result is ✗ — {precision}.")
+    return (f"Checked by meaning: the sentence is true of **{c.true_of:,} of the {c.gallery_size:,}** gallery "
+            f"images — {precision}.")
 
 
 #: the panels of one result, in the order ``result_panels`` fills them
