@@ -170,6 +170,16 @@ OUTPUTS = (*views.PANELS, "json")
 TAB_OF = {"text_to_image": "t2i", "image_to_text": "i2t"}
 
 
+def _first_choices(pipeline: Pipeline, query) -> tuple:
+    """Each model's best match for a query (baseline's, then the imagining model's); ``match`` where the
+    pipeline has it (no imagining), else a full run."""
+    if hasattr(pipeline, "match"):
+        ranked = pipeline.match(query, k=1)
+        return ranked["baseline"][0], ranked["gxn"][0]
+    result = pipeline.run(query, k=1)
+    return result.baseline.ranking[0], result.gxn.ranking[0]
+
+
 @GPU
 def _run(pipeline: Pipeline, query, k, seed, n_images) -> QueryResult:
     return pipeline.run(query, k, seed=seed, n_images=n_images)
@@ -182,6 +192,7 @@ class Handlers:
         self.pipelines, self.names = pipelines, list(pipelines)
         if not self.names:
             raise ValueError("build_demo needs at least one pipeline")
+        self._cards: dict[str, tuple[list, list]] = {}  # model → ("Where they differ" cards, their rows)
 
     def get(self, name: str) -> Pipeline:
         if not isinstance(name, str) or name not in self.pipelines:
@@ -232,11 +243,30 @@ class Handlers:
         image = self.get(model).examples("image_to_text")[evt.index]
         return [image, *self.ui_image(image, k, model)]
 
+    def difference_cards(self, model: str) -> tuple[list, list]:
+        """The "Where they differ" cards of a model (built once: each shown query matched by both models)
+        and the ``Difference`` rows behind them."""
+        if model not in self._cards:
+            pipeline = self.get(model)
+            titles = column_titles(pipeline)
+            rows = views.pick_differences(pipeline.differences())
+            cards = []
+            for row in rows:
+                query = pipeline.query_of(row.direction, row.query_id)
+                tops = _first_choices(pipeline, query)
+                cards.append((views.difference_card(row, query, tops, titles), views.difference_label(row, titles)))
+            self._cards[model] = (cards, rows)
+        return self._cards[model]
+
+    def ui_difference_cards(self, model):
+        return self.difference_cards(model)[0]
+
     def ui_difference(self, t2i_k, seed, n_images, i2t_k, model, evt: gr.SelectData):
-        """A click on a differences row: that query, on its tab; the other tab's outputs are left as they are."""
-        if not evt.row_value:
+        """A click on a card: that query, on its tab; the other tab's outputs are left as they are."""
+        rows = self.difference_cards(model)[1]
+        if evt.index is None or not 0 <= int(evt.index) < len(rows):
             raise gr.Error(messages.CLICK_A_ROW)
-        direction, query_id = views.direction_of_label(str(evt.row_value[0])), str(evt.row_value[-1])
+        direction, query_id = rows[int(evt.index)].direction, rows[int(evt.index)].query_id
         try:
             query = self.get(model).query_of(direction, query_id)
         except QueryError as err:
@@ -251,7 +281,7 @@ class Handlers:
         pipeline = self.get(model)
         titles = [_column_title(model, pipeline) for _ in TAB_OF for model in ("baseline", "gxn")]
         return [_gallery_line(pipeline), gr.Dataset(samples=[[t] for t in pipeline.examples("text_to_image")]),
-                pipeline.examples("image_to_text"), views.differences_table(pipeline.differences()),
+                pipeline.examples("image_to_text"), self.ui_difference_cards(model),
                 _attribution(pipeline), *titles]
 
     def endpoints(self) -> tuple[Callable, Callable]:
@@ -287,8 +317,8 @@ def build_demo(pipelines: Mapping[str, Pipeline], *, assets_dir: str | Path = AS
                 ui["t2i"] = _text_inputs(first) | _results("text_to_image", first)
             with gr.Tab("Image → Text", id="i2t"):
                 ui["i2t"] = _image_inputs(first) | _results("image_to_text", first)
-            with gr.Tab("Where they differ", id="diff"):
-                ui["diff_table"] = _differences_tab(first)
+            with gr.Tab("Where they differ", id="diff") as ui["diff_tab"]:
+                ui["diff_cards"] = _differences_tab(first)
             with gr.Tab("Benchmark", id="bench"):
                 _benchmark_tab(assets_dir)
             with gr.Tab("About", id="about"):
@@ -313,12 +343,13 @@ def _wire(h: Handlers, ui: dict) -> None:
     t2i["examples"].click(h.ui_text_example, [t2i["examples"], *t2i_in[1:]], [t2i["text"], *t2i_out], **t2i_busy)
     gr.on([i2t["run"].click, i2t["image"].upload], h.ui_image, [i2t["image"], i2t["k"], model], i2t_out, **i2t_busy)
     i2t["examples"].select(h.ui_image_example, [i2t["k"], model], [i2t["image"], *i2t_out], **i2t_busy)
-    ui["diff_table"].select(h.ui_difference, [t2i["k"], t2i["seed"], t2i["n"], i2t["k"], model],
+    ui["diff_tab"].select(h.ui_difference_cards, [model], [ui["diff_cards"]], show_progress="minimal", **private)
+    ui["diff_cards"].select(h.ui_difference, [t2i["k"], t2i["seed"], t2i["n"], i2t["k"], model],
                             [ui["tabs"], t2i["text"], i2t["image"], *t2i_out, *i2t_out], show_progress="minimal",
                             **private)
     titles = [ui[tab][f"{m}_title"] for tab in TAB_OF.values() for m in ("baseline", "gxn")]
     model.change(h.ui_select_model, [model],
-                 [ui["gallery_line"], t2i["examples"], i2t["examples"], ui["diff_table"], ui["attribution"], *titles],
+                 [ui["gallery_line"], t2i["examples"], i2t["examples"], ui["diff_cards"], ui["attribution"], *titles],
                  show_progress="minimal", **private)
     # The two public endpoints: hidden triggers over the same input components.
     text_to_image, image_to_text = h.endpoints()
@@ -430,20 +461,36 @@ def _model_column(model: str, direction: str, first: Pipeline) -> dict:
     return {"title": title, "look": look, "imagine": imagine, "match": match, "badge": badge}
 
 
-def _differences_tab(first: Pipeline) -> gr.Dataframe:
-    gr.Markdown("Test queries on which one model ranks the ground truth first and the other does not. "
-                "**Click a row** to run that query.")
-    return gr.Dataframe(views.differences_table(first.differences()), headers=views.DIFFERENCE_HEADERS,
-                        interactive=False, wrap=True, max_height=560,
-                        column_widths=["13%", "42%", "12%", "12%", "10%", "11%"], elem_id="diff-table")
+def _differences_tab(first: Pipeline) -> gr.Gallery:
+    gr.Markdown("Test queries on which one model ranks the ground truth first and the other does not: each card "
+                "shows the query, then each model's first choice (green frame: it is the ground truth). "
+                f"Up to {views.CARDS_PER_GROUP} of the starkest per direction and winner, so both models' wins "
+                "show. **Click a card** to run that query.")
+    # filled when the tab is opened (``Handlers.difference_cards``): building the cards matches each query
+    return gr.Gallery([], columns=3, height="auto", object_fit="contain", allow_preview=False, show_label=False,
+                      interactive=False, elem_id="diff-cards")
 
 
 def _benchmark_tab(assets_dir: str | Path) -> None:
-    gr.Markdown(showcase.benchmark_markdown(assets_dir), elem_id="bench-md")
+    """The verdict figure first; each table of RESULTS.md's generated block, then the other plots, folded below."""
+    figure = showcase.benchmark_figure(assets_dir)
+    if figure:
+        gr.Image(str(figure), format="png", show_label=False, interactive=False, buttons=["download", "fullscreen"],
+                 alt_text=showcase.FOREST_CAPTION, elem_id="bench-forest")
+        gr.Markdown(showcase.FOREST_CAPTION, elem_id="bench-caption")
+    if showcase.benchmark_markdown(assets_dir) == showcase.NO_RESULTS:
+        gr.Markdown(showcase.NO_RESULTS, elem_id="bench-md")
+    else:
+        with gr.Column(elem_id="bench-md"):
+            for title, body in showcase.benchmark_sections(assets_dir):
+                with gr.Accordion(title, open=False):
+                    gr.Markdown(body)
     figures = showcase.benchmark_figures(assets_dir)
     if figures:
-        gr.Gallery([(str(p), p.stem.replace("_", " ")) for p in figures], label="Figures", columns=2,
-                   height="auto", object_fit="contain", interactive=False, elem_id="bench-figures")
+        with gr.Accordion("More figures: imagined pictures and captions, recall curves", open=False,
+                          elem_id="bench-more"):
+            gr.Gallery([(str(p), showcase.figure_label(p)) for p in figures], label="Figures", columns=2,
+                       height="auto", object_fit="contain", interactive=False, elem_id="bench-figures")
 
 
 def _json(result: QueryResult, model: str) -> dict:

@@ -42,7 +42,7 @@ class ModelConfig:
     cnn_channels: tuple[int, ...] = (16, 32, 64, 128)
     # How the last CNN map becomes one feature. "mean" (the paper's mean pooling) throws away *where* things
     # are; "flatten" keeps the small final map (2×2 at 64 px) position by position, for datasets about
-    # left/right/above/below (shapes; chosen on val, see README).
+    # left/right/above/below (shapes; chosen on val, see docs/model.md).
     pool: str = "mean"
     word_dim: int = 128  # paper: 300
     text_hidden: int = 256  # paper: 1024
@@ -225,7 +225,7 @@ def _staged(dataset: str, base_train: TrainConfig, base_model: ModelConfig, imag
 
 def _build_presets() -> dict[str, Preset]:
     presets: dict[str, Preset] = {}
-    # Recipes chosen on val (README "Choices made on val", assets/results/val/): lr 1e-3 with a cosine decay;
+    # Recipes chosen on val (docs/model.md, assets/results/val/): lr 1e-3 with a cosine decay;
     # shapes: a fresh 10k-scene training set every epoch, false negatives masked, mean pooling.
     emoji_train = TrainConfig(dataset="emoji", styles=("openmoji", "twemoji", "fluent"), epochs=10, lr=1e-3,
                               lr_schedule="cosine", early_stop_patience=3)
@@ -273,7 +273,7 @@ def _build_presets() -> dict[str, Preset]:
     tiny_train = TrainConfig(dataset="shapes", n_train=64, epochs=2, batch_size=16, max_len=12, gen_batch=8)
     presets.update(_variants("tiny", tiny_train, tiny_model))
     # Full tier: GXN over pretrained open_clip towers (ViT-B/32, OpenAI weights, frozen) on the Karpathy splits,
-    # trained with ``accelerate launch`` (README "Full tier"); the JSON and image folder come from --data-json and
+    # trained with ``accelerate launch`` (docs/full-tier.md); the JSON and image folder come from --data-json and
     # --image-root. Joint space and word size are the paper's (1024, 300); the GAN draws at 64 px as in the paper.
     # Epochs and lr are not measured here (no COCO on this machine): a starting point, not a recipe chosen on val.
     clip_model = ModelConfig(backbone="open_clip", clip_model="ViT-B-32", clip_pretrained="openai", image_size=224,

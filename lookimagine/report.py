@@ -2,9 +2,9 @@
 
     python -m lookimagine.report ship --dataset emoji     # best-on-val staged GXN seed + its baseline → assets/checkpoints/
     python -m lookimagine.report grid --dataset emoji     # imagined images and captions → assets/figures/
-    python -m lookimagine.report                          # tables, recall figures, differences, README section
+    python -m lookimagine.report                          # RESULTS.md's tables, the verdict figure, differences
 
-The order of the whole reproduction is in the README ("Reproduce the results").
+The order of the whole reproduction is in RESULTS.md ("Reproduce the results").
 """
 
 from __future__ import annotations
@@ -52,14 +52,14 @@ def ship(dataset: str, runs_root: Path, assets: Path, command: str) -> dict:
 
 
 def model_card(dataset: str, variant: str, seed: int, config: dict, run_meta: dict, result: dict | None) -> str:
-    licence = "cc-by-sa-4.0" if dataset == "emoji" else "apache-2.0"
+    from .data.licences import from_train_config
+
+    lic = from_train_config({**(config.get("train") or {}), "dataset": dataset})  # the art's licence carries over
+    licence = lic.licence
     styles = (config.get("train") or {}).get("styles") or ["openmoji"]
     if dataset == "emoji":
-        from .data.emoji_set import STYLE_ATTRIBUTIONS
-
-        data_line = ("emoji in " + ", ".join(styles) + " art, named by their Unicode CLDR names; the weights are a "
-                     "derivative of that artwork and carry the share-alike licence of OpenMoji (CC BY-SA 4.0). "
-                     + " ".join(STYLE_ATTRIBUTIONS[s] for s in styles))
+        data_line = ("emoji in " + ", ".join(styles) + " art, named by their Unicode CLDR names; the weights derive "
+                     f"from that artwork: {lic.name} (credits below).")
     else:
         data_line = "procedurally generated shapes scenes (`lookimagine.data.shapes`)."
     staged = run_meta.get("preset", "").endswith(("-gxn-ft", "-baseline-ft"))
@@ -116,19 +116,52 @@ pipeline_tag: feature-extraction
 A 64×64 toy-scale model trained in minutes on a CPU: it knows only the vocabulary of its training
 captions, {drawings if variant != "baseline" else "it has no generator"}, and it says nothing about real
 photographs. Numbers are not comparable with the paper's MSCOCO results.
+
+{licence_section(lic)}"""
+
+
+def licence_section(lic) -> str:
+    """A card's "Licence and attribution" section for a ``data.licences.DataLicence``."""
+    return (f"## Licence and attribution\n\nWeights: **{lic.name}**. {lic.markdown()}\n\n"
+            "The lookimagine code is Apache-2.0.\n")
+
+
+RESULTS_INTRO = """# Results and analysis
+
+What GXN's imagining is worth on the pocket datasets, against a baseline that cannot imagine: the
+verdicts over five paired seeds, the tables behind them, what the runs say and how to reproduce every
+number. The demo and how to run it are in the [README](README.md); the other pages in [docs/](docs/README.md).
+
+The part between the `results:start` and `results:end` markers is written by `python -m lookimagine.report`
+from the JSONs in `assets/results/` (do not edit it by hand); the rest is written by hand from the same JSONs.
+
 """
+FOREST_PNG = "verdict_forest.png"
+FOREST_ALT = "GXN − baseline, R@1, per dataset, split and direction, with 95% intervals: at equal epochs and at equal wall-clock"
+MARK_FIGURE_START, MARK_FIGURE_END = "<!-- figure:start -->", "<!-- figure:end -->"
 
 
-def tables(assets: Path, readme: Path, command: str) -> dict:
+def tables(assets: Path, readme: Path, command: str, results_md: Path | None = None) -> dict:
+    """The results: ``RESULTS.md`` (its generated block), the forest figure, the README's figure block,
+    ``assets/results/tables.md`` (the tables the app's Benchmark tab folds) and ``summary.json``."""
     from .evaluation import results as rep
 
     # The results of the staged recipe (issues 9 and 10). The earlier one-joint-step runs stay in
     # assets/results/{emoji,shapes}/ with the commands that made them; they no longer drive this section.
-    staged = sorted((assets / "results" / "staged").glob("*/verdict.json"))
+    # Shapes first, as the demo opens on it; each dataset's longer-trained-encoder verdict after its staged one.
+    staged = sorted((assets / "results" / "staged").glob("*/verdict.json"),
+                    key=lambda p: (p.parent.name != "shapes", p.parent.name))
     if not staged:
         raise SystemExit("no assets/results/staged/*/verdict.json: run scripts/evaluate_staged.sh first")
-    parts, summary = staged_sections(staged, assets)
+    converged = sorted((assets / "results" / "converged").glob("*/verdict.json"))
+    forest = forest_figure(staged, converged, assets / "figures" / FOREST_PNG)
+    parts, summary = [], {"datasets": {}}
+    for path in staged:
+        more, of_dataset = staged_sections([path], assets)
+        parts += more + converged_sections([p for p in converged if p.parent.name == path.parent.name])
+        summary["datasets"].update(of_dataset["datasets"])
     summary["command"] = command
+    summary["figure"] = str(forest.relative_to(assets.parent)) if forest.is_relative_to(assets.parent) else str(forest)
     bench = benchmark_section(assets / "results")
     if bench:
         parts.append(bench)
@@ -140,19 +173,60 @@ def tables(assets: Path, readme: Path, command: str) -> dict:
                  "| model | image→text | text→image |\n|---|---|---|\n" + paper + "\n")
     body = "\n".join(parts)
     text = (f"<!-- generated by `{command}` from assets/results/*/*.json; do not edit by hand -->\n\n{body}")
-    (assets / "results" / "RESULTS.md").write_text(text)
+    (assets / "results" / "tables.md").write_text(text)
     (assets / "results" / "summary.json").write_text(json.dumps(summary, indent=1))
+    results_md = results_md or readme.parent / "RESULTS.md"
+    figure = f"![{FOREST_ALT}](assets/figures/{forest.name})"
+    src = results_md.read_text() if results_md.is_file() else (
+        f"{RESULTS_INTRO}{figure}\n\n## Results\n\n{rep.MARK_START}\n{rep.MARK_END}\n")
+    results_md.write_text(splice(src, rep.MARK_START, rep.MARK_END, text))
     if readme.is_file():
-        src = readme.read_text()
-        if rep.MARK_START in src and rep.MARK_END in src:
-            head, rest = src.split(rep.MARK_START, 1)
-            _, tail = rest.split(rep.MARK_END, 1)
-            readme.write_text(f"{head}{rep.MARK_START}\n{text}\n{rep.MARK_END}{tail}")
+        block = (f"<!-- generated by `{command}` from assets/results/{{staged,converged}}/*/verdict.json -->\n"
+                 f"{figure}\n\n"
+                 f"*GXN − baseline, R@1, five paired seeds with 95% intervals: at equal epochs (GXN's fine-tuning "
+                 f"against the same epochs without generators), at equal wall-clock (against the baseline trained "
+                 f"as long as GXN's extra stages take) and, on shapes, with both started from that longer-trained "
+                 f"encoder.*")
+        readme.write_text(splice(readme.read_text(), MARK_FIGURE_START, MARK_FIGURE_END, block))
     return summary
 
 
+def splice(src: str, start: str, end: str, text: str) -> str:
+    """``src`` with what lies between the ``start`` and ``end`` markers replaced by ``text`` (unchanged without them)."""
+    if start not in src or end not in src:
+        return src
+    head, rest = src.split(start, 1)
+    _, tail = rest.split(end, 1)
+    return f"{head}{start}\n{text}\n{end}{tail}"
+
+
+def forest_figure(staged: list[Path], converged: list[Path], out: Path) -> Path:
+    """GXN − baseline per dataset × split × direction (``evaluation/forest.py``), datasets in the order given."""
+    from .evaluation.forest import forest_figure as figure, forest_rows, save_forest
+
+    rows = forest_rows({p.parent.name: json.loads(p.read_text()) for p in staged},
+                       {p.parent.name: json.loads(p.read_text()) for p in converged})
+    return save_forest(figure(rows), out)
+
+
+def converged_sections(verdicts: list[Path]) -> list[str]:
+    """The verdicts of GXN and its control both started from the longer-trained encoder (scripts/staged_converged.sh)."""
+    from .evaluation import verdict as vd
+
+    parts = []
+    for path in verdicts:
+        dataset = path.parent.name
+        v = json.loads(path.read_text())
+        parts.append(vd.markdown(v, f"{dataset}, both from the longer-trained encoder") + "\n")
+        parts.append(f"Stages 2 and 3 and the 3-epoch control, all started from each seed's equal-wall-clock control "
+                     f"instead of stage 1. The judge of imagined images here is a longer-trained model, so these "
+                     f"R-precision figures are not comparable with the staged ones above.\n\n"
+                     f"<sub>`{v['command']}`; evaluation JSONs in `assets/results/converged/{dataset}/`.</sub>\n")
+    return parts
+
+
 def staged_sections(verdicts: list[Path], assets: Path) -> tuple[list[str], dict]:
-    """The README's results from the staged runs' verdicts (assets/results/staged/<dataset>/verdict.json)."""
+    """The results of the staged runs' verdicts (assets/results/staged/<dataset>/verdict.json)."""
     from .evaluation import verdict as vd
     from .evaluation.differences import differences_report, write_differences
     from .pipeline.layout import PipelineFolder
@@ -329,7 +403,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--dataset", default="emoji")
     parser.add_argument("--runs", default="runs/staged", help="ship: the staged runs (scripts/staged.sh)")
     parser.add_argument("--assets", default=str(ASSETS))
-    parser.add_argument("--readme", default=str(ROOT / "README.md"))
+    parser.add_argument("--readme", default=str(ROOT / "README.md"), help="its figure block is rewritten")
+    parser.add_argument("--results-md", default=str(ROOT / "RESULTS.md"), help="its results block is rewritten")
     parser.add_argument("--checkpoint", help="grid: draw with this checkpoint instead of the shipped GXN")
     parser.add_argument("--out", help="grid: write the sheet here")
     args = parser.parse_args(argv)
@@ -340,7 +415,7 @@ def main(argv: list[str] | None = None) -> int:
         print(grid(args.dataset, Path(args.assets), checkpoint=args.checkpoint and Path(args.checkpoint),
                    out=args.out and Path(args.out)))
     else:
-        print(json.dumps(tables(Path(args.assets), Path(args.readme), command), indent=1))
+        print(json.dumps(tables(Path(args.assets), Path(args.readme), command, Path(args.results_md)), indent=1))
     return 0
 
 

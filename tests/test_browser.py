@@ -141,7 +141,11 @@ def test_empty_query_shows_an_error_and_the_page_recovers(tab):
 
 def test_benchmark_and_about_tabs(tab):
     tab.get_by_role("tab", name="Benchmark").click()
-    expect(tab.locator("#bench-md")).to_be_visible(timeout=WAIT)
+    expect(tab.locator("#bench-forest img")).to_be_visible(timeout=WAIT)  # the figure first
+    expect(tab.locator("#bench-md")).to_be_visible(timeout=WAIT)  # the tables, folded below it
+    tab.wait_for_function("() => [...document.querySelectorAll('#bench-forest img')]"
+                          ".every(i => i.complete && i.naturalWidth > 0)", timeout=WAIT)
+    assert tab.locator("#bench-forest").bounding_box()["y"] < tab.locator("#bench-md").bounding_box()["y"]
     shot(tab, "06_benchmark")
     tab.get_by_role("tab", name="About").click()
     expect(tab.get_by_text("arXiv:1711.06420")).to_be_visible(timeout=WAIT)

@@ -97,12 +97,15 @@ def test_shipped_difference_row(shipped_tab):
 
 def test_shipped_benchmark_tab_shows_tables_and_figures(shipped_tab):
     shipped_tab.get_by_role("tab", name="Benchmark").click()
+    expect(shipped_tab.locator("#bench-forest img")).to_be_visible(timeout=WAIT)
+    shipped_tab.get_by_text("emoji: GXN against its baseline").click()  # the tables are folded
     expect(shipped_tab.locator("#bench-md")).to_contain_text("Verdict on emoji", timeout=WAIT)
     shipped_tab.wait_for_timeout(1500)
     broken = shipped_tab.evaluate(
         "() => [...document.querySelectorAll('img')].filter(i => i.complete && i.naturalWidth === 0).map(i => i.src)")
     assert broken == [], broken
     shot(shipped_tab, "shipped_04_benchmark")
+    shipped_tab.get_by_text("More figures").click()
     figures = shipped_tab.locator("#bench-figures img")
     expect(figures.first).to_be_attached(timeout=WAIT)
     for i in range(figures.count()):  # thumbnails load lazily, as they come into view

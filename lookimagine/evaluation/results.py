@@ -1,8 +1,8 @@
-"""Turn the evaluation JSONs in assets/results/ into the README's Results section.
+"""Turn the evaluation JSONs in assets/results/ into the tables of RESULTS.md.
 
 Everything here reads files that ``python -m lookimagine.evaluate`` wrote; no
 number is typed by hand. Outputs:
-- ``assets/results/RESULTS.md`` (also spliced into README.md between markers),
+- the tables (``python -m lookimagine.report`` writes them into RESULTS.md and ``assets/results/tables.md``),
 - ``assets/figures/<dataset>_recall.png`` (recall@K, baseline vs GXN, mean over seeds),
 - ``assets/figures/<dataset>_val_curves.png`` (val rsum per epoch).
 

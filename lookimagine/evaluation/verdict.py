@@ -129,7 +129,7 @@ def training_summary(runs: Path, dataset: str, seeds: list[int]) -> dict:
     return {"per_seed": per_seed, "total_wall_seconds": {k: mean_ci(v) for k, v in total.items() if v}}
 
 
-# ---- markdown for the README (python -m lookimagine.report) ------------------------------------------
+# ---- markdown for RESULTS.md (python -m lookimagine.report) ---------------------------------------------
 SPLIT_TITLES = {"test": "test", "test-heldout": "test-heldout (held-out colour–shape pairs)",
                 "test-style": "test-style (Noto Color Emoji, an artist never seen in training)"}
 PAPER_MARGIN = {"i2t_r1": 4.5, "t2i_r1": 3.0}  # GXN − baseline in the paper (MSCOCO 1K, R@1)

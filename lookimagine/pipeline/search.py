@@ -45,7 +45,7 @@ ADD_CHUNK = 10_000  # vectors per ``index.add`` call, so the build shows progres
 
 @dataclass(frozen=True)
 class IndexConfig:
-    """When to index, and the HNSW parameters (chosen by ``search_benchmark``; see the README)."""
+    """When to index, and the HNSW parameters (chosen by ``search_benchmark``; see docs/serving.md)."""
 
     exact_below: int = 50_000  # galleries smaller than this are scanned exactly
     m: int = 32  # graph degree (neighbours per node on the upper layers; 2·M on the base layer)

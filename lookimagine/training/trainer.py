@@ -1,6 +1,6 @@
 """The GXN trainer: one recipe for GXN, its ablations, the baseline and every stage of the staged recipe.
 
-Per batch (paper §3.4, simplified to one joint update — see README "Training"):
+Per batch (paper §3.4, simplified to one joint update — see docs/model.md, "update schedule"):
 1. discriminator step (GAN branch only), on detached text and fakes;
 2. one backward pass of
    L = w_rank·L_rank + w_caption·[(1−γ)·XE + γ·RL] + w_gan·(L_G + w_kl·KL) + w_l1·L1 + w_mse·MSE + w_match·L_match
