@@ -4,6 +4,9 @@ stand-in ``HfApi`` (there is no network here; the test asserts what would be upl
 from __future__ import annotations
 
 import dataclasses
+import json
+import shutil
+from pathlib import Path
 
 import pytest
 import torch
@@ -134,3 +137,56 @@ def test_push_refuses_a_folder_that_would_not_load(checkpoint, tmp_path, capsys)
     (folder / "vocab.json").unlink()
     assert hub.main(["push", str(folder), "me/broken"]) == 2
     assert "vocab.json" in capsys.readouterr().err
+
+
+# ---- licences: taken from the checkpoint's training data ------------------------------------------------------
+SHIPPED = Path(__file__).resolve().parents[1] / "assets" / "checkpoints"
+EMOJI_CREDITS = ("All emojis designed by OpenMoji", "Copyright 2020 Twitter, Inc and other contributors",
+                 "Copyright (c) Microsoft Corporation", "CC BY-SA 4.0", "CC BY 4.0", "MIT", "CLDR")
+
+
+def _licence(card: str) -> str:
+    front = card.split("\n---\n", 1)[0]
+    return next(line.split(":", 1)[1].strip() for line in front.splitlines() if line.startswith("license:"))
+
+
+@pytest.mark.parametrize("dataset, licence", [("shapes", "apache-2.0"), ("emoji", "cc-by-sa-4.0")])
+def test_push_and_local_cards_carry_the_training_datas_licence(dataset, licence, tmp_path):
+    if not (SHIPPED / dataset / "gxn").is_dir():
+        pytest.skip(f"no shipped {dataset} checkpoints")
+    folder = shutil.copytree(SHIPPED / dataset, tmp_path / dataset)
+    api = FakeApi()
+    hub.push(folder, f"me/lookimagine-{dataset}", api=api)
+    pushed = (folder / "README.md").read_text()
+    assert api.calls[-1][1]["folder_path"] == str(folder)
+    local = {m: (SHIPPED / dataset / m / "README.md").read_text() for m in ("gxn", "baseline")}
+    assert _licence(pushed) == licence and all(_licence(card) == licence for card in local.values())
+    for card in (pushed, *local.values()):
+        assert "## Licence and attribution" in card and "The lookimagine code is Apache-2.0." in card
+        if dataset == "emoji":
+            assert all(credit in card for credit in EMOJI_CREDITS), card
+        else:
+            assert "no third-party content" in card
+    one = hub.model_card(folder / "gxn", "me/gxn")  # a single checkpoint of the pipeline: the same licence
+    assert _licence(one) == licence
+
+
+@pytest.mark.parametrize("styles, licence", [(["openmoji", "twemoji", "fluent"], "cc-by-sa-4.0"),
+                                             (None, "cc-by-sa-4.0"), (["twemoji", "fluent"], "cc-by-4.0"),
+                                             (["fluent"], "mit")])
+def test_the_card_licence_follows_the_emoji_styles(checkpoint, styles, licence):
+    folder, _ = checkpoint
+    config = json.loads((folder / "config.json").read_text())
+    config["train"].update(dataset="emoji", styles=styles)
+    (folder / "config.json").write_text(json.dumps(config))
+    card = hub.model_card(folder)
+    assert _licence(card) == licence
+    assert ("OpenMoji" in card) == (styles is None or "openmoji" in styles)
+    assert ("Twitter" in card) == bool(styles and "twemoji" in styles)
+    assert ("Microsoft" in card) == bool(styles and "fluent" in styles)
+
+
+def test_a_shapes_checkpoint_card_is_apache(checkpoint):
+    folder, _ = checkpoint
+    assert json.loads((folder / "config.json").read_text())["train"]["dataset"] == "shapes"
+    assert _licence(hub.model_card(folder)) == "apache-2.0"

