@@ -8,8 +8,9 @@
 # this one image runs on CPU and, with `--gpus all` (NVIDIA driver + container toolkit on the
 # host), on the GPU; the app picks CUDA when it sees one. That wheel is why the image is large
 # (about 6.5–7 GB). The pocket tier (the default) is self-contained: its checkpoints are copied
-# with the code and the emoji gallery is rendered and embedded at build time, so the container
-# starts and answers without a network. The full tier may still download weights when asked
+# with the code, and the emoji gallery (OpenMoji rendered from its PyPI wheel; the Twemoji and
+# Fluent test renders shipped in assets/galleries/emoji) is embedded at build time, so the
+# container starts and answers without a network. No npm is needed or installed. The full tier may still download weights when asked
 # to, so HF_HUB_OFFLINE is deliberately not set here.
 FROM python:3.11-slim
 
@@ -51,9 +52,10 @@ COPY --chown=user . /home/user/app
 
 # Bake the caches in, so the first start needs neither a network nor a render:
 # 1. Pillow must have raqm layout (see libfribidi0 above), or the emoji set comes out different.
-# 2. Render the emoji set once into $LOOKIMAGINE_CACHE (prints its split sizes).
+# 2. Render the OpenMoji set once into $LOOKIMAGINE_CACHE (prints its split sizes).
 # 3. Load every shipped pocket pipeline, which embeds its gallery with both models and caches the
-#    embeddings under $LOOKIMAGINE_CACHE/galleries. This step fails the build on purpose when
+#    embeddings under $LOOKIMAGINE_CACHE/galleries. The emoji gallery's Twemoji and Fluent drawings
+#    are read from assets/galleries/emoji: the pipeline never runs npm. This step fails the build on purpose when
 #    assets/checkpoints/emoji is missing: the image is meant to ship with its checkpoints
 #    (train them first, see the README).
 RUN python -c "from PIL import features; assert features.check('raqm'), 'Pillow has no raqm layout: libfribidi0 missing'" \

@@ -115,8 +115,22 @@ and the README the analysis.
   comes from the gallery, and the line below says at which rank each model found it.
 - **Where they differ** lists test queries on which the two models disagree; click one to run it.
 
-### Licences
-The code is Apache-2.0.
+### Licences and attribution
+- **Code**: Apache-2.0.
+- **Shapes models and gallery**: Apache-2.0. The scenes are drawn by lookimagine itself (no third-party content).
+- **Emoji models**: CC BY-SA 4.0. They are trained on OpenMoji, Twemoji and Fluent drawings, so the weights
+  derive from that art and carry OpenMoji's share-alike licence.
+- **Emoji gallery**: the test split, 1,543 drawings in the same three styles, each rendered by lookimagine as a
+  64×64 picture on white:
+  - [OpenMoji](https://openmoji.org) 17: All emojis designed by OpenMoji – the open-source emoji and icon
+    project. License: [CC BY-SA 4.0](https://creativecommons.org/licenses/by-sa/4.0/).
+  - [Twemoji](https://github.com/jdecked/twemoji) 15: Copyright 2020 Twitter, Inc and other contributors,
+    graphics licensed under [CC-BY 4.0](https://creativecommons.org/licenses/by/4.0/).
+  - [Fluent Emoji](https://github.com/microsoft/fluentui-emoji) (flat): Copyright (c) Microsoft Corporation,
+    MIT licence.
+  - Names: Unicode CLDR short names (Unicode License v3), via the `emoji` package.
+
+The credits of the selected model's own training data follow.
 """
 
 

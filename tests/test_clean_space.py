@@ -156,3 +156,12 @@ def test_a_style_neither_cached_nor_shipped_is_refused_in_a_sentence(no_npm, tmp
     with pytest.raises(StyleUnavailableError):  # other splits are never shipped
         EmojiDataset("val", styles=("fluent",), fetch=False)
 
+
+
+def test_the_about_tab_credits_every_style_and_licence():
+    import app
+
+    for credit in ("Apache-2.0", "CC BY-SA 4.0", "All emojis designed by OpenMoji",
+                   "Copyright 2020 Twitter, Inc and other contributors", "CC-BY 4.0",
+                   "Copyright (c) Microsoft Corporation", "MIT", "1,543"):
+        assert credit in app.ABOUT, credit

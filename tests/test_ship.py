@@ -127,7 +127,12 @@ def test_front_matter_parses_and_agrees_with_requirements():
     assert meta["colorFrom"] in SPACE_COLOURS and meta["colorTo"] in SPACE_COLOURS
     assert isinstance(meta["tags"], list) and all(isinstance(t, str) for t in meta["tags"])
     assert {"image-text-retrieval", "cross-modal-retrieval"} <= set(meta["tags"])
-    assert meta["license"] == "apache-2.0"
+    # code Apache-2.0, emoji weights CC BY-SA 4.0, shipped emoji renders CC BY 4.0 / MIT: one id cannot say it
+    assert meta["license"] == "other" and meta["license_name"] == "apache-2.0-and-cc-by-sa-4.0"
+    licences = (ROOT / meta["license_link"]).read_text()
+    assert "(LICENSE)" in licences and (ROOT / "LICENSE").read_text().lstrip().startswith("Apache License")
+    for path in ("assets/checkpoints/emoji/", "assets/galleries/emoji/", "CC BY-SA 4.0", "CC BY 4.0", "MIT"):
+        assert path in licences
     assert meta.get("suggested_hardware", "cpu-basic") == "cpu-basic"
 
 
