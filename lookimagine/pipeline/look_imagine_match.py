@@ -161,7 +161,7 @@ class LookImagineMatch:
             if train.dataset == "emoji":  # the demo never runs npm: test renders come from the cache or assets/
                 kwargs["fetch"] = False
             dataset = load_dataset(train.dataset, "test", **kwargs)
-            attribution = _attribution(train.dataset, train.styles)
+            attribution = _attribution(train.dataset, train.styles, weights=True)
         kind = FolderGallery if gallery_folder is not None else Gallery  # a folder's pixels stay on disk
         gallery = kind(dataset, gxn.vocab, gxn.model_config.image_size, gxn.max_len)
         for m in (base, gxn):
@@ -379,14 +379,16 @@ def _gallery_root(source: str | Path) -> Path:
         raise CheckpointError(str(e)) from None
 
 
-def _attribution(dataset: str, styles=None) -> str:
-    """The gallery's credits and the weights' licence (Markdown), from the training data (``data.licences``)."""
+def _attribution(dataset: str, styles=None, weights: bool = False) -> str:
+    """The credits (Markdown) of a dataset's test gallery in ``styles`` (emoji; None: OpenMoji), from
+    ``data.licences``; ``weights``: first the licence that weights trained on that data carry (pocket models)."""
     if dataset in ("emoji", "shapes"):
         from ..data.licences import SHIPPED_NOTE, data_licence
 
         licence = data_licence(dataset, styles if dataset == "emoji" else None)
         shipped = dataset == "emoji" and bool(set(styles or ()) & {"twemoji", "fluent"})
-        return licence.markdown() + (f"\n- {SHIPPED_NOTE}" if shipped else "")
+        credits = "\n".join(f"- {c}" for c in licence.credits + ((SHIPPED_NOTE,) if shipped else ()))
+        return (licence.why if weights else "Credits:") + "\n\n" + credits
     return ""
 
 
