@@ -153,11 +153,32 @@ def test_text_to_image_json(client, pipe):
         r = out[name]
         assert r["model"] == name and len(r["ranking"]) == 4
         assert [it["rank"] for it in r["ranking"]] == [1, 2, 3, 4]
-        assert set(r["ranking"][0]) == {"rank", "id", "score", "caption", "is_ground_truth"}
+        assert set(r["ranking"][0]) == {"rank", "id", "score", "caption", "is_ground_truth", "is_true"}
         assert r["ground_truth_rank"] is not None
     assert out["gxn"]["imagined_images"] == 3
     assert out["baseline"]["imagined_images"] == 0 and "no generator" in out["baseline"]["imagine_note"]
     assert out["notices"] == []
+    assert out["check"]["understood"] and out["check"]["true_of"] >= 1  # a gallery caption is true of its image
+
+
+def test_free_sentences_are_marked_by_the_checker_through_the_api(client, pipe):
+    """Each result's is_true, the count of true gallery images and precision@k, against brute force."""
+    from lookimagine.data.shapes import caption_is_true
+
+    dataset = pipe.gallery.dataset
+    ids = [dataset.id_of(i) for i in range(len(dataset))]
+    for sentence in ("a small green square", "two red shapes", "a gray star above a blue circle"):
+        out = t2i(client, sentence, k=8)
+        truth = [caption_is_true(sentence, dataset.scene_of(i)) for i in range(len(dataset))]
+        assert out["check"] == {"understood": True, "true_of": sum(truth), "gallery_size": 1000, "note": ""}
+        for name in ("baseline", "gxn"):
+            marks = [truth[ids.index(it["id"])] for it in out[name]["ranking"]]
+            assert [it["is_true"] for it in out[name]["ranking"]] == marks
+            assert out[name]["precision_at_k"] == pytest.approx(sum(marks) / 8)
+            assert (out[name]["ground_truth_rank"] is None) == (sum(truth) == 0)
+    out = t2i(client, "a red circle wearing a hat", k=3)
+    assert out["check"]["understood"] is False and "hat" in out["check"]["note"] and "wearing" in out["check"]["note"]
+    assert out["gxn"]["precision_at_k"] is None and all(it["is_true"] is None for it in out["gxn"]["ranking"])
 
 
 def test_image_to_text_json(client, files):

@@ -16,6 +16,7 @@ playwright_sync = pytest.importorskip("playwright.sync_api")
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
 import app  # noqa: E402
+from lookimagine.pipeline import views  # noqa: E402
 from lookimagine.pipeline.fake import FakePipeline  # noqa: E402
 
 pytestmark = [
@@ -114,17 +115,21 @@ def test_image_example_click_runs(tab):
     expect(tab.locator("#gxn-i2t-badge")).to_contain_text("Ground truth", timeout=WAIT)
 
 
-def test_difference_row_runs_that_query(tab):
-    rows = FakePipeline().differences()
+def test_difference_card_runs_that_query(tab):
+    fake = FakePipeline()
+    row = views.pick_differences(fake.differences())[0]
+    expected = fake.run(fake.query_of(row.direction, row.query_id), k=1)
     tab.get_by_role("tab", name="Where they differ").click()
-    expect(tab.locator("#diff-table")).to_contain_text(rows[0].query_id, timeout=WAIT)
+    cards = tab.locator("#diff-cards img")
+    expect(cards.first).to_be_visible(timeout=WAIT)
+    expect(tab.locator("#diff-cards")).to_contain_text(views.difference_label(expected), timeout=WAIT)
     shot(tab, "03_differences")
-    tab.locator('#diff-table [data-testid="cell-0-1"]').click()  # the table is virtual: cells are divs
-    prefix = "i2t" if rows[0].direction == "image_to_text" else "t2i"
-    badge = tab.locator(f"#gxn-{prefix}-badge")
-    expect(badge).to_contain_text(f"Ground truth at rank {rows[0].gxn_rank} ", timeout=WAIT)
+    cards.first.click()
+    prefix = "i2t" if row.direction == "image_to_text" else "t2i"
+    expect(tab.locator(f"#gxn-{prefix}-badge")).to_contain_text(
+        f"Ground truth at rank {expected.gxn.ground_truth_rank} ", timeout=WAIT)
     expect(tab.locator(f"#baseline-{prefix}-badge")).to_contain_text(
-        f"Ground truth at rank {rows[0].baseline_rank} ", timeout=WAIT)
+        f"Ground truth at rank {expected.baseline.ground_truth_rank} ", timeout=WAIT)
     tab.wait_for_timeout(500)
     shot(tab, "04_difference_clicked")
 

@@ -87,7 +87,9 @@ def test_shipped_difference_row(shipped_tab):
         pytest.skip("no differences.json shipped")
     row = json.loads(diff.read_text())["rows"][0]
     shipped_tab.get_by_role("tab", name="Where they differ").click()
-    shipped_tab.locator('#diff-table [data-testid="cell-0-1"]').click()
+    expect(shipped_tab.locator("#diff-cards img").first).to_be_visible(timeout=WAIT)
+    shot(shipped_tab, "shipped_03_differences")
+    shipped_tab.locator("#diff-cards img").first.click()  # the first card is the file's first row
     prefix = "i2t" if row["direction"] == "image_to_text" else "t2i"
     expect(shipped_tab.locator(f"#gxn-{prefix}-badge")).to_contain_text(
         f"Ground truth at rank {row['gxn_rank']} ", timeout=WAIT)

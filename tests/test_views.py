@@ -81,10 +81,11 @@ def test_ranking_gallery_captions(text_result):
     image, caption = items[0]
     assert isinstance(image, Image.Image)
     assert caption.startswith("#1 · ")
-    truth = [c for _, c in items if c.endswith(" · ✓ ground truth")]
+    # the fake's gallery is shapes: the checker marks each image true or false of the sentence (the ground
+    # truth, by meaning)
+    truth = [c for _, c in items if c.endswith(" · ✓ true")]
     assert len(truth) == sum(it.is_ground_truth for it in text_result.gxn.ranking)
-    # the rest are marked by the shapes checker: true or false of the sentence
-    assert all(c.endswith(("✓ true", "✗ false", "✓ ground truth")) for _, c in items)
+    assert all(c.endswith(("✓ true", "✗ false")) for _, c in items)
 
 
 def test_ranking_table_and_markdown(image_result):
@@ -122,13 +123,26 @@ def test_notices_and_summary(fake):
     assert "ground truth" in views.summary_markdown(result)
 
 
-def test_differences_table_round_trips_direction(fake):
-    rows = fake.differences()
-    table = views.differences_table(rows)
-    assert len(table) == len(rows) and all(len(r) == len(views.DIFFERENCE_HEADERS) for r in table)
-    for row, shown in zip(rows, table):
-        assert views.direction_of_label(shown[0]) == row.direction
-        assert shown[-1] == row.query_id
+def test_difference_cards_show_the_query_and_each_first_choice(fake):
+    rows = views.pick_differences(fake.differences(), per_group=2)
+    groups = [(r.direction, r.winner) for r in rows]
+    assert all(groups.count(g) <= 2 for g in groups) and len(set(groups)) > 1
+    texts = [r.query_text for r in rows if r.query_text is not None]
+    assert len(texts) == len(set(texts))  # a shared caption is one query
+    for row in rows:
+        query = fake.query_of(row.direction, row.query_id)
+        result = fake.run(query, k=1)
+        card = views.difference_card(query, result)
+        assert card.size == (3 * 120 + 4 * 8, 120 + 38 + 16)
+        # the query's own thumbnail (image queries) or text box, then the two first choices
+        panel = np.asarray(card)[8:128, 8:128]
+        if row.direction == "image_to_text":
+            assert np.abs(panel.astype(int) - np.asarray(query.resize((120, 120)))).mean() < 8
+        green = np.array([0x16, 0xa3, 0x4a])
+        frames = [bool((np.asarray(card)[6, x:x + 120] == green).all(axis=1).any()) for x in (136, 264)]
+        assert frames == [result.baseline.ground_truth_rank == 1, result.gxn.ground_truth_rank == 1]
+        label = views.difference_label(result)
+        assert label.startswith(views.DIRECTION_LABELS[row.direction]) and "ground truth:" in label
 
 
 def test_showcase_without_results(tmp_path):

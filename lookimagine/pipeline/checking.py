@@ -1,9 +1,9 @@
 """Queries checked by meaning: where a dataset has a checker (``shapes``), every shown result is marked.
 
-A free sentence has no ground truth in the gallery, but the checker can still say of which gallery
-images it is true: the page then turns any sentence into a test (how many images it is true of, each
-model's precision over its top k). An image query from the gallery gets each listed caption marked
-true or false of that image. Pure functions over a ``CaptionDataset``; no model is involved.
+The checker says of which gallery images any sentence is true, from the gallery or not: the page then turns
+any sentence into a test (how many images it is true of, each model's precision over its top k), and the
+ground truth is by meaning, as in the evaluation's truth protocol. An image query from the gallery gets each
+listed caption marked true or false of it (``Gallery.caption_truth``). No model is involved.
 """
 
 from __future__ import annotations
@@ -30,14 +30,6 @@ def check_text(dataset: CaptionDataset, text: str,
     if truth is None:
         return None, None
     return SentenceCheck(True, int(truth.sum()), len(truth)), truth
-
-
-def check_image(dataset: CaptionDataset, index: int | None, captions: Sequence[str]) -> np.ndarray | None:
-    """(len(captions),) bool, each caption true of gallery image ``index``; None where nothing can decide it."""
-    if index is None or not captions:
-        return None
-    truth = dataset.truth_of(list(captions), [index])
-    return None if truth is None else np.asarray(truth, dtype=bool)[0]
 
 
 def marked(ranking: Sequence[RankedItem], truth: Sequence[bool] | None) -> tuple[RankedItem, ...]:

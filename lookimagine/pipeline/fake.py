@@ -20,7 +20,7 @@ from PIL import Image, ImageFilter
 from ..data import load_dataset
 from ..evaluation.differences import Difference, find_differences
 from . import messages
-from .checking import check_image, check_text, marked
+from .checking import check_text, marked
 from .look_map import LookSpace
 from .outputs import Direction, Imagined, ModelResult, QueryError, QueryResult, RankedItem
 from .ranking import rank
@@ -64,7 +64,6 @@ class FakePipeline:
     def run(self, query, k: int = 5, *, seed: int = 0, n_images: int = 1) -> QueryResult:
         k, seed, n_images = check_numbers(k, seed, n_images)
         notices: tuple[str, ...] = ()
-        check = truth_of = None
         if isinstance(query, str) or query is None:
             text, notices = clean_text(query, self.max_text_chars)
             words = _WORD.findall(text.lower())
@@ -72,21 +71,30 @@ class FakePipeline:
                 raise no_known_words_error(len(self.vocabulary))
             unknown = unknown_words_notice(w for w in words if w not in self.vocabulary)
             notices += (unknown,) if unknown else ()
-            truth = {i for i, c in enumerate(self.captions) if c == text.lower()}
-            check, truth_of = check_text(self._test, text, range(self.n_gallery))  # the real checker
+            truth, check, truth_of = self._ground_truth(text=text)
         else:
             image = load_query_image(query)
             found = self._pixels.get(hashlib.sha1(image.convert("RGB").tobytes()).hexdigest())
-            truth = set() if found is None else {found}
+            truth, check, truth_of = self._ground_truth(image=found)
         text_query = isinstance(query, str)
         results = {m: self._result(m, words if text_query else found, text_query, truth, k, seed, n_images)
                    for m in NOISE}
         for m, r in results.items():
-            marks = ([truth_of[it.index] for it in r.ranking] if truth_of is not None else None) if text_query \
-                else check_image(self._test, found, [it.caption for it in r.ranking])
+            marks = None if truth_of is None else [truth_of[it.index] for it in r.ranking]
             results[m] = dataclasses.replace(r, ranking=marked(r.ranking, marks))
         return QueryResult("text_to_image" if text_query else "image_to_text", text if text_query else None,
                            results["baseline"], results["gxn"], notices, check)
+
+    def _ground_truth(self, text: str | None = None, image: int | None = None):
+        """As the real pipeline: by meaning, with the shapes checker (the images a sentence is true of, the
+        captions true of an image); (ground truth, the checker's reading, its truth over the ranked entries)."""
+        if text is not None:
+            check, truth = check_text(self._test, text, range(self.n_gallery))  # the real checker
+            exact = {i for i, c in enumerate(self.captions) if c == text.lower()}
+        else:
+            check, exact = None, set() if image is None else {image}
+            truth = None if image is None else self._test.truth_of(self.captions, [image])[0]
+        return (exact if truth is None else {int(i) for i in np.flatnonzero(truth)}), check, truth
 
     def _result(self, m, query, text_query, truth, k, seed, n_images) -> ModelResult:
         space = self._spaces[m]
@@ -117,9 +125,11 @@ class FakePipeline:
         return [self.query_of(direction, self.ids[i]) for i in picks]
 
     def differences(self) -> list[Difference]:
-        ranks = {m: {"text_to_image": [self._result(m, _WORD.findall(c), True, {i}, 1, 0, 1).ground_truth_rank
-                                       for i, c in enumerate(self.captions)],
-                     "image_to_text": [self._result(m, i, False, {i}, 1, 0, 1).ground_truth_rank
+        truth = {"text_to_image": [self._ground_truth(text=c)[0] for c in self.captions],
+                 "image_to_text": [self._ground_truth(image=i)[0] for i in range(self.n_gallery)]}
+        ranks = {m: {"text_to_image": [self._result(m, _WORD.findall(c), True, truth["text_to_image"][i], 1, 0, 1)
+                                       .ground_truth_rank for i, c in enumerate(self.captions)],
+                     "image_to_text": [self._result(m, i, False, truth["image_to_text"][i], 1, 0, 1).ground_truth_rank
                                        for i in range(self.n_gallery)]} for m in NOISE}
         return find_differences(ranks, self.ids, self.captions, range(self.n_gallery))[0]
 

@@ -163,6 +163,15 @@ class Gallery:
         """The gallery index of a query image, found by its pixels at the gallery's size (None: not in it)."""
         return self.image_hashes.get(image_key(np.asarray(fit_square(image, self.image_size))))
 
+    def caption_truth(self, index: int | None) -> np.ndarray | None:
+        """(M,) bool: each caption row is true of gallery image ``index``, by the dataset's checker (shapes);
+        None where there is no checker or the image is not from the gallery. Each distinct text is checked once."""
+        if index is None:
+            return None
+        texts = [self.split.captions[rows[0]] for rows in self.rows_of_caption.values()]  # one per group id
+        truth = self.dataset.truth_of(texts, [index])
+        return None if truth is None else np.asarray(truth, dtype=bool)[0][self.caption_group]
+
     def split_for(self, vocab) -> EncodedSplit:
         """The split with its captions tokenised by ``vocab`` (the gallery's own split when it is the same)."""
         if vocab is None or vocab == self.vocab:

@@ -32,12 +32,12 @@ from ..evaluation.differences import Difference, read_differences
 from ..models.checkpoint import CheckpointError, LoadedModel, load_model, pick_device, save_checkpoint
 from ..models.similarity import combined_similarity
 from . import messages
-from .checking import check_image, check_text, marked
+from .checking import check_text, marked
 from .folder_gallery import FolderGallery
 from .gallery import Gallery, GalleryEmbedding
 from .layout import MODELS, PipelineFolder
 from .look_map import LookSpace, embed
-from .outputs import Direction, Imagined, Look, ModelResult, QueryError, QueryResult, RankedItem
+from .outputs import Direction, Imagined, Look, ModelResult, QueryError, QueryResult, RankedItem, SentenceCheck
 from .ranking import rank, rank_distinct
 from .search import GallerySearch
 from .validation import (MAX_TEXT_CHARS, check_numbers, clean_text, load_query_image, no_known_words_error,
@@ -212,7 +212,7 @@ class LookImagineMatch:
     def match(self, query, k: int = 5) -> dict[str, tuple[RankedItem, ...]]:
         k, _, _ = check_numbers(k)
         direction, q, _ = self._parse(query)
-        gt = self._ground_truth(direction, q)
+        gt = self._ground_truth(direction, q)[0]
         return {m.name: self._match(direction, self._look(m, direction, q, k)[2], k, gt)[0]
                 for m in (self.baseline, self.gxn)}
 
@@ -221,15 +221,14 @@ class LookImagineMatch:
         """Look → Imagine → Match for the baseline and GXN."""
         k, seed, n_images = check_numbers(k, seed, n_images)
         direction, q, notices = self._parse(query)
-        gt = self._ground_truth(direction, q)
-        check, truth = (check_text(self.gallery.dataset, q) if direction == "text_to_image" else (None, None))
+        gt, check, truth = self._ground_truth(direction, q)
         results = {}
         for m in (self.baseline, self.gxn):
             start = time.perf_counter()
             look, emb, scores = self._look(m, direction, q, k)
             imagined = self._imagine(m, direction, emb, seed, n_images)
             ranking, gt_rank, beyond = self._match(direction, scores, k, gt)
-            ranking = marked(ranking, self._marks(direction, q, ranking, truth))
+            ranking = marked(ranking, None if truth is None else [truth[it.index] for it in ranking])
             results[m.name] = ModelResult(m.name, look, imagined, ranking, gt_rank, time.perf_counter() - start,
                                           beyond)
         return QueryResult(direction, q if isinstance(q, str) else None, results["baseline"], results["gxn"],
@@ -292,21 +291,23 @@ class LookImagineMatch:
         branch = "GAN" if m.model_config.t2i == "gan" else "diffusion model"
         return Imagined(images=tuple(from_tensor(x) for x in images), note=messages.DRAWING_NOTE.format(branch=branch))
 
-    def _ground_truth(self, direction: Direction, q) -> set[int]:
-        """Gallery entries that are the query's ground truth, when the query comes from the gallery.
+    def _ground_truth(self, direction: Direction, q) -> tuple[set[int], SentenceCheck | None, np.ndarray | None]:
+        """The query's ground truth among the gallery entries it is ranked against, the checker's reading of a
+        sentence, and the checker's truth over those entries ((N,) images or (M,) caption rows; None: no checker).
 
-        By caption text (``Gallery.images_matching_caption`` / ``captions_matching_image``): a
-        caption shared by several images has them all as ground truth.
+        Where the dataset has a checker (shapes), the ground truth is by meaning, as the evaluation's truth
+        protocol has it: every image a sentence is true of (any sentence, from the gallery or not), every caption
+        true of a gallery image. Elsewhere it is by caption text (``Gallery.images_matching_caption`` /
+        ``captions_matching_image``): a caption shared by several images has them all as ground truth.
         """
         if direction == "text_to_image":
-            return self.gallery.images_matching_caption(q)
-        return self.gallery.captions_matching_image(q)
-
-    def _marks(self, direction: Direction, q, ranking: tuple[RankedItem, ...], truth: np.ndarray | None):
-        """The checker's mark for each ranked item (``checking``), or None where no checker decides."""
-        if direction == "text_to_image":
-            return None if truth is None else [truth[it.index] for it in ranking]
-        return check_image(self.gallery.dataset, self.gallery.index_of_image(q), [it.caption for it in ranking])
+            check, truth = check_text(self.gallery.dataset, q)
+            exact = self.gallery.images_matching_caption(q)
+        else:
+            check, truth = None, self.gallery.caption_truth(self.gallery.index_of_image(q))
+            exact = self.gallery.captions_matching_image(q)
+        gt = exact if truth is None else {int(i) for i in np.flatnonzero(truth)}
+        return gt, check, truth
 
     def _match(self, direction: Direction, scores: np.ndarray | _Searched, k: int, gt: set[int]):
         g = self.gallery

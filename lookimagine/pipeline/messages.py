@@ -21,5 +21,5 @@ INTERNAL_ERROR = ("Something went wrong while running the query ({error}). "
                   "The app is still running: try again or another query.")
 UNKNOWN_MODEL = "Unknown model {name!r}. Choose one of: {names}."
 CANNOT_LOAD = "Could not load the model {name!r}: {error}"
-CLICK_A_ROW = "Click a row of the table to run that query."
+CLICK_A_ROW = "Click a card to run that query."
 TRY_FAKE = "Run `python app.py --fake` to try the interface with synthetic data."

@@ -28,7 +28,6 @@ COLOURS = {
     "query": "#f59e0b",
 }
 RANKING_HEADERS = ["#", "caption", "score", "truth"]
-DIFFERENCE_HEADERS = ["direction", "query", "baseline rank", "GXN rank", "winner", "id"]
 DIRECTION_LABELS = {"text_to_image": "text → image", "image_to_text": "image → text"}
 
 
@@ -179,12 +178,11 @@ def _short(text: str, n: int) -> str:
 
 
 def truth_mark(it: RankedItem) -> str:
-    """What is known of one result: "ground truth", the checker's "✓ true" / "✗ false", or ""."""
-    if it.is_ground_truth:
-        return "✓ ground truth"
-    if it.is_true is None:
-        return ""
-    return "✓ true" if it.is_true else "✗ false"
+    """What is known of one result: the checker's "✓ true" / "✗ false" (where it is the ground truth, by
+    meaning), else "✓ ground truth" (by caption text) or ""."""
+    if it.is_true is not None:
+        return "✓ true" if it.is_true else "✗ false"
+    return "✓ ground truth" if it.is_ground_truth else ""
 
 
 def _score_caption(it: RankedItem) -> str:
@@ -327,17 +325,84 @@ def result_panels(result: QueryResult, titles: tuple[str, str] = ("Baseline", "G
     }
 
 
-def differences_table(rows: Sequence[Difference]) -> list[list]:
-    """``Pipeline.differences()`` rows for ``gr.Dataframe`` (see ``DIFFERENCE_HEADERS``)."""
-    winners = {"gxn": "GXN", "baseline": "baseline"}
-    return [[DIRECTION_LABELS.get(row.direction, row.direction),
-             _short(row.query_text, 70) if row.query_text else f"[picture {row.query_id}]",
-             row.baseline_rank, row.gxn_rank, winners[row.winner], row.query_id] for row in rows]
+# ---------------------------------------------------------------------------- "Where they differ" cards
+
+#: cards shown per direction and winner (the file keeps the starkest disagreements first)
+CARDS_PER_GROUP = 12
+_CARD = dict(panel=120, gap=8, label=38)
 
 
-def direction_of_label(label: str) -> str:
-    """Inverse of ``DIRECTION_LABELS`` (also accepts the raw direction)."""
-    for direction, shown in DIRECTION_LABELS.items():
-        if label in (direction, shown):
-            return direction
-    raise ValueError(f"unknown direction {label!r}")
+def pick_differences(rows: Sequence[Difference], per_group: int = CARDS_PER_GROUP) -> list[Difference]:
+    """The first ``per_group`` rows of each (direction, winner), in file order: as many wins shown for each model.
+
+    A caption text that several images share is one query: it is shown once.
+    """
+    seen: dict[tuple[str, str], int] = {}
+    picked, texts = [], set()
+    for row in rows:
+        group = (row.direction, row.winner)
+        if row.query_text is not None and row.query_text in texts:
+            continue
+        texts.add(row.query_text)
+        if seen.get(group, 0) < per_group:
+            seen[group] = seen.get(group, 0) + 1
+            picked.append(row)
+    return picked
+
+
+def difference_card(query: str | Image.Image, result: QueryResult,
+                    titles: tuple[str, str] = ("Baseline", "GXN")) -> Image.Image:
+    """One disagreement as a picture: the query, then each model's first choice, from ``result`` (the query run
+    now, k ≥ 1). A caption is drawn as text in a grey box; a first choice that is the ground truth gets a green
+    frame, the other says where that model ranks the ground truth.
+    """
+    from PIL import ImageDraw, ImageFont
+
+    p, gap, label = _CARD["panel"], _CARD["gap"], _CARD["label"]
+    card = Image.new("RGB", (3 * p + 4 * gap, p + label + 2 * gap), "white")
+    draw = ImageDraw.Draw(card)
+    font, small = ImageFont.load_default(size=13), ImageFont.load_default(size=12)
+    # the card's font (Pillow's own, so it draws the same everywhere) has no arrows or ticks: plain words
+    panels = [(query, "query", result.direction.replace("_", " "), "#cbd5e1")]
+    for r, title in zip((result.baseline, result.gxn), titles):
+        top = r.ranking[0]
+        rank = r.ground_truth_rank
+        verdict = "= ground truth" if rank == 1 else (f"truth at rank {rank}" if rank else "truth not found")
+        panels.append((top.image if top.image is not None else top.caption, f"{title}'s first", verdict,
+                       COLOURS["truth"] if rank == 1 else "#cbd5e1"))
+    for i, (content, head, sub, frame) in enumerate(panels):
+        x, y = gap + i * (p + gap), gap
+        if isinstance(content, Image.Image):
+            card.paste(content.convert("RGB").resize((p, p), Image.Resampling.LANCZOS), (x, y))
+        else:
+            draw.rectangle((x, y, x + p - 1, y + p - 1), fill="#f1f5f9")
+            _draw_wrapped(draw, str(content), (x + 6, y + 6), p - 12, font)
+        draw.rectangle((x - 2, y - 2, x + p + 1, y + p + 1), outline=frame, width=3 if frame != "#cbd5e1" else 1)
+        draw.text((x, y + p + 6), head, fill="#334155", font=font)
+        draw.text((x, y + p + 22), sub, fill=COLOURS["truth"] if sub.startswith("=") else "#64748b", font=small)
+    return card
+
+
+def _draw_wrapped(draw, text: str, origin: tuple[int, int], width: int, font) -> None:
+    """``text`` wrapped to ``width`` pixels from ``origin``, at most seven lines (the last ends in "…")."""
+    lines, line = [], ""
+    for word in text.split():
+        trial = f"{line} {word}".strip()
+        if draw.textlength(trial, font=font) <= width or not line:
+            line = trial
+        else:
+            lines.append(line)
+            line = word
+    lines.append(line)
+    if len(lines) > 7:
+        lines = lines[:6] + [lines[6] + "…"]
+    for j, text_line in enumerate(lines):
+        draw.text((origin[0], origin[1] + 15 * j), text_line, fill="#0f172a", font=font)
+
+
+def difference_label(result: QueryResult, titles: tuple[str, str] = ("Baseline", "GXN")) -> str:
+    """The card's caption: where each model ranks the ground truth, the better first."""
+    ranks = {titles[0]: result.baseline.ground_truth_rank, titles[1]: result.gxn.ground_truth_rank}
+    order = sorted(ranks, key=lambda t: ranks[t] or 10**9)
+    shown = ", ".join(f"{t.lower() if i else t} {ranks[t] or '–'}" for i, t in enumerate(order))
+    return f"{DIRECTION_LABELS[result.direction]} · ground truth: {shown}"
