@@ -106,6 +106,39 @@ def test_missing_pretrained_weights_give_one_sentence(monkeypatch):
     assert "--set clip_pretrained=DIR" in message
 
 
+def test_clip_pretrained_may_be_a_downloaded_folder(tmp_path):
+    """``--set clip_pretrained=DIR``, DIR from ``hf download … --local-dir DIR``: the open_clip weights file in it."""
+    from safetensors.torch import save_file
+
+    from lookimagine.models import clip_encoders as adapter
+    from lookimagine.models.checkpoint import CheckpointError
+
+    torch.manual_seed(1)
+    reference = adapter.build_clip(adapter.TINY_CLIP)
+    folder = tmp_path / "clip"
+    folder.mkdir()
+    save_file({k: v.contiguous() for k, v in reference.state_dict().items()}, str(folder / "open_clip_model.safetensors"))
+    (folder / "model.safetensors").write_bytes(b"timm's format of the same weights, which open_clip cannot read")
+    (folder / "open_clip_config.json").write_text(json.dumps(
+        {"model_cfg": adapter.LOCAL_CONFIGS[adapter.TINY_CLIP], "preprocess_cfg": {"mean": [0.5] * 3, "std": [0.5] * 3}}))
+    for source in (folder, folder / "open_clip_model.safetensors"):  # the folder, or the file in it
+        model, _ = tiny_clip_gxn(clip_pretrained=str(source))
+        adapter.load_pretrained_towers(model)
+        visual = reference.visual.state_dict()
+        assert all(torch.equal(v, visual[k]) for k, v in model.image_encoder.visual.state_dict().items())
+        assert torch.equal(model.text_encoder.token_embedding.weight, reference.token_embedding.weight)
+        assert model.image_encoder.mean.flatten().tolist() == [0.5] * 3  # the folder's own normalisation
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    for missing, why in ((empty, "holds no open_clip weights"), (tmp_path / "no-such-folder", "FileNotFoundError")):
+        bad, _ = tiny_clip_gxn(clip_pretrained=str(missing))
+        with pytest.raises(CheckpointError) as caught:
+            adapter.load_pretrained_towers(bad)
+        message = str(caught.value)
+        assert "\n" not in message and repr(str(missing)) in message and why in message
+        assert "HF_HUB_OFFLINE" not in message and "--set clip_pretrained=DIR" in message
+
+
 def test_accelerate_launch_trains_the_tiny_preset_on_cpu(tmp_path):
     """One `accelerate launch` of the same trainer: one CPU process, two micro-batches per step."""
     out = tmp_path / "run"

@@ -136,7 +136,7 @@ def tiny(tmp_path_factory):
 @pytest.fixture(scope="module")
 def config(tiny):
     return options.ZeroShotConfig(clip_model=str(tiny["clip"]), captioner=str(tiny["captioner"]),
-                                  painter=str(tiny["painter"]), steps=2, weight=0.3)
+                                  painter=str(tiny["painter"]), steps=2, weight=0.3, size=16)
 
 
 @pytest.fixture(scope="module")
@@ -181,6 +181,34 @@ def test_config_checks_its_numbers():
         options.ZeroShotConfig(steps=5)
     with pytest.raises(ValueError, match="weight"):
         options.ZeroShotConfig(weight=2.0)
+    with pytest.raises(ValueError, match="multiple of 8"):
+        options.ZeroShotConfig(size=100)
+
+
+def test_picture_size_is_small_on_a_cpu_and_the_painters_own_on_a_gpu(tiny):
+    from lookimagine.full.painter import Painter
+
+    assert options.picture_size(None, "cpu") == options.CPU_PICTURE_SIZE == 256
+    assert options.picture_size(None, "cuda") is None and options.picture_size(None, "mps") is None
+    assert options.picture_size(64, "cpu") == 64 and options.picture_size(640, "cuda") == 640
+    own = Painter.load(str(tiny["painter"]), "cpu")
+    assert own.picture_size == 16 and own.name == "pipe"  # the tiny UNet's 8 × the VAE's scale of 2
+    assert Painter.load(str(tiny["painter"]), "cpu", size=32).draw(["a red square"])[0][0].size == (32, 32)
+
+
+def test_app_flags_reach_the_painter(monkeypatch):
+    import app
+    from lookimagine.full.zero_shot import ZeroShotPipeline
+
+    seen = {}
+    monkeypatch.setattr(ZeroShotPipeline, "for_app", classmethod(lambda cls, config, *a, **k: seen.setdefault("c", config)))
+    monkeypatch.setattr(app.gr, "Info", lambda *a, **k: None)
+    args = app.parse_args(["--full", "--device", "cpu", "--picture-size", "128", "--steps", "2"])
+    app._zero_shot(args)[options.NAME]()
+    assert (seen["c"].size, seen["c"].steps) == (128, 2)
+    assert options.config_from_args(app.parse_args(["--full"])).size is None  # the device decides (picture_size)
+    with pytest.raises(SystemExit, match="multiple of 8"):
+        app._zero_shot(app.parse_args(["--full", "--picture-size", "100"]))
 
 
 # --------------------------------------------------------------------------- the pipeline, end to end
@@ -194,6 +222,8 @@ def test_text_query_draws_pictures_and_fuses_the_ranking(pipe):
     assert len(pictures) == 2 and all(isinstance(p, Image.Image) and p.size == (16, 16) for p in pictures)
     assert result.baseline.imagined.images == () and "CLIP alone" in result.baseline.imagined.note
     assert "w = 0.3" in result.gxn.imagined.note
+    # the painter is named by its folder's name, not its path; the note says the size it drew at
+    assert result.gxn.imagined.note.startswith("Drawn by pipe in 2 steps at 16 px") and "/" not in result.gxn.imagined.note
     # by hand: CLIP's cosines, then 0.7 · look + 0.3 · mean picture–image cosine
     look = g.images @ pipe.towers.encode_texts(["a blue circle"])[0]
     imagined = (g.images @ pipe.towers.encode_images(pictures).T).mean(1)
@@ -218,6 +248,7 @@ def test_image_query_captions_and_fuses_the_ranking(pipe):
     assert result.direction == "image_to_text" and result.query_text is None
     caption = result.gxn.imagined.caption
     assert isinstance(caption, str) and "[DEC]" not in caption and result.baseline.imagined.caption is None
+    assert result.gxn.imagined.note.startswith("Caption by blip,") and "/" not in result.gxn.imagined.note
     look = g.texts @ pipe.towers.encode_images([image])[0]
     imagined = g.texts @ pipe.towers.encode_texts([caption])[0]
     fused = 0.7 * look + 0.3 * imagined
@@ -259,9 +290,12 @@ def test_evaluate_zero_shot_sweeps_the_weight(tiny, tmp_path):
     out = tmp_path / "zs.json"
     argv = ["zero-shot", "--gallery-folder", str(tiny["gallery"]), "--clip-model", str(tiny["clip"]),
             "--captioner", str(tiny["captioner"]), "--painter", str(tiny["painter"]), "--weights", "0", "0.5",
-            "--batch", "16", "--device", "cpu", "--json", str(out)]
+            "--batch", "16", "--device", "cpu", "--size", "24", "--json", str(out)]
     assert evaluate.main(argv) == 0
     result = json.loads(out.read_text())
+    # what was used: a CLIP folder brings its own weights, so the default tag was not used; the size drawn at
+    assert result["models"]["clip_pretrained"] is None and result["models"]["clip"] == "clip"
+    assert result["models"]["clip_model"] == str(tiny["clip"]) and result["picture_size"] == 24
     assert result["command"].startswith("python -m lookimagine.evaluate zero-shot --gallery-folder")
     assert (result["mode"], result["n_images"], result["n_captions"]) == ("zero-shot", 8, 16)
     assert [row["weight"] for row in result["sweep"]] == [0.0, 0.5]
@@ -314,6 +348,31 @@ def test_a_model_not_on_disk_offline_gives_one_clear_message(offline, kind):
         assert "--clip-model DIR" in message
     else:
         assert repr(missing) in message and f"--{kind} DIR" in message
+
+
+def test_clip_pretrained_may_be_a_downloaded_folder(tiny, tmp_path):
+    """``--clip-pretrained DIR`` (``hf download … --local-dir DIR``) loads the open_clip weights file in it."""
+    import open_clip
+    from lookimagine.full.towers import ClipTowers
+
+    configs = tmp_path / "configs"
+    configs.mkdir()
+    cfg = json.loads((tiny["clip"] / "open_clip_config.json").read_text())["model_cfg"]
+    (configs / "lookimagine-test-tiny-clip.json").write_text(json.dumps(cfg))
+    open_clip.add_model_config(configs)
+    by_folder = ClipTowers.load("lookimagine-test-tiny-clip", str(tiny["clip"]), "cpu")
+    assert by_folder.pretrained == str(tiny["clip"] / "open_clip_model.safetensors")
+    assert by_folder.name == "lookimagine-test-tiny-clip/clip"  # a name, not a path
+    # the same weights and the folder's own mean/std (0.5) as the model folder loaded whole
+    whole = ClipTowers.load(str(tiny["clip"]), None, "cpu")
+    assert whole.name == "clip" and whole.pretrained is None
+    images = [Image.new("RGB", (40, 40), c) for c in ("red", "navy")]
+    np.testing.assert_allclose(by_folder.encode_images(images), whole.encode_images(images), atol=1e-6)
+    np.testing.assert_allclose(by_folder.encode_texts(["a red square"]), whole.encode_texts(["a red square"]),
+                               atol=1e-6)
+    with pytest.raises(ModelUnavailable, match="holds no open_clip weights") as info:
+        ClipTowers.load("lookimagine-test-tiny-clip", str(tmp_path), "cpu")
+    assert "HF_HUB_OFFLINE" not in str(info.value)
 
 
 def test_an_unknown_open_clip_tag_names_the_choices():

@@ -18,12 +18,12 @@ import torch
 from PIL import Image
 
 from ..models.checkpoint import pick_device
-from ..models.downloads import load_or_explain
+from ..models.downloads import display_name, load_or_explain
 from .options import DEFAULT_CAPTIONER
 
 
 class Captioner:
-    """A transformers image-to-text model and its processor, in eval mode."""
+    """A transformers image-to-text model and its processor, in eval mode; ``name`` is what the page shows."""
 
     def __init__(self, model, processor, device: torch.device, name: str, max_new_tokens: int = 30,
                  num_beams: int = 3):
@@ -45,7 +45,7 @@ class Captioner:
             return model, processor
 
         model, processor = load_or_explain("captioner", source, "--captioner", create)
-        return cls(model, processor, dev, source)
+        return cls(model, processor, dev, display_name(source))
 
     @torch.no_grad()
     def caption(self, images: Sequence[Image.Image]) -> list[str]:

@@ -36,7 +36,7 @@ from tqdm import tqdm
 from ..data.items import CaptionDataset
 from ..evaluation.retrieval import caption_keys, image_to_text, text_to_image
 from .fusion import caption_similarity, check_weight, fuse
-from .options import ZeroShotConfig, add_model_arguments, config_from_args
+from .options import ZeroShotConfig, add_model_arguments, config_from_args, picture_size
 
 WEIGHTS = (0.0, 0.1, 0.2, 0.3, 0.4, 0.5)
 METRICS = ("r1", "r5", "r10", "median_rank")
@@ -97,9 +97,12 @@ def sweep(look: np.ndarray, captioned: np.ndarray, painted: np.ndarray, image_of
 
 
 def evaluate_zero_shot(config: ZeroShotConfig, dataset: CaptionDataset, weights=WEIGHTS, samples: int = 1,
-                       seed: int = 0, batch: int = 16, size: int | None = None, device=None, progress: bool = True,
-                       command: str = "") -> dict:
-    """Load the models, embed and imagine the gallery, and sweep the weight: the results JSON as a dict."""
+                       seed: int = 0, batch: int = 16, device=None, progress: bool = True, command: str = "") -> dict:
+    """Load the models, embed and imagine the gallery, and sweep the weight: the results JSON as a dict.
+
+    ``models`` in the JSON records what was used: the open_clip weights file a folder held (None when
+    ``clip_model`` is a folder, which brings its own), and the side the pictures were drawn at.
+    """
     from .captioner import Captioner
     from .gallery import ClipGallery
     from .painter import Painter
@@ -109,7 +112,8 @@ def evaluate_zero_shot(config: ZeroShotConfig, dataset: CaptionDataset, weights=
     start = time.time()
     towers = ClipTowers.load(config.clip_model, config.clip_pretrained, device)
     captioner = Captioner.load(config.captioner, device)
-    painter = Painter.load(config.painter, device, config.steps, config.guidance, size)
+    painter = Painter.load(config.painter, device, config.steps, config.guidance,
+                           picture_size(config.size, towers.device.type))
     loaded = time.time()
     gallery = ClipGallery(dataset, towers, progress=progress)
     look = gallery.images @ gallery.texts.T  # (N, M)
@@ -119,12 +123,14 @@ def evaluate_zero_shot(config: ZeroShotConfig, dataset: CaptionDataset, weights=
     rows = sweep(look, captioned, painted, gallery.image_of_caption, gallery.captions, weights)
     from ..evaluation.evaluate import code_version
 
-    models = {k: v for k, v in asdict(config).items() if k != "weight"}
+    models = {"clip_model": config.clip_model, "clip_pretrained": towers.pretrained, "clip": towers.name,
+              "captioner": config.captioner, "painter": config.painter, "steps": config.steps,
+              "guidance": config.guidance}
     return {
         "command": command, "mode": "zero-shot", "code_version": code_version(),
         "dataset": dataset.name, "split": dataset.split, "n_images": gallery.n_images,
         "n_captions": gallery.n_captions, "models": models, "device": str(towers.device),
-        "samples_per_caption": samples, "seed": seed, "picture_size": size,
+        "samples_per_caption": samples, "seed": seed, "picture_size": painter.picture_size,
         "sweep": rows,
         "best_weight": {d: max(rows, key=lambda r: (r[d]["r1"], -r["weight"]))["weight"]
                         for d in ("image_to_text", "text_to_image")},
@@ -171,7 +177,7 @@ def main(argv: list[str] | None = None, command: str | None = None) -> int:
     parser.add_argument("--weights", type=float, nargs="+", default=list(WEIGHTS), metavar="W",
                         help="fusion weights to sweep (default 0 0.1 ... 0.5; 0 = CLIP alone)")
     parser.add_argument("--samples", type=int, default=1, help="pictures drawn per caption (default 1)")
-    parser.add_argument("--size", type=int, help="side of the drawn pictures (default: the painter's own)")
+    parser.add_argument("--size", type=int, dest="picture_size", help="the same as --picture-size")
     parser.add_argument("--batch", type=int, default=16, help="images captioned / captions drawn per batch")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", choices=DEVICES, default="auto")
@@ -184,7 +190,7 @@ def main(argv: list[str] | None = None, command: str | None = None) -> int:
         command = "python -m lookimagine.evaluate zero-shot " + " ".join(shlex.quote(a) for a in (argv or []))
     try:
         result = evaluate_zero_shot(config_from_args(args), _dataset(args), args.weights, args.samples, args.seed,
-                                    args.batch, args.size, pick_device(args.device), command=command)
+                                    args.batch, pick_device(args.device), command=command)
     except (CheckpointError, FileNotFoundError, ValueError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 2

@@ -19,12 +19,12 @@ import torch
 from PIL import Image
 
 from ..models.checkpoint import pick_device
-from ..models.downloads import load_or_explain
+from ..models.downloads import display_name, load_or_explain
 from .options import DEFAULT_PAINTER, MAX_STEPS
 
 
 class Painter:
-    """A diffusers text-to-image pipeline with fixed steps, guidance and size."""
+    """A diffusers text-to-image pipeline with fixed steps, guidance and size; ``name`` is what the page shows."""
 
     def __init__(self, pipe, name: str, steps: int = 1, guidance_scale: float = 0.0, size: int | None = None):
         if not 1 <= steps <= MAX_STEPS:
@@ -54,12 +54,19 @@ class Painter:
                 pipe = AutoPipelineForText2Image.from_pretrained(source, **kwargs)
             return pipe.to(dev)
 
-        return cls(load_or_explain("text-to-image pipeline", source, "--painter", create), source, steps,
-                   guidance_scale, size)
+        return cls(load_or_explain("text-to-image pipeline", source, "--painter", create), display_name(source),
+                   steps, guidance_scale, size)
 
     @property
     def device(self) -> torch.device:
         return self.pipe.device
+
+    @property
+    def picture_size(self) -> int:
+        """The side the pictures are drawn at: ``size``, or the model's own (UNet sample size × VAE scale)."""
+        if self.size:
+            return self.size
+        return int(self.pipe.unet.config.sample_size) * int(getattr(self.pipe, "vae_scale_factor", 8))
 
     @torch.no_grad()
     def draw(self, prompts: Sequence[str], n_images: int = 1, seed: int = 0) -> list[list[Image.Image]]:

@@ -7,9 +7,10 @@
 
 ``model`` may also be a folder (or "local-dir:DIR") holding
 ``open_clip_config.json`` and weights, as open_clip's Hub repositories do;
-open_clip then ignores ``pretrained``. On CUDA the towers run in fp16; the
-embeddings come back as float32 on the CPU either way, so the gallery and the
-fusion arithmetic are plain numpy.
+open_clip then ignores ``pretrained``. ``pretrained`` may be a tag, a weights
+file, or a downloaded folder holding ``open_clip_model.safetensors``. On CUDA
+the towers run in fp16; the embeddings come back as float32 on the CPU either
+way, so the gallery and the fusion arithmetic are plain numpy.
 """
 
 from __future__ import annotations
@@ -25,7 +26,8 @@ from PIL import Image
 from tqdm import tqdm
 
 from ..models.checkpoint import pick_device
-from ..models.downloads import ModelUnavailable, is_local, load_or_explain
+from ..models.downloads import (ModelUnavailable, display_name, is_local, load_or_explain, open_clip_preprocess,
+                                open_clip_weights)
 
 
 def _open_clip_name(model: str) -> str:
@@ -64,20 +66,31 @@ def _batches(items: Iterable, size: int) -> Iterator[list]:
 
 
 class ClipTowers:
-    """An open_clip model in eval mode with its image preprocessing and tokenizer."""
+    """An open_clip model in eval mode with its image preprocessing and tokenizer.
 
-    def __init__(self, model, preprocess, tokenizer, device: torch.device, name: str):
+    name:       what the page shows ("ViT-B-32/laion2b_s34b_b79k", or a folder's own name).
+    model_name: the architecture or folder it was built from; pretrained: the tag or weights file it
+                loaded (None when a model folder held its weights).
+    """
+
+    def __init__(self, model, preprocess, tokenizer, device: torch.device, name: str,
+                 model_name: str | None = None, pretrained: str | None = None):
         self.model, self.preprocess, self.tokenizer = model.eval(), preprocess, tokenizer
         self.device, self.name = device, name
+        self.model_name, self.pretrained = model_name or name, pretrained
         self.dtype = next(model.parameters()).dtype
 
     @classmethod
     def load(cls, model: str = "ViT-B-32", pretrained: str | None = "laion2b_s34b_b79k",
              device: str | torch.device | None = None) -> ClipTowers:
-        """open_clip ``model`` with ``pretrained`` weights; ``ModelUnavailable`` when they cannot be had."""
+        """open_clip ``model`` with ``pretrained`` weights; ``ModelUnavailable`` when they cannot be had.
+
+        ``pretrained``: a tag, a weights file, or a folder holding one (``hf download … --local-dir DIR``).
+        """
         dev = pick_device(device)
         name = _open_clip_name(model)
         precision = "fp16" if dev.type == "cuda" else "fp32"
+        preprocess_cfg: dict = {}
 
         schema = name.partition(":")[0] if name.startswith(("local-dir:", "hf-hub:")) else None
         if schema is None and not is_local(pretrained or ""):
@@ -86,20 +99,32 @@ class ClipTowers:
             source, hub, pretrained = name, name.removeprefix("hf-hub:") if schema == "hf-hub" else None, None
         elif is_local(pretrained or ""):
             source, hub = pretrained, None
+            try:
+                pretrained = open_clip_weights(pretrained)  # a folder → the open_clip weights file in it
+            except FileNotFoundError as e:
+                raise ModelUnavailable(f"Cannot load the open_clip model from {source!r}: {e}. Pass "
+                                       "--clip-pretrained FILE, or --clip-model DIR for a folder with "
+                                       "open_clip_config.json.") from None
+            preprocess_cfg = open_clip_preprocess(pretrained)
         else:
             source, hub = f"{model} ({pretrained})", _hub_repo(model, pretrained)
 
         def create():
             import open_clip
 
+            stats = {f"image_{k}": preprocess_cfg[k] for k in ("mean", "std") if preprocess_cfg.get(k)}
             clip, _, preprocess = open_clip.create_model_and_transforms(name, pretrained=pretrained, device=dev,
-                                                                       precision=precision)
+                                                                       precision=precision, **stats)
             return clip, preprocess, open_clip.get_tokenizer(name)
 
         clip, preprocess, tokenizer = load_or_explain("open_clip model", source, "--clip-model", create, hub_id=hub)
-        shown = Path(name.removeprefix("local-dir:")).name if schema == "local-dir" else \
-            name if schema else f"{model}/{pretrained}"
-        return cls(clip, preprocess, tokenizer, dev, shown)
+        if schema == "local-dir":
+            shown = display_name(name)
+        elif schema:
+            shown = name
+        else:  # a weights file is shown by its folder (a Hub download's name), not its generic file name
+            shown = f"{model}/{display_name(source) if is_local(source) else pretrained}"
+        return cls(clip, preprocess, tokenizer, dev, shown, model, pretrained)
 
     @torch.no_grad()
     def encode_images(self, images: Iterable[Image.Image], batch: int = 64, progress: bool = False,

@@ -33,13 +33,13 @@ from ..pipeline.validation import MAX_TEXT_CHARS, check_numbers, clean_text, loa
 from .captioner import Captioner
 from .fusion import caption_similarity, check_weight, fuse, picture_similarity
 from .gallery import ClipGallery
-from .options import NAME, ZeroShotConfig
+from .options import NAME, ZeroShotConfig, picture_size
 from .painter import Painter
 from .towers import ClipTowers
 
 CAPTION_NOTE = "Caption by {model}, matched against the gallery's captions by CLIP's text tower (w = {w:g})."
-DRAWING_NOTE = ("Drawn by {model} in {steps} step{s}, matched against the gallery's images by CLIP's image "
-                "tower (w = {w:g}).")
+DRAWING_NOTE = ("Drawn by {model} in {steps} step{s} at {size} px, matched against the gallery's images by CLIP's "
+                "image tower (w = {w:g}).")
 CLIP_ALONE = "CLIP alone has no generator: it only looks and matches."
 
 
@@ -75,7 +75,8 @@ class ZeroShotPipeline:
         """Load the three models (``ModelUnavailable`` names the one that cannot be had) and embed the gallery."""
         towers = ClipTowers.load(config.clip_model, config.clip_pretrained, device)
         captioner = Captioner.load(config.captioner, device)
-        painter = Painter.load(config.painter, device, config.steps, config.guidance)
+        painter = Painter.load(config.painter, device, config.steps, config.guidance,
+                               picture_size(config.size, towers.device.type))
         gallery = ClipGallery(dataset, towers, progress=progress)
         return cls(towers, captioner, painter, gallery, config.weight, name, attribution)
 
@@ -149,7 +150,8 @@ class ZeroShotPipeline:
                             note=CAPTION_NOTE.format(model=self.captioner.name, w=self.weight))
         steps = self.painter.steps
         return Imagined(images=scores.images, note=DRAWING_NOTE.format(model=self.painter.name, steps=steps,
-                                                                       s="" if steps == 1 else "s", w=self.weight))
+                                                                       s="" if steps == 1 else "s",
+                                                                       size=self.painter.picture_size, w=self.weight))
 
     def _ranking(self, direction: Direction, order: list[int], scores: np.ndarray, gt: set[int]):
         g = self.gallery

@@ -164,10 +164,37 @@ def build_encoders(cfg: ModelConfig) -> tuple[ClipImageEncoder, ClipTextEncoder]
 
 
 def _normalisation(cfg: ModelConfig) -> tuple[tuple[float, ...], tuple[float, ...]]:
-    """The image mean/std the pretrained weights expect (OpenAI's unless their config says otherwise)."""
+    """The image mean/std the pretrained weights expect: the tag's, or the ``open_clip_config.json`` of a
+    weights folder (or beside a weights file); OpenAI's otherwise."""
+    from .downloads import is_local, open_clip_preprocess
+
     tag = cfg.clip_pretrained
-    info = open_clip.get_pretrained_cfg(cfg.clip_model, tag) if tag else {}
+    if tag and is_local(tag):
+        info = open_clip_preprocess(tag)
+    else:
+        info = open_clip.get_pretrained_cfg(cfg.clip_model, tag) if tag else {}
     return tuple(info.get("mean") or CLIP_MEAN), tuple(info.get("std") or CLIP_STD)
+
+
+def _warn_on_activation_mismatch(cfg: ModelConfig) -> None:
+    """Warn, as open_clip does for a tag, when a weights folder's own config asks for QuickGELU and the
+    architecture does not (or the reverse): OpenAI's weights need ``ViT-B-32-quickgelu``."""
+    import json
+    import logging
+    from pathlib import Path
+
+    path = Path(cfg.clip_pretrained).expanduser()
+    config = (path if path.is_dir() else path.parent) / "open_clip_config.json"
+    try:
+        wanted = bool(json.loads(config.read_text())["model_cfg"].get("quick_gelu", False))
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return
+    built = bool((LOCAL_CONFIGS.get(cfg.clip_model) or open_clip.get_model_config(cfg.clip_model) or {})
+                 .get("quick_gelu", False))
+    if wanted != built:
+        logging.getLogger(__name__).warning(
+            "%s: its open_clip_config.json has quick_gelu=%s but %s has quick_gelu=%s; the towers compute "
+            "other features than the weights were trained with", cfg.clip_pretrained, wanted, cfg.clip_model, built)
 
 
 def load_pretrained_towers(model: nn.Module) -> None:
@@ -175,20 +202,33 @@ def load_pretrained_towers(model: nn.Module) -> None:
 
     Raises ``ModelUnavailable`` (a ``CheckpointError``) with one sentence on how to supply the weights locally.
     """
-    from .downloads import ModelUnavailable, offline
+    from .downloads import ModelUnavailable, is_local, offline, open_clip_weights
 
     cfg = model.cfg
     if not cfg.clip_pretrained:
         return
-    try:
-        reference = open_clip.create_model(cfg.clip_model, pretrained=cfg.clip_pretrained)
-    except Exception as e:  # open_clip raises RuntimeError, OSError or Hub errors depending on the source
-        hub = (open_clip.get_pretrained_cfg(cfg.clip_model, cfg.clip_pretrained).get("hf_hub") or "").strip("/")
-        why = "HF_HUB_OFFLINE is set" if offline() else f"{type(e).__name__}: {str(e).strip().splitlines()[0]}"
-        fetch = f"`hf download {hub} --local-dir DIR`" if hub else "open_clip's download once while online"
-        raise ModelUnavailable(
-            f"Cannot load the open_clip weights {cfg.clip_model} / {cfg.clip_pretrained!r} ({why}). "
-            f"Get them with {fetch} and pass --set clip_pretrained=DIR (a folder or a weights file).") from e
+    # a folder or a weights file (open_clip's tags never hold a "/"): no Hub, so nothing to blame on being offline
+    if is_local(cfg.clip_pretrained) or "/" in cfg.clip_pretrained:
+        try:
+            reference = build_clip(cfg.clip_model)
+            open_clip.load_checkpoint(reference, open_clip_weights(cfg.clip_pretrained))
+            _warn_on_activation_mismatch(cfg)
+        except Exception as e:  # a folder without open_clip weights, a corrupt file, weights of another model
+            raise ModelUnavailable(
+                f"Cannot load the open_clip weights for {cfg.clip_model} from {cfg.clip_pretrained!r} "
+                f"({type(e).__name__}: {str(e).strip().splitlines()[0] if str(e).strip() else ''}). Pass "
+                "--set clip_pretrained=DIR, a folder from `hf download … --local-dir DIR` holding "
+                "open_clip_model.safetensors, or the weights file itself.") from e
+    else:
+        try:
+            reference = open_clip.create_model(cfg.clip_model, pretrained=cfg.clip_pretrained)
+        except Exception as e:  # open_clip raises RuntimeError, OSError or Hub errors depending on the source
+            hub = (open_clip.get_pretrained_cfg(cfg.clip_model, cfg.clip_pretrained).get("hf_hub") or "").strip("/")
+            why = "HF_HUB_OFFLINE is set" if offline() else f"{type(e).__name__}: {str(e).strip().splitlines()[0]}"
+            fetch = f"`hf download {hub} --local-dir DIR`" if hub else "open_clip's download once while online"
+            raise ModelUnavailable(
+                f"Cannot load the open_clip weights {cfg.clip_model} / {cfg.clip_pretrained!r} ({why}). "
+                f"Get them with {fetch} and pass --set clip_pretrained=DIR (a folder or a weights file).") from e
     state = reference.state_dict()
     img, txt = model.image_encoder, model.text_encoder
     img.visual.load_state_dict({k[len("visual."):]: v for k, v in state.items() if k.startswith("visual.")})

@@ -40,6 +40,49 @@ def is_local(source: str) -> bool:
     return source.startswith(("/", ".", "~")) or Path(source).expanduser().exists()
 
 
+def display_name(source: str) -> str:
+    """What the page shows for a model: a Hub id as it is, a local folder or file by its own name."""
+    if is_local(source):
+        return Path(source.removeprefix("local-dir:")).expanduser().resolve().name or source
+    return source
+
+
+#: open_clip's weight files in a downloaded Hub repository, most preferred first (open_clip's own order)
+OPEN_CLIP_WEIGHTS = ("open_clip_model.safetensors", "open_clip_pytorch_model.safetensors",
+                     "open_clip_pytorch_model.bin", "open_clip_pytorch_model.pth")
+
+
+def open_clip_weights(source: str) -> str:
+    """``clip_pretrained`` as open_clip takes it: a folder (``hf download … --local-dir DIR``) becomes the
+    open_clip weights file in it; a tag or a file passes through. ``FileNotFoundError`` for a folder without one.
+
+    open_clip itself accepts only a tag or a file for ``pretrained``; a Hub repository also holds other
+    formats (e.g. timm's ``model.safetensors``), so only open_clip's own file names are taken.
+    """
+    folder = Path(source).expanduser()
+    if not folder.is_dir():
+        return source
+    for name in OPEN_CLIP_WEIGHTS:
+        if (folder / name).is_file():
+            return str(folder / name)
+    raise FileNotFoundError(f"the folder {source!r} holds no open_clip weights ({', '.join(OPEN_CLIP_WEIGHTS)})")
+
+
+def open_clip_preprocess(source: str) -> dict:
+    """The ``preprocess_cfg`` (image mean, std, ...) of the ``open_clip_config.json`` in a weights folder or
+    beside a weights file; {} when there is none (a tag: open_clip knows its own)."""
+    import json
+
+    path = Path(source).expanduser()
+    config = (path if path.is_dir() else path.parent) / "open_clip_config.json"
+    if not is_local(source) or not config.is_file():
+        return {}
+    try:
+        return dict(json.loads(config.read_text()).get("preprocess_cfg") or {})
+    except (OSError, ValueError, AttributeError):
+        return {}
+
+
 def unavailable_message(kind: str, source: str, option: str, error: BaseException, hub_id: str | None = None) -> str:
     """The sentence shown when ``source`` (a ``kind`` of model, set by ``option``) cannot be loaded.
 
