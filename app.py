@@ -80,6 +80,9 @@ CSS = """
 .li-match .grid-container {grid-template-columns: repeat(auto-fill, minmax(92px, 1fr)) !important;}
 .li-gallery .caption-label {max-width: calc(100% - 6px) !important; padding: 1px 5px !important;
                             font-size: .78rem !important;}
+/* "Where they differ": wide cards (query | baseline's first | GXN's first), their captions in full */
+#diff-cards .thumbnail-item {aspect-ratio: 392 / 174 !important;}
+#diff-cards .caption-label {white-space: normal !important; position: static !important; max-width: none !important;}
 """
 
 ABOUT = """
@@ -477,7 +480,7 @@ def _differences_tab(first: Pipeline) -> gr.Gallery:
                 "show. **Click a card** to run that query.")
     # filled when the tab is opened (``Handlers.difference_cards``): building the cards matches each query
     return gr.Gallery([], columns=3, height="auto", object_fit="contain", allow_preview=False, show_label=False,
-                      interactive=False, elem_id="diff-cards")
+                      interactive=False, buttons=[], elem_classes="li-gallery", elem_id="diff-cards")
 
 
 def _benchmark_tab(assets_dir: str | Path) -> None:

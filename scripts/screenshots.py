@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT))
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update"]
 WAIT = 120_000  # ms
-FREE_SENTENCE = "a small red circle left of a blue square"
+FREE_SENTENCE = "a blue shape left of a red shape"  # true of 19 of the 1,000 test scenes
 SHAPES_EXAMPLE = "a blue square and a red circle"
 
 

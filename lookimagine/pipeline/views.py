@@ -186,13 +186,14 @@ def truth_mark(it: RankedItem) -> str:
 
 
 def _score_caption(it: RankedItem) -> str:
-    # Short enough for a thumbnail's label; the rank badge spells out the rest.
-    mark = truth_mark(it)
-    return f"#{it.rank} · {it.score:.3f}" + (f" · {mark}" if mark else "")
+    # Short enough for a thumbnail's label, the mark first so that a narrow label still shows it; the rank
+    # badge and the status line spell out the rest.
+    mark = truth_mark(it).split(" ")[0]
+    return (f"{mark} " if mark else "") + f"#{it.rank} · {it.score:.3f}"
 
 
 def ranking_gallery(result: ModelResult) -> list[tuple[Image.Image, str]]:
-    """Text → image ranking for ``gr.Gallery``: ``(image, "#1 · 0.812 · ✓ true")`` (``truth_mark``)."""
+    """Text → image ranking for ``gr.Gallery``: ``(image, "✓ #1 · 0.812")`` (✓ / ✗: ``truth_mark``)."""
     return [(it.image, _score_caption(it)) for it in result.ranking if it.image is not None]
 
 
