@@ -1,0 +1,26 @@
+"""The shipped pipelines answer as recorded (``lookimagine.tools.fingerprint``): rankings, scores, ground-truth
+ranks, captions and imagined pixels. A change that alters what a visitor sees must re-record it on purpose."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lookimagine.tools import fingerprint
+
+RECORDED = Path(__file__).resolve().parents[1] / "assets" / "results" / "benchmarks" / "pipeline_fingerprint.json"
+
+
+def test_shipped_pipelines_answer_as_recorded(tmp_path, monkeypatch):
+    if not RECORDED.is_file():
+        pytest.skip("no recorded fingerprint")
+    monkeypatch.setenv("LOOKIMAGINE_CACHE", str(tmp_path))
+    assert fingerprint.main(["--check", str(RECORDED), "--n", "20"]) == 0
+
+
+def test_a_difference_is_named():
+    a = {"dataset": "shapes", "queries": 1, "answers": [{"query": "a red circle", "gxn": {"caption": None}}]}
+    b = {"dataset": "shapes", "queries": 1, "answers": [{"query": "a red circle", "gxn": {"caption": "x"}}]}
+    assert fingerprint.first_difference(a, a) is None
+    assert fingerprint.first_difference(a, b) == "shapes query 0 ('a red circle'): gxn differs"
