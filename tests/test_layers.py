@@ -1,7 +1,8 @@
 """Imports follow the data flow: data → models (+ losses) → training / evaluation → pipeline → app.
 
 The full tier (``full``: open_clip + captioner + diffusion, zero-shot) sits beside ``pipeline``: it builds
-on data, models and evaluation, and the app may offer it; nothing below it imports it.
+on data, models and evaluation, and the app may offer it; nothing below it imports it. ``tools`` (the GPU
+check) sits on top: it may import every layer, and no layer (nor the app) imports it.
 """
 
 import ast
@@ -10,13 +11,13 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "lookimagine"
 # what each layer may NOT import (the layers above it)
 FORBIDDEN = {
-    "data": {"models", "losses", "training", "evaluation", "pipeline", "full"},
-    "models": {"losses", "training", "evaluation", "pipeline", "full"},
-    "losses": {"models", "training", "evaluation", "pipeline", "full"},
-    "evaluation": {"training", "pipeline", "full"},
-    "training": {"pipeline", "full"},
-    "pipeline": {"training", "full"},
-    "full": {"training"},
+    "data": {"models", "losses", "training", "evaluation", "pipeline", "full", "tools"},
+    "models": {"losses", "training", "evaluation", "pipeline", "full", "tools"},
+    "losses": {"models", "training", "evaluation", "pipeline", "full", "tools"},
+    "evaluation": {"training", "pipeline", "full", "tools"},
+    "training": {"pipeline", "full", "tools"},
+    "pipeline": {"training", "full", "tools"},
+    "full": {"training", "tools"},
 }
 
 
@@ -53,6 +54,12 @@ def test_no_layer_imports_a_layer_above_it():
             if bad:
                 offences.append(f"{path.relative_to(PACKAGE.parent)} imports {sorted(bad)}")
     assert not offences, "\n".join(offences)
+
+
+def test_nothing_in_the_library_imports_the_tools():
+    offences = [str(path.relative_to(PACKAGE.parent)) for path in sorted(PACKAGE.rglob("*.py"))
+                if "tools" not in path.relative_to(PACKAGE).parts[:-1] and "tools" in imported_layers(path)]
+    assert not offences, offences
 
 
 def test_app_imports_only_pipelines_and_serving():

@@ -73,6 +73,7 @@ def time_steps(trainer: Trainer, warmup: int, steps: int) -> tuple[float, float]
 
 def epoch_overhead(trainer: Trainer) -> float:
     """Seconds of an epoch spent outside the training steps: validation, the probe, a fresh training set."""
+    trainer.val_truth  # noqa: B018 - the checker's truth is computed once per run, not per epoch: not timed
     t0 = time.perf_counter()
     validate(trainer.model, trainer.val_split, trainer.device, trainer.val_truth)
     trainer.probe()

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import functools
 import json
 import math
 import resource
@@ -223,7 +224,7 @@ class Trainer:
         vocab = Vocabulary.load(self.out / "last" / "vocab.json") if resume else init[1] if init else None
         self.vocab, self.train_ds, self.train_split, val_ds, self.val_split = load_splits(
             train_cfg, vocab, model_cfg.image_size)
-        self.val_truth = val_ds.truth_matrix()
+        self._val_ds = val_ds
         self.model_cfg = dataclasses.replace(model_cfg, vocab_size=len(self.vocab))
         self.model = GXN(self.model_cfg)
         if self.model_cfg.backbone == "open_clip":
@@ -267,6 +268,12 @@ class Trainer:
         self.disc_pass = DiscriminatorPass(self.disc) if self.disc is not None else None
         if accelerator is not None:
             self._prepare()
+
+    @functools.cached_property
+    def val_truth(self) -> np.ndarray | None:
+        """The val split's ground truth by the dataset's checker (None without one), computed at the first
+        validation: shapes' checker takes seconds, which a trainer timed for its steps alone does not need."""
+        return self._val_ds.truth_matrix()
 
     def _prepare(self) -> None:
         """Hand the step's modules and every optimiser to accelerate (after a resume has restored them)."""
