@@ -16,7 +16,7 @@ from lookimagine.data.vocab import Vocabulary
 from lookimagine.models.checkpoint import WEIGHTS, LoadedModel
 from lookimagine.models.gxn import GXN
 from lookimagine.pipeline.folder_gallery import FolderGallery, embed_folder, shard_folder
-from lookimagine.pipeline.gallery import embed_gallery, image_key
+from lookimagine.pipeline.pocket_gallery import embed_gallery, image_key
 
 N, SHARD, BATCH = 40, 8, 4
 COLOURS = ["red", "green", "blue", "yellow", "purple"]

@@ -21,7 +21,7 @@ import torch
 from lookimagine.config import get_preset
 from lookimagine.data.batching import iterate_batches
 from lookimagine.data.vocab import Vocabulary
-from lookimagine.models.checkpoint import load_model, save_checkpoint, tokenize
+from lookimagine.models.checkpoint import encode_captions, load_model, save_checkpoint
 from lookimagine.models.gxn import GXN
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -40,7 +40,7 @@ def test_text_reaches_clip_as_its_bpe_pieces():
     from open_clip.tokenizer import SimpleTokenizer
 
     model, vocab = tiny_clip_gxn()
-    tokens, _ = tokenize(vocab, ["a red circle", "two green triangles zebra"], 12)  # "zebra": <unk>, dropped
+    tokens, _ = encode_captions(vocab, ["a red circle", "two green triangles zebra"], 12)  # "zebra": <unk>, dropped
     clip = model.text_encoder.clip_tokens(tokens)
     reference = SimpleTokenizer(context_length=clip.shape[1])(["a red circle", "two green triangles"])
     assert torch.equal(clip, reference)

@@ -25,7 +25,7 @@ from lookimagine.data.images import images_to_float
 from lookimagine.models.checkpoint import CheckpointError
 from lookimagine.models.similarity import combined_similarity
 from lookimagine.pipeline import QueryError, QueryResult
-from lookimagine.pipeline import gallery as gallery_module
+from lookimagine.pipeline import pocket_gallery as gallery_module
 from lookimagine.pipeline.look_imagine_match import NO_GENERATOR, LookImagineMatch, pick_device
 
 # ---------------------------------------------------------------------------- fixtures
@@ -105,6 +105,19 @@ def test_pick_device():
     if not torch.cuda.is_available() and not torch.backends.mps.is_available():
         assert pick_device("auto").type == "cpu"
         assert pick_device(None).type == "cpu"
+
+
+def test_load_model_decides_device_once_and_precision(pipeline_dir, monkeypatch):
+    """The device is picked once per load (``load_model``), and so is half precision: "auto" = fp16 on CUDA only."""
+    from lookimagine.models import checkpoint
+
+    picks = []
+    monkeypatch.setattr(checkpoint, "pick_device", lambda d=None: picks.append(d) or torch.device("cpu"))
+    folder = pipeline_dir / "gxn"
+    dtype = lambda loaded: next(loaded.model.parameters()).dtype  # noqa: E731
+    assert dtype(checkpoint.load_model(folder, "auto", half="auto")) == torch.float32 and picks == ["auto"]
+    assert dtype(checkpoint.load_model(folder, "cpu", half=True)) == torch.float16
+    assert dtype(checkpoint.load_model(folder)) == torch.float32
 
 
 # ---------------------------------------------------------------------------- one query

@@ -1,4 +1,4 @@
-"""``ranking.rank_distinct``: an image query lists each caption text once, against brute force."""
+"""``top_k.rank_distinct``: an image query lists each caption text once, against brute force."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from lookimagine.pipeline.ranking import rank, rank_distinct
+from lookimagine.pipeline.top_k import rank, rank_distinct
 
 
 def brute_force(scores, truth, k, groups):

@@ -1,6 +1,6 @@
 """A gallery embedded by open_clip: every image and caption of a dataset as unit vectors, with ground truth.
 
-The pocket tier's ``pipeline.gallery.Gallery`` keeps every image as a small
+The pocket tier's ``pipeline.pocket_gallery.Gallery`` keeps every image as a small
 uint8 tensor and tokenises with a pocket vocabulary; here images are streamed
 from the dataset once, at their own size, into the towers (a COCO test split
 would not fit in memory as tensors) and shown later by loading them again.
@@ -19,7 +19,7 @@ import numpy as np
 from PIL import Image
 
 from ..data.items import CaptionDataset
-from ..pipeline.gallery import caption_key, image_key
+from ..pipeline.pocket_gallery import caption_key, image_key
 from ..pipeline.look_map import LookSpace
 from .towers import ClipTowers
 

@@ -28,7 +28,7 @@ from PIL import Image
 from ..data.items import CaptionDataset
 from ..pipeline import messages
 from ..pipeline.outputs import Direction, Imagined, ModelResult, QueryError, QueryResult, RankedItem
-from ..pipeline.ranking import rank
+from ..pipeline.top_k import rank
 from ..pipeline.validation import MAX_TEXT_CHARS, check_numbers, clean_text, load_query_image
 from .captioner import Captioner
 from .fusion import caption_similarity, check_weight, fuse, picture_similarity

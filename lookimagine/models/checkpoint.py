@@ -152,7 +152,7 @@ class LoadedModel:
 
     def tokenize(self, texts: Sequence[str]) -> tuple[torch.Tensor, torch.Tensor]:
         """Captions → padded ids (B, L) and lengths (B,), on the model's device."""
-        tokens, lengths = tokenize(self.vocab, texts, self.max_len)
+        tokens, lengths = encode_captions(self.vocab, texts, self.max_len)
         return tokens.to(self.device), lengths.to(self.device)
 
     def preprocess(self, images: Sequence[Image.Image]) -> torch.Tensor:
@@ -162,8 +162,9 @@ class LoadedModel:
         return batch.to(self.device, next(self.model.parameters()).dtype)
 
 
-def tokenize(vocab: Vocabulary, texts: Sequence[str], max_len: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Captions → ids padded with <pad> (B, L) and lengths (B,), at most ``max_len`` ids each."""
+def encode_captions(vocab: Vocabulary, texts: Sequence[str], max_len: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Captions → ids padded with <pad> (B, L) and lengths (B,), at most ``max_len`` ids each (the words
+    themselves are ``data.vocab.tokenize``'s)."""
     rows = [vocab.encode(t, max_len=max_len) for t in texts]
     tokens = torch.full((len(rows), max((len(r) for r in rows), default=0)), PAD_ID, dtype=torch.long)
     for j, row in enumerate(rows):
@@ -171,9 +172,12 @@ def tokenize(vocab: Vocabulary, texts: Sequence[str], max_len: int) -> tuple[tor
     return tokens, torch.tensor([len(r) for r in rows], dtype=torch.long)
 
 
-def load_model(directory: str | Path, device: str | torch.device | None = "cpu") -> LoadedModel:
-    """``load_checkpoint`` plus its tokenizer and preprocessing; ``device`` None or "auto" chooses.
+def load_model(directory: str | Path, device: str | torch.device | None = "cpu",
+               half: bool | str = False) -> LoadedModel:
+    """``load_checkpoint`` plus its tokenizer and preprocessing, on one device in one precision.
 
+    ``device``: None or "auto" chooses (``pick_device``: CUDA, then MPS, then CPU), once, here.
+    ``half``: fp16 weights; "auto" = fp16 on CUDA only (the demo's setting), fp32 elsewhere.
     ``directory`` is a checkpoint folder or a Hugging Face Hub model id holding one (``lookimagine.hub``:
     downloaded once, from the cache when HF_HUB_OFFLINE is set; a clear ``CheckpointError`` otherwise).
     """
@@ -183,7 +187,10 @@ def load_model(directory: str | Path, device: str | torch.device | None = "cpu")
         directory = resolve(directory)
     except HubUnavailable as e:
         raise CheckpointError(str(e)) from None
-    model, vocab, config = load_checkpoint(directory, pick_device(device))
+    device = pick_device(device)
+    model, vocab, config = load_checkpoint(directory, device)
+    if half is True or (half == "auto" and device.type == "cuda"):
+        model.half()
     train = config.get("train")
     return LoadedModel(model, vocab, model.cfg, from_dict(TrainConfig, train) if train else None,
                        config.get("meta") or {}, Path(directory))

@@ -23,7 +23,7 @@ from . import messages
 from .checking import check_text, marked
 from .look_map import LookSpace
 from .outputs import Direction, Imagined, ModelResult, QueryError, QueryResult, RankedItem
-from .ranking import rank
+from .top_k import rank
 from .validation import MAX_TEXT_CHARS, check_numbers, clean_text, load_query_image, no_known_words_error, \
     unknown_words_notice
 

@@ -11,7 +11,7 @@ the shard as ``shard-00000.safetensors`` (one file per shard):
     v_h, v_l    (n, E) float32   the shard's images (abstract, grounded)
     t_h, t_l    (m, E) float32   the captions of those images, in file order
     pixel_sha1  (n, 20) uint8    sha1 of each image's pixels at the model's size
-                                 (``gallery.image_key``: finds a query image in the gallery)
+                                 (``pocket_gallery.image_key``: finds a query image in the gallery)
 
 The shards live in ``<cache>/folders/<key>/`` with a ``manifest.json`` that
 lists the finished shards; ``key`` covers the weights, the image size, the
@@ -41,9 +41,9 @@ from ..data.cache import atomic_write_bytes, atomic_write_json, cache_dir, read_
 from ..data.folder import FolderDataset
 from ..data.images import ImageError, fit_square, images_to_float
 from ..data.items import CaptionDataset
-from ..models.checkpoint import WEIGHTS, LoadedModel, tokenize
+from ..models.checkpoint import WEIGHTS, LoadedModel, encode_captions
 from ..models.gxn import ImageEmbedding, TextEmbedding
-from .gallery import Gallery, GalleryEmbedding, file_hash
+from .pocket_gallery import Gallery, GalleryEmbedding, file_hash
 
 log = logging.getLogger(__name__)
 
@@ -202,7 +202,7 @@ def _embed_shard(loaded: LoadedModel, dataset: CaptionDataset, start: int, stop:
         img = model.encode_image(x)
         v_h.append(img.v_h.float().cpu()), v_l.append(img.v_l.float().cpu())
         captions = [c for i in range(s, min(s + batch, stop)) for c in dataset.captions_of(i)]
-        tokens, lengths = tokenize(loaded.vocab, captions, loaded.max_len)
+        tokens, lengths = encode_captions(loaded.vocab, captions, loaded.max_len)
         txt = model.encode_text(tokens.to(device), lengths.to(device))
         t_h.append(txt.t_h.float().cpu()), t_l.append(txt.t_l.float().cpu())
     return {"v_h": torch.cat(v_h), "v_l": torch.cat(v_l), "t_h": torch.cat(t_h), "t_l": torch.cat(t_l),

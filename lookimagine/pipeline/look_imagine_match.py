@@ -30,15 +30,16 @@ from ..data.images import from_tensor
 from ..data.vocab import BOS_ID, EOS_ID, PAD_ID, UNK_ID
 from ..evaluation.differences import Difference, read_differences
 from ..models.checkpoint import CheckpointError, LoadedModel, load_model, pick_device, save_checkpoint
+from ..models.gxn import ImageEmbedding, TextEmbedding
 from ..models.similarity import combined_similarity
 from . import messages
 from .checking import check_text, marked
 from .folder_gallery import FolderGallery
-from .gallery import Gallery, GalleryEmbedding
+from .pocket_gallery import Gallery, GalleryEmbedding
 from .layout import MODELS, PipelineFolder
 from .look_map import LookSpace, embed
 from .outputs import Direction, Imagined, Look, ModelResult, QueryError, QueryResult, RankedItem, SentenceCheck
-from .ranking import rank, rank_distinct
+from .top_k import rank, rank_distinct
 from .search import GallerySearch
 from .validation import (MAX_TEXT_CHARS, check_numbers, clean_text, load_query_image, no_known_words_error,
                          unknown_words_notice)
@@ -77,8 +78,8 @@ class _Searched:
              groups: np.ndarray | None = None) -> tuple[list[int], int | None, int | None]:
         """The ``k`` best indices; the ground truth's rank if it is within the searched depth, else "beyond" it.
 
-        Same tie rule as ``ranking.rank``, among the searched entries (the ground truth's score is exact).
-        ``groups`` ((N,) text ids, as ``ranking.rank_distinct``): each group is listed and counted once.
+        Same tie rule as ``top_k.rank``, among the searched entries (the ground truth's score is exact).
+        ``groups`` ((N,) text ids, as ``top_k.rank_distinct``): each group is listed and counted once.
         """
         kept = np.ones(len(self.indices), dtype=bool)
         if groups is not None:  # the best entry of each text only (``indices`` are best first)
@@ -105,16 +106,16 @@ class _Model(LoadedModel):
     gallery_view: GalleryEmbedding | None = None
 
     @classmethod
-    def load(cls, name: str, folder: Path, device: torch.device) -> _Model:
-        loaded = load_model(folder, device)
-        if device.type == "cuda":
-            loaded.model.half()  # half precision on GPU
-        return cls(**vars(loaded), name=name)
+    def load(cls, name: str, folder: Path, device: str | torch.device | None) -> _Model:
+        """``load_model`` picks the device ("auto"/None: CUDA, MPS, CPU) and the precision (half on CUDA)."""
+        return cls(**vars(load_model(folder, device, half="auto")), name=name)
 
-    def encode_text(self, text: str):
+    def embed_sentence(self, text: str) -> TextEmbedding:
+        """One sentence → its joint-space text embedding (batch of 1)."""
         return self.model.encode_text(*self.tokenize([text]))
 
-    def encode_image(self, image: Image.Image):
+    def embed_picture(self, image: Image.Image) -> ImageEmbedding:
+        """One picture → its joint-space image embedding (batch of 1)."""
         return self.model.encode_image(self.preprocess([image]))
 
 
@@ -149,8 +150,7 @@ class LookImagineMatch:
             folder = PipelineFolder(_download(str(path_or_hub_id)))
         if folder.missing():
             raise CheckpointError(folder.missing())
-        dev = pick_device(device)
-        gxn, base = (_Model.load(m, folder.checkpoint(m), dev) for m in MODELS)
+        gxn, base = (_Model.load(m, folder.checkpoint(m), device) for m in MODELS)
         train = gxn.train_config
         if gallery_folder is not None:
             dataset = load_dataset("folder", root=_gallery_root(gallery_folder),
@@ -237,7 +237,7 @@ class LookImagineMatch:
     # ---- internals --------------------------------------------------------------------
     @staticmethod
     def _encode(m: _Model, direction: Direction, q):
-        return m.encode_text(q) if direction == "text_to_image" else m.encode_image(q)
+        return m.embed_sentence(q) if direction == "text_to_image" else m.embed_picture(q)
 
     def _look(self, m: _Model, direction: Direction, q, k: int = 0) -> tuple[Look, object, np.ndarray | _Searched]:
         """The query's Look map, its embedding and its scores s* against the gallery (N,).

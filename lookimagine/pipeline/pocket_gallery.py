@@ -32,7 +32,7 @@ from ..data.batching import EncodedSplit, encode_split
 from ..data.cache import atomic_write_bytes, cache_dir
 from ..data.images import fit_square, images_to_float
 from ..data.items import CaptionDataset
-from ..models.checkpoint import WEIGHTS, LoadedModel, tokenize
+from ..models.checkpoint import WEIGHTS, LoadedModel, encode_captions
 from ..models.gxn import GXN, ImageEmbedding, TextEmbedding
 from .look_map import LookSpace, embed
 from .search import GallerySearch, IndexConfig
@@ -126,7 +126,7 @@ class Gallery:
             images_of[caption_key(c)].add(int(owner[r]))
             rows_of[caption_key(c)].append(r)
         group = {key: g for g, key in enumerate(rows_of)}
-        # (M,) one id per distinct caption text: an image query lists each text once (``ranking.rank_distinct``)
+        # (M,) one id per distinct caption text: an image query lists each text once (``top_k.rank_distinct``)
         self.caption_group = np.array([group[caption_key(c)] for c in self.split.captions], dtype=np.int64)
         self.images_of_caption: dict[str, frozenset[int]] = {c: frozenset(v) for c, v in images_of.items()}
         self.rows_of_caption: dict[str, tuple[int, ...]] = {c: tuple(v) for c, v in rows_of.items()}
@@ -176,7 +176,7 @@ class Gallery:
         """The split with its captions tokenised by ``vocab`` (the gallery's own split when it is the same)."""
         if vocab is None or vocab == self.vocab:
             return self.split
-        tokens, lengths = tokenize(vocab, self.split.captions, self.max_len)
+        tokens, lengths = encode_captions(vocab, self.split.captions, self.max_len)
         return dataclasses.replace(self.split, tokens=tokens, lengths=lengths)
 
     def embeddings(self, loaded: LoadedModel, progress: bool = True, name: str = "model") -> GalleryEmbedding:
