@@ -423,8 +423,9 @@ def summary(report: dict) -> str:
                         head += f"\n  {kind} {r['name']}: {r['samples_per_second']} samples/s, {r['peak_memory_mb']} MB"
         if part == "zero_shot" and entry["status"] == "ok":
             head += (f"\n  text query median {entry['text_to_image']['median_ms']} ms at {entry['picture_size']} px, "
-                     f"image query median {entry['image_to_text']['median_ms']} ms; "
-                     f"peak GPU memory {entry.get('gpu_memory_mb', {}).get('peak')} MB")
+                     f"image query median {entry['image_to_text']['median_ms']} ms")
+            if "gpu_memory_mb" in entry:
+                head += f"; peak GPU memory {entry['gpu_memory_mb']['peak']} MB"
         lines.append(head)
     for s in report["skipped"]:
         lines.append(f"skipped {s['part']}: {s['reason']}")
