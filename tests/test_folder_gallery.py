@@ -13,10 +13,11 @@ from lookimagine.config import get_preset
 from lookimagine.data.batching import encode_split
 from lookimagine.data.folder import FolderDataset
 from lookimagine.data.vocab import Vocabulary
+from lookimagine.evaluation.embedding import embed_split
 from lookimagine.models.checkpoint import WEIGHTS, LoadedModel
 from lookimagine.models.gxn import GXN
 from lookimagine.pipeline.folder_gallery import FolderGallery, embed_folder, shard_folder
-from lookimagine.pipeline.pocket_gallery import embed_gallery, image_key
+from lookimagine.pipeline.pocket_gallery import image_key
 
 N, SHARD, BATCH = 40, 8, 4
 COLOURS = ["red", "green", "blue", "yellow", "purple"]
@@ -86,7 +87,7 @@ def test_streamed_embedding_equals_the_in_memory_gallery(folder, loaded, tmp_pat
     dataset = FolderDataset(folder, image_size=size)
     streamed = embed_folder(loaded, dataset, tmp_path / "s", shard_size=SHARD, batch=BATCH, progress=False)
     split = encode_split(dataset, loaded.vocab, image_size=size, max_len=loaded.max_len)
-    images, texts = embed_gallery(loaded.model, split, loaded.device, progress=False)
+    images, texts = embed_split(loaded.model, split, loaded.device, on_cpu=True)
     assert streamed.v_h.shape == (N, loaded.model_config.embed_dim) and streamed.t_h.shape[0] == len(split.captions)
     torch.testing.assert_close(streamed.v_h, images.v_h, atol=1e-5, rtol=1e-4)
     torch.testing.assert_close(streamed.v_l, images.v_l, atol=1e-5, rtol=1e-4)

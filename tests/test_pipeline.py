@@ -392,7 +392,7 @@ def test_second_load_reuses_the_gallery_cache_and_reads_differences(pipe, pipeli
     def refuse(*args, **kwargs):
         raise AssertionError("gallery embeddings recomputed despite a fresh cache")
 
-    monkeypatch.setattr(gallery_module, "embed_gallery", refuse)
+    monkeypatch.setattr(gallery_module, "embed_split", refuse)
     root = tmp_path / "pipeline"
     shutil.copytree(pipeline_dir, root)
     caption_id = f"{pipe.gallery.split.ids[3]}#2"

@@ -39,8 +39,9 @@ from tqdm import tqdm
 from ..data.batching import EncodedSplit
 from ..data.cache import atomic_write_bytes, atomic_write_json, cache_dir, read_json
 from ..data.folder import FolderDataset
-from ..data.images import ImageError, fit_square, images_to_float
+from ..data.images import ImageError, fit_square
 from ..data.items import CaptionDataset
+from ..evaluation.embedding import embed_images, embed_in_batches
 from ..models.checkpoint import WEIGHTS, LoadedModel, encode_captions
 from ..models.gxn import ImageEmbedding, TextEmbedding
 from .pocket_gallery import Gallery, GalleryEmbedding, file_hash
@@ -140,7 +141,6 @@ def embed_folder(loaded: LoadedModel, dataset: CaptionDataset, folder: Path, *, 
     manifest_path = folder / "manifest.json"
     header = {"format": FORMAT, "n_images": n, "shard_size": shard_size}
     done = _finished_shards(manifest_path, header)
-    loaded.model.eval()
     bar = tqdm(total=n, desc=f"{desc}: embedding images", unit="img", disable=not progress, file=sys.stderr)
     first_caption = np.cumsum([0] + [len(dataset.captions_of(i)) for i in range(n)])  # (N + 1,) caption rows
     out: dict[str, torch.Tensor] = {}  # filled shard by shard, so the shards are never held twice
@@ -191,22 +191,40 @@ def _read_shard(path: Path, n_images: int) -> dict[str, torch.Tensor] | None:
 
 def _embed_shard(loaded: LoadedModel, dataset: CaptionDataset, start: int, stop: int,
                  batch: int) -> dict[str, torch.Tensor]:
-    """Images ``start:stop`` and their captions → the shard's tensors; pixels held one batch at a time."""
-    model, size, device = loaded.model, loaded.model_config.image_size, loaded.device
-    dtype = next(model.parameters()).dtype
-    v_h, v_l, t_h, t_l, sha1 = [], [], [], [], []
-    for s in range(start, stop, batch):
-        pixels = np.stack([_pixels(dataset, i, size) for i in range(s, min(s + batch, stop))])  # (B, S, S, 3)
-        sha1 += [np.frombuffer(hashlib.sha1(p.tobytes()).digest(), dtype=np.uint8) for p in pixels]
-        x = images_to_float(torch.from_numpy(pixels).permute(0, 3, 1, 2)).to(device, dtype)  # (B, 3, S, S)
-        img = model.encode_image(x)
-        v_h.append(img.v_h.float().cpu()), v_l.append(img.v_l.float().cpu())
-        captions = [c for i in range(s, min(s + batch, stop)) for c in dataset.captions_of(i)]
-        tokens, lengths = encode_captions(loaded.vocab, captions, loaded.max_len)
-        txt = model.encode_text(tokens.to(device), lengths.to(device))
-        t_h.append(txt.t_h.float().cpu()), t_l.append(txt.t_l.float().cpu())
-    return {"v_h": torch.cat(v_h), "v_l": torch.cat(v_l), "t_h": torch.cat(t_h), "t_l": torch.cat(t_l),
-            "pixel_sha1": torch.from_numpy(np.stack(sha1))}
+    """Images ``start:stop`` and their captions → the shard's tensors; pixels held one batch at a time.
+
+    The captions are encoded in the images' batches: those of each ``batch`` images together.
+    """
+    model, device = loaded.model, loaded.device
+    pixels = _DecodedImages(dataset, start, stop, loaded.model_config.image_size)
+    images = embed_images(model, pixels, device, batch, on_cpu=True)
+
+    def captions(rows: slice):
+        texts = [c for i in range(start + rows.start, min(start + rows.stop, stop)) for c in dataset.captions_of(i)]
+        tokens, lengths = encode_captions(loaded.vocab, texts, loaded.max_len)
+        return model.encode_text(tokens.to(device), lengths.to(device))
+
+    t_h, t_l = embed_in_batches(captions, stop - start, batch, ("t_h", "t_l"), on_cpu=True)
+    return {"v_h": images.v_h, "v_l": images.v_l, "t_h": t_h, "t_l": t_l,
+            "pixel_sha1": torch.from_numpy(np.stack(pixels.sha1))}
+
+
+class _DecodedImages:
+    """Images ``start:stop`` of a dataset as (B, 3, S, S) uint8 batches, decoded only when sliced; ``sha1``
+    collects each decoded image's pixel hash ((20,) uint8), in order."""
+
+    def __init__(self, dataset: CaptionDataset, start: int, stop: int, size: int) -> None:
+        self.dataset, self.start, self.stop, self.size = dataset, start, stop, size
+        self.sha1: list[np.ndarray] = []
+
+    def __len__(self) -> int:
+        return self.stop - self.start
+
+    def __getitem__(self, rows: slice) -> torch.Tensor:
+        indices = range(self.start + rows.start, min(self.start + rows.stop, self.stop))
+        pixels = np.stack([_pixels(self.dataset, i, self.size) for i in indices])  # (B, S, S, 3)
+        self.sha1 += [np.frombuffer(hashlib.sha1(p.tobytes()).digest(), dtype=np.uint8) for p in pixels]
+        return torch.from_numpy(pixels).permute(0, 3, 1, 2)
 
 
 def _pixels(dataset: CaptionDataset, index: int, size: int) -> np.ndarray:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import logging
-import sys
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,14 +25,14 @@ import numpy as np
 import torch
 from safetensors import SafetensorError
 from safetensors.torch import load_file, save
-from tqdm import tqdm
 
 from ..data.batching import EncodedSplit, encode_split
 from ..data.cache import atomic_write_bytes, cache_dir
-from ..data.images import fit_square, images_to_float
+from ..data.images import fit_square
 from ..data.items import CaptionDataset
 from ..models.checkpoint import WEIGHTS, LoadedModel, encode_captions
-from ..models.gxn import GXN, ImageEmbedding, TextEmbedding
+from ..evaluation.embedding import embed_split
+from ..models.gxn import ImageEmbedding, TextEmbedding
 from .look_map import LookSpace, embed
 from .search import GallerySearch, IndexConfig
 
@@ -82,25 +81,6 @@ def caption_key(text: str) -> str:
 def image_key(pixels: np.ndarray) -> str:
     """Hash of an (H, W, 3) uint8 array, for finding a query image in the gallery."""
     return hashlib.sha1(np.ascontiguousarray(pixels, dtype=np.uint8).tobytes()).hexdigest()
-
-
-@torch.no_grad()
-def embed_gallery(model: GXN, split: EncodedSplit, device, batch: int = 256, progress: bool = True,
-                  desc: str = "gallery") -> tuple[ImageEmbedding, TextEmbedding]:
-    model.eval()
-    dtype = next(model.parameters()).dtype
-    v_h, v_l, t_h, t_l = [], [], [], []
-    steps = range(0, split.images.shape[0], batch)
-    for s in tqdm(steps, desc=f"{desc}: images", disable=not progress, file=sys.stderr, leave=False):
-        img = model.encode_image(images_to_float(split.images[s:s + batch]).to(device, dtype))
-        v_h.append(img.v_h.float().cpu()), v_l.append(img.v_l.float().cpu())
-    steps = range(0, split.tokens.shape[0], batch)
-    for s in tqdm(steps, desc=f"{desc}: captions", disable=not progress, file=sys.stderr, leave=False):
-        txt = model.encode_text(split.tokens[s:s + batch].to(device), split.lengths[s:s + batch].to(device))
-        t_h.append(txt.t_h.float().cpu()), t_l.append(txt.t_l.float().cpu())
-    empty = torch.empty(0)
-    return (ImageEmbedding(torch.cat(v_h), torch.cat(v_l)),
-            TextEmbedding(torch.cat(t_h), torch.cat(t_l), empty, empty))
 
 
 class Gallery:
@@ -193,8 +173,8 @@ class Gallery:
         if path.is_file():
             images, texts = self._read_cache(path, loaded.model_config.embed_dim)
         if images is None:
-            images, texts = embed_gallery(loaded.model, self.split_for(loaded.vocab), loaded.device,
-                                          progress=progress, desc=name)
+            images, texts = embed_split(loaded.model, self.split_for(loaded.vocab), loaded.device, text_batch=256,
+                                        on_cpu=True, progress=progress, desc=name)
             self._write_cache(path, images, texts)
         return self._view(loaded, images, texts, path, progress)
 
