@@ -26,6 +26,7 @@ import torch
 from PIL import Image
 
 from ..data import load_dataset
+from ..data.framing import REFRAMED_DATASETS, normalise_framing
 from ..data.images import from_tensor
 from ..data.vocab import BOS_ID, EOS_ID, PAD_ID, UNK_ID
 from ..evaluation.differences import Difference, read_differences
@@ -194,7 +195,11 @@ class LookImagineMatch:
             if report.truncated:
                 notices.append(f"Only the first {self.gxn.max_len - 2} words are read.")
             return "text_to_image", text, notices
-        return "image_to_text", load_query_image(query), []
+        image = load_query_image(query)
+        if self.dataset_name in REFRAMED_DATASETS and self.gallery.index_of_image(image) is None:
+            # a visitor's picture (full-bleed, off-centre, on a colour) framed as the training drawings are
+            return "image_to_text", normalise_framing(image, self.gallery.image_size), [messages.REFRAMED]
+        return "image_to_text", image, []
 
     @torch.no_grad()
     def look(self, query) -> dict[str, Look]:

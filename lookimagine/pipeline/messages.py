@@ -8,6 +8,8 @@ NO_CAPTION_DECODER = "This model has no caption decoder."
 NO_IMAGE_GENERATOR = "This model has no image generator."
 CAPTION_NOTE = "Caption decoded from the grounded image vector v_l."
 DRAWING_NOTE = "Drawn from the grounded text vector t_l by the {branch}."
+REFRAMED = ("Reframed as the training drawings are: background made white, the drawing centred. "
+            "An emoji cropped to its edges or on a colour is matched far better so.")
 EMPTY_QUERY = "The query is empty: type a sentence that describes a picture."
 NO_IMAGE = "No image: upload a picture (PNG, JPEG, GIF, WebP) or pick an example."
 NO_KNOWN_WORDS = ("None of the words in the query are in the model's vocabulary ({size:,} words). "
