@@ -6,8 +6,8 @@
 
 Thin on purpose: ``build_demo`` lays out the page (one ``_model_column`` per
 model and direction, filled in the order ``OUTPUTS`` declares) and wires it to
-``Handlers``, which call a ``Pipeline`` (``lookimagine.pipeline.protocol``).
-What to show comes from ``lookimagine.pipeline.views``, input checks from the
+``Handlers``, which call a ``Pipeline`` (``lookimagine.demo.protocol``).
+What to show comes from ``lookimagine.demo.views``, input checks from the
 pipeline (``validation``), sentences from ``messages``, shipped results from
 ``showcase``, the folder layout from ``layout``. Importing this module loads no model and touches
 no network; ``main`` does the loading.
@@ -32,10 +32,11 @@ from pathlib import Path
 import gradio as gr
 
 from lookimagine import serving
-from lookimagine.pipeline import messages, showcase, validation, views
+from lookimagine.demo import showcase, views
+from lookimagine.demo.protocol import Pipeline, column_titles
+from lookimagine.pipeline import messages, validation
 from lookimagine.pipeline.layout import PipelineFolder
 from lookimagine.pipeline.outputs import QueryError, QueryResult
-from lookimagine.pipeline.protocol import Pipeline, column_titles
 
 try:  # ZeroGPU on Hugging Face Spaces; a no-op everywhere else
     import spaces
@@ -595,7 +596,7 @@ def _env_int(name: str) -> int | None:
 def load_pipelines(args: argparse.Namespace) -> Mapping[str, Pipeline]:
     """Display name → pipeline for ``args``; the first is selected and loaded at start."""
     if args.fake:
-        from lookimagine.pipeline.fake import FakePipeline
+        from lookimagine.demo.fake import FakePipeline
 
         log.warning("--fake: synthetic shapes and fake models, no trained weights")
         fake = FakePipeline()

@@ -20,7 +20,8 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from lookimagine.benchmark import REPO, _stop, _wait_for_port, free_port  # noqa: E402
-from lookimagine.pipeline import LookImagineMatch, views  # noqa: E402
+from lookimagine.demo import views  # noqa: E402
+from lookimagine.pipeline import LookImagineMatch  # noqa: E402
 from lookimagine.stress import call  # noqa: E402
 
 QUERY, N = "grinning face", 20

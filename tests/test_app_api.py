@@ -20,7 +20,7 @@ from gradio_client.exceptions import AppError  # noqa: E402
 
 import app  # noqa: E402
 from lookimagine.data.cache import ENV_VAR  # noqa: E402
-from lookimagine.pipeline.fake import FakePipeline  # noqa: E402
+from lookimagine.demo.fake import FakePipeline  # noqa: E402
 
 MAIN, OTHER = "pocket · shapes", "pocket · shapes (exploding)"
 pytestmark = [

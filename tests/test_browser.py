@@ -16,8 +16,8 @@ playwright_sync = pytest.importorskip("playwright.sync_api")
 from playwright.sync_api import expect, sync_playwright  # noqa: E402
 
 import app  # noqa: E402
-from lookimagine.pipeline import views  # noqa: E402
-from lookimagine.pipeline.fake import FakePipeline  # noqa: E402
+from lookimagine.demo import views  # noqa: E402
+from lookimagine.demo.fake import FakePipeline  # noqa: E402
 
 pytestmark = [
     pytest.mark.browser,

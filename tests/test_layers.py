@@ -1,4 +1,7 @@
-"""Imports follow the data flow: data → models (+ losses) → training / evaluation → pipeline → app.
+"""Imports follow the data flow: data → models (+ losses) → training / evaluation → pipeline → demo → app.
+
+``demo`` is the page's view-model (the protocol the app calls, views, the Benchmark tab's files, the fake
+pipeline): above the pipeline, below the app.
 
 The full tier (``full``: open_clip + captioner + diffusion, zero-shot) sits beside ``pipeline``: it builds
 on data, models and evaluation, and the app may offer it; nothing below it imports it. ``tools`` (the GPU
@@ -11,13 +14,14 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "lookimagine"
 # what each layer may NOT import (the layers above it)
 FORBIDDEN = {
-    "data": {"models", "losses", "training", "evaluation", "pipeline", "full", "tools"},
-    "models": {"losses", "training", "evaluation", "pipeline", "full", "tools"},
-    "losses": {"models", "training", "evaluation", "pipeline", "full", "tools"},
-    "evaluation": {"training", "pipeline", "full", "tools"},
-    "training": {"pipeline", "full", "tools"},
-    "pipeline": {"training", "full", "tools"},
-    "full": {"training", "tools"},
+    "data": {"models", "losses", "training", "evaluation", "pipeline", "demo", "full", "tools"},
+    "models": {"losses", "training", "evaluation", "pipeline", "demo", "full", "tools"},
+    "losses": {"models", "training", "evaluation", "pipeline", "demo", "full", "tools"},
+    "evaluation": {"training", "pipeline", "demo", "full", "tools"},
+    "training": {"pipeline", "demo", "full", "tools"},
+    "pipeline": {"training", "demo", "full", "tools"},
+    "demo": {"training", "full", "tools"},
+    "full": {"training", "demo", "tools"},
 }
 
 
@@ -62,7 +66,7 @@ def test_nothing_in_the_library_imports_the_tools():
     assert not offences, offences
 
 
-def test_app_imports_only_pipelines_and_serving():
+def test_app_imports_only_the_demo_pipelines_and_serving():
     app = PACKAGE.parent / "app.py"
     layers = imported_layers(app)
-    assert layers <= {"pipeline", "full", "serving"}, layers  # serving: the request limits, no model code
+    assert layers <= {"demo", "pipeline", "full", "serving"}, layers  # serving: the request limits, no model code

@@ -596,7 +596,7 @@ def indexed_pipe(pipeline_dir, tmp_path_factory):
 
 def test_an_indexed_gallery_ranks_like_the_exact_scan(pipe, indexed_pipe, shared_caption):
     """Searched exhaustively, the index gives the scan's top k, scores and ground-truth rank; the map draws a sample."""
-    from lookimagine.pipeline import views
+    from lookimagine.demo import views
     from lookimagine.pipeline.look_imagine_match import SEARCH_DEPTH
 
     view = indexed_pipe.gxn.gallery_view

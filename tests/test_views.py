@@ -8,8 +8,9 @@ import plotly.graph_objects as go
 import pytest
 from PIL import Image
 
-from lookimagine.pipeline import showcase, validation, views
-from lookimagine.pipeline.fake import FakePipeline
+from lookimagine.demo import showcase, views
+from lookimagine.demo.fake import FakePipeline
+from lookimagine.pipeline import validation
 from lookimagine.pipeline.messages import NO_GENERATOR as BASELINE_NOTE
 from lookimagine.pipeline.outputs import QueryError
 

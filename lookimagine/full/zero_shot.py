@@ -5,7 +5,7 @@
     result.baseline.ranking     # CLIP alone
     result.gxn.imagined.images  # what the painter drew; result.gxn.ranking is the fused match
 
-Satisfies ``pipeline.protocol.Pipeline``, so the app shows it in the same
+Satisfies ``demo.protocol.Pipeline``, so the app shows it in the same
 side-by-side view. Its two columns:
 
 * **baseline** — the open_clip model alone: Look (cosine in CLIP's space), Match.

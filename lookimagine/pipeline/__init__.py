@@ -1,7 +1,8 @@
 """Look → Imagine → Match over a gallery, for GXN beside its baseline.
 
 ``LookImagineMatch`` is imported lazily so that ``import lookimagine.pipeline``
-(e.g. by the app or its fake) stays cheap.
+(e.g. by the app or ``demo.fake``) stays cheap. What the page shows of a result is
+``lookimagine.demo``'s, one layer up.
 """
 
 from .outputs import Imagined, Look, ModelResult, QueryError, QueryResult, RankedItem

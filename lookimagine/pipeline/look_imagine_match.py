@@ -121,7 +121,7 @@ class _Model(LoadedModel):
 
 
 class LookImagineMatch:
-    """GXN beside its baseline over one gallery; satisfies ``pipeline.protocol.Pipeline``."""
+    """GXN beside its baseline over one gallery; satisfies ``demo.protocol.Pipeline``."""
 
     max_text_chars = MAX_TEXT_CHARS
 

@@ -10,7 +10,8 @@ from typing import Protocol
 
 from PIL import Image
 
-from .outputs import Direction, QueryResult
+from ..evaluation.differences import Difference
+from ..pipeline.outputs import Direction, QueryResult
 
 
 #: the columns' titles of a pipeline that does not name them: GXN beside its baseline
@@ -48,9 +49,9 @@ class Pipeline(Protocol):
     def examples(self, direction: Direction, n: int = 8) -> list[str] | list[Image.Image]:
         """Example queries from the gallery's split: captions or images."""
 
-    def differences(self) -> list[dict]:
-        """Test queries where the models disagree; each row:
-        {"direction", "query_id", "query_text" (text queries) , "baseline_rank", "gxn_rank", "winner": "gxn"|"baseline"}"""
+    def differences(self) -> list[Difference]:
+        """Test queries where the models disagree, one ``Difference`` row each (``evaluation.differences``):
+        direction, query_id, query_text (text queries), baseline_rank, gxn_rank, winner ("gxn" | "baseline")."""
 
     def query_of(self, direction: Direction, query_id: str) -> str | Image.Image:
         """The query (caption text or image) behind a ``differences`` row."""

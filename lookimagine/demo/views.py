@@ -14,8 +14,8 @@ import numpy as np
 from PIL import Image
 
 from ..evaluation.differences import Difference
-from .look_map import radius
-from .outputs import Look, ModelResult, QueryResult, RankedItem
+from ..pipeline.look_map import radius
+from ..pipeline.outputs import Look, ModelResult, QueryResult, RankedItem
 
 #: one height for both columns' plots, so the columns line up
 FIGURE_HEIGHT = 330

@@ -19,12 +19,12 @@ from PIL import Image, ImageFilter
 
 from ..data import load_dataset
 from ..evaluation.differences import Difference, find_differences
-from . import messages
-from .checking import check_text, marked
-from .look_map import LookSpace
-from .outputs import Direction, Imagined, ModelResult, QueryError, QueryResult, RankedItem
-from .top_k import rank
-from .validation import MAX_TEXT_CHARS, check_numbers, clean_text, load_query_image, no_known_words_error, \
+from ..pipeline import messages
+from ..pipeline.checking import check_text, marked
+from ..pipeline.look_map import LookSpace
+from ..pipeline.outputs import Direction, Imagined, ModelResult, QueryError, QueryResult, RankedItem
+from ..pipeline.top_k import rank
+from ..pipeline.validation import MAX_TEXT_CHARS, check_numbers, clean_text, load_query_image, no_known_words_error, \
     unknown_words_notice
 
 _WORD = re.compile(r"[a-z]+")
@@ -36,7 +36,7 @@ def _unit(x: np.ndarray) -> np.ndarray:
 
 
 class FakePipeline:
-    """Shapes scenes, fake embeddings, real checks; satisfies ``pipeline.protocol.Pipeline``."""
+    """Shapes scenes, fake embeddings, real checks; satisfies ``demo.protocol.Pipeline``."""
 
     dataset_name, max_text_chars = "shapes", MAX_TEXT_CHARS
 
