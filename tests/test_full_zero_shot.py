@@ -21,7 +21,7 @@ import pytest
 from PIL import Image
 
 from lookimagine.full import options
-from lookimagine.models.downloads import ModelUnavailable
+from lookimagine.errors import ModelUnavailable
 from lookimagine.full.fusion import caption_similarity, fuse, picture_similarity
 
 pytestmark = [pytest.mark.timeout(300),

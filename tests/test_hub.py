@@ -1,5 +1,6 @@
-"""The Hub (``lookimagine.hub``): a local round trip with strict keys, the offline message, and a push with a
-stand-in ``HfApi`` (there is no network here; the test asserts what would be uploaded)."""
+"""Where models come from (``lookimagine.hub``: a local round trip with strict keys, the offline message) and
+publishing (``lookimagine.publish``: a push with a stand-in ``HfApi``;
+there is no network here, so the test asserts what would be uploaded)."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ import pytest
 import torch
 from safetensors.torch import load_file, save_file
 
-from lookimagine import hub
+from lookimagine import hub, publish
 from lookimagine.config import get_preset
 from lookimagine.data.vocab import Vocabulary
 from lookimagine.models.checkpoint import CheckpointError, load_model, save_checkpoint
@@ -91,10 +92,10 @@ def test_a_gallery_can_be_a_hub_dataset_repo(monkeypatch, tmp_path, offline_hub)
 
 
 def test_an_unreachable_gallery_repo_names_the_dataset_download(offline_hub):
-    from lookimagine.pipeline.look_imagine_match import _gallery_root
+    from lookimagine.pipeline.look_imagine_match import _fetch
 
     with pytest.raises(CheckpointError) as caught:
-        _gallery_root("lookimagine-nobody/no-such-gallery")
+        _fetch("lookimagine-nobody/no-such-gallery", "dataset", "gallery")
     assert "hf download lookimagine-nobody/no-such-gallery --repo-type dataset" in str(caught.value)
 
 
@@ -115,7 +116,7 @@ class FakeApi:
 def test_push_uploads_the_checkpoint_with_a_generated_model_card(checkpoint, monkeypatch):
     folder, _ = checkpoint
     api = FakeApi()
-    url = hub.push(folder, "me/gxn-tiny", private=True, api=api)
+    url = publish.push(folder, "me/gxn-tiny", private=True, api=api)
     assert url.endswith("me/gxn-tiny/commit/1")
     (_, repo, create), (_, upload) = api.calls
     assert repo == "me/gxn-tiny" and create == {"private": True, "exist_ok": True}
@@ -129,13 +130,13 @@ def test_push_uploads_the_checkpoint_with_a_generated_model_card(checkpoint, mon
     import huggingface_hub  # the command line: the same push through HfApi
 
     monkeypatch.setattr(huggingface_hub, "HfApi", lambda token=None: api)
-    assert hub.main(["push", str(folder), "me/gxn-tiny"]) == 0 and len(api.calls) == 4
+    assert publish.main(["push", str(folder), "me/gxn-tiny"]) == 0 and len(api.calls) == 4
 
 
 def test_push_refuses_a_folder_that_would_not_load(checkpoint, tmp_path, capsys):
     folder, _ = checkpoint
     (folder / "vocab.json").unlink()
-    assert hub.main(["push", str(folder), "me/broken"]) == 2
+    assert publish.main(["push", str(folder), "me/broken"]) == 2
     assert "vocab.json" in capsys.readouterr().err
 
 
@@ -156,7 +157,7 @@ def test_push_and_local_cards_carry_the_training_datas_licence(dataset, licence,
         pytest.skip(f"no shipped {dataset} checkpoints")
     folder = shutil.copytree(SHIPPED / dataset, tmp_path / dataset)
     api = FakeApi()
-    hub.push(folder, f"me/lookimagine-{dataset}", api=api)
+    publish.push(folder, f"me/lookimagine-{dataset}", api=api)
     pushed = (folder / "README.md").read_text()
     assert api.calls[-1][1]["folder_path"] == str(folder)
     local = {m: (SHIPPED / dataset / m / "README.md").read_text() for m in ("gxn", "baseline")}
@@ -167,7 +168,7 @@ def test_push_and_local_cards_carry_the_training_datas_licence(dataset, licence,
             assert all(credit in card for credit in EMOJI_CREDITS), card
         else:
             assert "no third-party content" in card
-    one = hub.model_card(folder / "gxn", "me/gxn")  # a single checkpoint of the pipeline: the same licence
+    one = publish.model_card(folder / "gxn", "me/gxn")  # a single checkpoint of the pipeline: the same licence
     assert _licence(one) == licence
 
 
@@ -179,7 +180,7 @@ def test_the_card_licence_follows_the_emoji_styles(checkpoint, styles, licence):
     config = json.loads((folder / "config.json").read_text())
     config["train"].update(dataset="emoji", styles=styles)
     (folder / "config.json").write_text(json.dumps(config))
-    card = hub.model_card(folder)
+    card = publish.model_card(folder)
     assert _licence(card) == licence
     assert ("OpenMoji" in card) == (styles is None or "openmoji" in styles)
     assert ("Twitter" in card) == bool(styles and "twemoji" in styles)
@@ -189,4 +190,13 @@ def test_the_card_licence_follows_the_emoji_styles(checkpoint, styles, licence):
 def test_a_shapes_checkpoint_card_is_apache(checkpoint):
     folder, _ = checkpoint
     assert json.loads((folder / "config.json").read_text())["train"]["dataset"] == "shapes"
-    assert _licence(hub.model_card(folder)) == "apache-2.0"
+    assert _licence(publish.model_card(folder)) == "apache-2.0"
+
+
+def test_one_model_unavailable_under_every_name():
+    """``lookimagine.full`` names the error of ``lookimagine.errors``; it is a ``CheckpointError``."""
+    from lookimagine import errors
+    from lookimagine.full import ModelUnavailable, ZeroShotConfig
+
+    assert ModelUnavailable is errors.ModelUnavailable and issubclass(ModelUnavailable, CheckpointError)
+    assert issubclass(errors.HubUnavailable, ModelUnavailable) and ZeroShotConfig.__name__ == "ZeroShotConfig"

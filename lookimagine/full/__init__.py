@@ -7,14 +7,14 @@ stays cheap and offline. Names resolve lazily:
 * ``ZeroShotPipeline`` (``zero_shot``): Look = an open_clip model, Imagine = a
   captioner (transformers) and a text-to-image pipeline (diffusers), Match =
   the look similarity fused with the imagined output's (``fusion``).
-* ``ModelUnavailable`` (``errors``): a model that cannot be loaded or
-  downloaded, with one sentence saying how to supply it locally.
+* ``ModelUnavailable`` (``lookimagine.errors``): a model that cannot be
+  loaded or downloaded, with one sentence saying how to supply it locally.
 """
 
 _LAZY = {
-    "ZeroShotPipeline": "zero_shot",
-    "ZeroShotConfig": "options",
-    "ModelUnavailable": "errors",
+    "ZeroShotPipeline": "lookimagine.full.zero_shot",
+    "ZeroShotConfig": "lookimagine.full.options",
+    "ModelUnavailable": "lookimagine.errors",
 }
 
 
@@ -22,7 +22,7 @@ def __getattr__(name):
     if name in _LAZY:
         from importlib import import_module
 
-        return getattr(import_module(f"{__name__}.{_LAZY[name]}"), name)
+        return getattr(import_module(_LAZY[name]), name)
     raise AttributeError(name)
 
 

@@ -19,7 +19,7 @@ import torch
 from PIL import Image
 
 from ..models.checkpoint import pick_device
-from ..models.downloads import display_name, load_or_explain
+from ..hub import display_name, load_or_explain
 from .options import DEFAULT_PAINTER, MAX_STEPS
 
 

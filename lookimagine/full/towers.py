@@ -25,9 +25,9 @@ import torch
 from PIL import Image
 from tqdm import tqdm
 
+from ..errors import ModelUnavailable
+from ..hub import display_name, is_local, load_or_explain, open_clip_preprocess, open_clip_weights
 from ..models.checkpoint import pick_device
-from ..models.downloads import (ModelUnavailable, display_name, is_local, load_or_explain, open_clip_preprocess,
-                                open_clip_weights)
 
 
 def _open_clip_name(model: str) -> str:

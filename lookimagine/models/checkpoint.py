@@ -29,14 +29,11 @@ from safetensors.torch import load_file, save_file
 from ..config import ModelConfig, TrainConfig, from_dict, to_dict
 from ..data.images import to_tensor
 from ..data.vocab import PAD_ID, Vocabulary
+from ..errors import CheckpointError
 from .gxn import GXN
 
 CONFIG, WEIGHTS, VOCAB = "config.json", "model.safetensors", "vocab.json"
 FORMAT = "lookimagine-checkpoint-v1"
-
-
-class CheckpointError(RuntimeError):
-    pass
 
 
 def save_checkpoint(directory: str | Path, model: GXN, vocab: Vocabulary, train_cfg: TrainConfig | None = None,
@@ -181,7 +178,8 @@ def load_model(directory: str | Path, device: str | torch.device | None = "cpu",
     ``directory`` is a checkpoint folder or a Hugging Face Hub model id holding one (``lookimagine.hub``:
     downloaded once, from the cache when HF_HUB_OFFLINE is set; a clear ``CheckpointError`` otherwise).
     """
-    from ..hub import HubUnavailable, resolve
+    from ..errors import HubUnavailable
+    from ..hub import resolve
 
     try:
         directory = resolve(directory)

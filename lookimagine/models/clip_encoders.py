@@ -166,7 +166,7 @@ def build_encoders(cfg: ModelConfig) -> tuple[ClipImageEncoder, ClipTextEncoder]
 def _normalisation(cfg: ModelConfig) -> tuple[tuple[float, ...], tuple[float, ...]]:
     """The image mean/std the pretrained weights expect: the tag's, or the ``open_clip_config.json`` of a
     weights folder (or beside a weights file); OpenAI's otherwise."""
-    from .downloads import is_local, open_clip_preprocess
+    from ..hub import is_local, open_clip_preprocess
 
     tag = cfg.clip_pretrained
     if tag and is_local(tag):
@@ -202,7 +202,8 @@ def load_pretrained_towers(model: nn.Module) -> None:
 
     Raises ``ModelUnavailable`` (a ``CheckpointError``) with one sentence on how to supply the weights locally.
     """
-    from .downloads import ModelUnavailable, is_local, offline, open_clip_weights
+    from ..errors import ModelUnavailable
+    from ..hub import is_local, offline, open_clip_weights
 
     cfg = model.cfg
     if not cfg.clip_pretrained:

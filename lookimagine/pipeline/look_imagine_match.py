@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-import os
 import shutil
 import time
 from dataclasses import dataclass
@@ -29,7 +28,9 @@ from ..data import load_dataset
 from ..data.framing import REFRAMED_DATASETS, normalise_framing
 from ..data.images import from_tensor
 from ..data.vocab import BOS_ID, EOS_ID, PAD_ID, UNK_ID
+from ..errors import HubUnavailable
 from ..evaluation.differences import Difference, read_differences
+from ..hub import resolve
 from ..models.checkpoint import CheckpointError, LoadedModel, load_model, pick_device, save_checkpoint
 from ..models.gxn import ImageEmbedding, TextEmbedding
 from ..models.similarity import combined_similarity
@@ -146,15 +147,13 @@ class LookImagineMatch:
         clear message). ``gallery_folder`` is a folder or a Hub *dataset* id in
         the ``folder`` format (images + captions.jsonl), fetched the same way.
         """
-        folder = PipelineFolder(path_or_hub_id)
-        if not folder.root.exists() and not _looks_local(str(path_or_hub_id)):
-            folder = PipelineFolder(_download(str(path_or_hub_id)))
+        folder = PipelineFolder(_fetch(path_or_hub_id, "model", "pipeline"))
         if folder.missing():
             raise CheckpointError(folder.missing())
         gxn, base = (_Model.load(m, folder.checkpoint(m), device) for m in MODELS)
         train = gxn.train_config
         if gallery_folder is not None:
-            dataset = load_dataset("folder", root=_gallery_root(gallery_folder),
+            dataset = load_dataset("folder", root=_fetch(gallery_folder, "dataset", "gallery"),
                                    image_size=gxn.model_config.image_size)
             attribution = "Your own gallery folder: " + str(gallery_folder)
         else:
@@ -368,19 +367,11 @@ class LookImagineMatch:
                 from None
 
 
-def _looks_local(path: str) -> bool:
-    """True when ``path`` can only be a folder, not a Hub id ("owner/name" or "name")."""
-    if path.startswith((".", "~", "/")) or os.path.isabs(path) or "\\" in path:
-        return True
-    return path.count("/") > 1
-
-
-def _gallery_root(source: str | Path) -> Path:
-    """A gallery folder, or a Hub dataset repository in the ``folder`` format → its local folder."""
-    from ..hub import HubUnavailable, resolve
-
+def _fetch(source: str | Path, repo_type: str, what: str) -> Path:
+    """A folder, or a Hub repository (a pipeline: "model"; a gallery in the ``folder`` format: "dataset") → its
+    local folder (``hub.resolve``); a ``CheckpointError`` of one sentence when it cannot be had."""
     try:
-        return resolve(source, repo_type="dataset", what="gallery")
+        return resolve(source, repo_type, what)
     except HubUnavailable as e:
         raise CheckpointError(str(e)) from None
 
@@ -396,25 +387,3 @@ def _attribution(dataset: str, styles=None, weights: bool = False) -> str:
         credits = "\n".join(f"- {c}" for c in licence.credits + ((SHIPPED_NOTE,) if shipped else ()))
         return (licence.why if weights else "Credits:") + "\n\n" + credits
     return ""
-
-
-def _download(repo_id: str) -> Path:
-    """A Hub model id → a local snapshot folder; a clear error when offline or unknown."""
-    try:
-        from huggingface_hub import snapshot_download
-        from huggingface_hub.errors import HfHubHTTPError, LocalEntryNotFoundError
-    except ImportError as e:  # pragma: no cover - huggingface_hub is a pinned dependency
-        raise CheckpointError(f"{repo_id}: not a local folder, and huggingface_hub is unavailable ({e})") from None
-    local = Path(repo_id).resolve()
-    try:
-        return Path(snapshot_download(repo_id))
-    except LocalEntryNotFoundError:
-        from huggingface_hub import constants
-
-        why = "HF_HUB_OFFLINE is set" if constants.HF_HUB_OFFLINE else "the Hub cannot be reached"
-        raise CheckpointError(f"{repo_id}: no such folder ({local}), and this Hugging Face Hub model is not in the "
-                              f"local Hub cache while {why}. Pass a local pipeline folder, or download the model "
-                              "once while online.") from None
-    except (HfHubHTTPError, OSError, ValueError) as e:
-        raise CheckpointError(f"{repo_id}: no such folder ({local}), and it could not be fetched from the Hugging "
-                              f"Face Hub ({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''})") from None
