@@ -20,7 +20,8 @@ import pytest
 
 from lookimagine.data import emoji_styles, load_dataset
 from lookimagine.data.cache import ENV_VAR, cache_dir
-from lookimagine.data.emoji_set import EmojiDataset, normalise_id, split_of
+from lookimagine.data.emoji_names import normalise_id, split_of
+from lookimagine.data.emoji_set import EmojiDataset
 from lookimagine.data.emoji_styles import (NPM_STYLES, SHIPPED_DIR, STYLES, StyleUnavailableError, code_from_filename,
                                            read_shipped, shipped_paths)
 

@@ -15,14 +15,8 @@ import pytest
 
 from lookimagine.data import load_dataset
 from lookimagine.data import emoji_set
-from lookimagine.data.emoji_set import (
-    EMOJI_ATTRIBUTION,
-    EMOJI_LICENCE,
-    EmojiDataset,
-    cldr_name,
-    from_codepoints,
-    split_of,
-)
+from lookimagine.data.emoji_names import cldr_name, from_codepoints, split_of
+from lookimagine.data.emoji_set import EMOJI_ATTRIBUTION, EMOJI_LICENCE, EmojiDataset
 
 
 @pytest.fixture(scope="module")
@@ -186,7 +180,8 @@ from dataclasses import replace
 
 from lookimagine.data import emoji_styles
 from lookimagine.data.cache import read_json
-from lookimagine.data.emoji_set import STYLE_ATTRIBUTIONS, STYLE_LICENCES, normalise_id
+from lookimagine.data.emoji_names import normalise_id
+from lookimagine.data.emoji_set import STYLE_ATTRIBUTIONS, STYLE_LICENCES
 from lookimagine.data.emoji_styles import ChecksumError, MissingToolError
 
 _SVG = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {w}"><circle cx="{c}" cy="{c}" r="{r}" fill="{fill}"/></svg>'

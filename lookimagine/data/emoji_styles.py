@@ -15,7 +15,7 @@ Styles
 
 Ids
     Every source's file name is normalised to the fully-qualified code point sequence that
-    OpenMoji's ids use (``emoji_set.normalise_id``), so an emoji has the same code point id,
+    OpenMoji's ids use (``emoji_names.normalise_id``), so an emoji has the same code point id,
     CLDR caption and split (``split_of``) in every style. Item ids are ``style/CODE``
     (``twemoji/1F600``) except OpenMoji's, which stay the bare code (``1F600``) as before.
 
@@ -67,11 +67,12 @@ import numpy as np
 from PIL import Image, ImageDraw, ImageFont, features
 
 from .cache import array_sha256, atomic_save_array, atomic_write_json, load_array, read_json
+from .emoji_names import cldr_name, codepoints, from_codepoints, normalise_id, split_of
 
 log = logging.getLogger(__name__)
 
 STYLE_RENDER_VERSION = 1  # bump when rendering, naming or skipping rules of the extra styles change
-SUPERSAMPLE = 2
+SUPERSAMPLE = 2  # every style is drawn at twice the size and downscaled (LANCZOS)
 STYLE_SKIP_KINDS = ("unnamed", "duplicate", "foreign_art", "not_single_glyph", "blank", "not_test")
 
 
@@ -362,7 +363,6 @@ class Rendered:
 
 
 def _finish(style: str, image_size: int, source_sha256: str, drawn: Rendered, seconds: float) -> tuple:
-    from .emoji_set import split_of
 
     array = drawn.stack(image_size)
     meta = {**expected_meta(style, image_size, source_sha256), "ids": drawn.ids, "names": drawn.names,
@@ -373,7 +373,6 @@ def _finish(style: str, image_size: int, source_sha256: str, drawn: Rendered, se
 
 def render_svg_style(style: str, folder: Path, image_size: int = 64) -> tuple[np.ndarray, dict]:
     """Render every named drawing of an npm SVG style extracted in ``folder``."""
-    from .emoji_set import cldr_name, from_codepoints, normalise_id
 
     spec = STYLES[style]
     start = time.perf_counter()
@@ -398,7 +397,6 @@ def render_noto(image_size: int = 64, font_path: Path | None = None) -> tuple[np
     """Render the **test** code points that Noto Color Emoji draws (the held-out ``test-style`` split)."""
     import emoji
 
-    from .emoji_set import cldr_name, codepoints, split_of
 
     font_path = Path(font_path) if font_path is not None else noto_font_path()
     if not features.check("raqm"):
@@ -555,7 +553,6 @@ def read_shipped(style: str, image_size: int, source_sha256: str, split: str = S
                  root: Path | None = None) -> tuple[np.ndarray, dict] | None:
     """The shipped ``(images, meta)`` of ``split`` in ``style`` (meta shaped like a cache's), or None when
     there is none for this size or it is not exactly this render (versions, source, pixel checksum)."""
-    from .emoji_set import split_of
 
     png, index_path = shipped_paths(style, image_size, root)
     if not index_path.is_file():

@@ -50,7 +50,7 @@ def noto_glyphs(split: str) -> tuple[list[Image.Image], list[str]]:
     import emoji
     from PIL import ImageDraw, ImageFont
 
-    from ..data.emoji_set import cldr_name, codepoints, split_of
+    from ..data.emoji_names import cldr_name, codepoints, split_of
     from ..data.emoji_styles import NOTO_SIZE, noto_font_path
 
     font = ImageFont.truetype(str(noto_font_path()), NOTO_SIZE, layout_engine=ImageFont.Layout.RAQM)
