@@ -10,7 +10,9 @@ import torch
 from lookimagine import losses
 from lookimagine.config import get_preset
 from lookimagine.data.batching import iterate_batches
+from lookimagine.training.data import true_pairs
 from lookimagine.training.health import conditioning_probe, gradient_shares
+from lookimagine.training.objectives import Judges, gan_targets, generator_term
 from lookimagine.training.trainer import Trainer, group_parameters
 
 
@@ -90,9 +92,16 @@ def test_generator_loss_reaches_text_only_through_the_generator(tmp_path):
     batch = _batch(trainer)
     model = trainer.model
     img = model.encode_image(batch.images)
+
+    def gan_term(t_l):  # D's step, then the generator's weighted loss on a drawing of t_l
+        fake, mu, logvar = model.draw_gan(t_l, trainer.gen)
+        real = gan_targets(batch.images, fake)
+        judges = Judges(trainer.disc, d_logs=trainer.discriminator_step(real, fake, t_l))
+        return generator_term(fake, mu, logvar, real, t_l, batch.tokens, batch.lengths, None, trainer.train_cfg,
+                              judges, {})
+
     txt = model.encode_text(batch.tokens, batch.lengths)
-    logs: dict = {}
-    gan = trainer._gan_terms(batch.images, txt.t_l, batch.tokens, batch.lengths, None, logs)
+    gan = gan_term(txt.t_l)
     trainer.disc.zero_grad(set_to_none=True)
     enc = [p for p in model.text_encoder.parameters()]
     grads = torch.autograd.grad(gan, enc, retain_graph=True, allow_unused=True)
@@ -102,8 +111,7 @@ def test_generator_loss_reaches_text_only_through_the_generator(tmp_path):
     # cut the generator's input: nothing reaches the text encoder any more
     model.zero_grad(set_to_none=True)
     model.cond_aug.register_forward_pre_hook(lambda m, a: (a[0].detach(),))
-    txt = model.encode_text(batch.tokens, batch.lengths)
-    trainer._gan_terms(batch.images, txt.t_l, batch.tokens, batch.lengths, None, logs).backward()
+    gan_term(model.encode_text(batch.tokens, batch.lengths).t_l).backward()
     assert all(p.grad is None or p.grad.abs().sum() == 0 for p in model.text_encoder.parameters())
     del img
 
@@ -134,7 +142,7 @@ def test_masked_true_pairs_are_not_negatives():
 def test_trainer_masks_what_the_checker_says_is_true(tmp_path):
     trainer = _trainer(tmp_path, variant="baseline", mask_true_negatives=True)
     batch = _batch(trainer)
-    pairs = trainer._true_pairs(batch)
+    pairs = true_pairs(trainer.train_cfg, trainer.train_split, trainer.train_ds, batch)
     from lookimagine.data.shapes import caption_is_true
 
     for i in range(4):

@@ -50,7 +50,7 @@ def test_resume_continues_the_same_trajectory(tmp_path):
     # the same run, stopped after one epoch and started again
     Trainer(preset.model, dataclasses.replace(cfg, epochs=1), tmp_path / "resumed", progress=False).fit()
     resumed = Trainer(preset.model, cfg, tmp_path / "resumed", progress=False)
-    assert resumed.epoch == 1
+    assert resumed.state.epoch == 1
     resumed.fit()
     a = load_file(str(tmp_path / "straight" / "last" / "model.safetensors"))
     b = load_file(str(tmp_path / "resumed" / "last" / "model.safetensors"))
@@ -132,3 +132,61 @@ def test_evaluate_writes_every_metric(tiny_runs):
     assert result["config_hash"] and result["code_version"]
     baseline = evaluate_checkpoint(tiny_runs["baseline"], "test", judge=tiny_runs["gxn"])
     assert "captioning" not in baseline and "image_generation" not in baseline
+
+
+# What two steps on a fixed batch computed when the trainer was split into parts (issue 18), on its code before
+# and after, bit for bit: every loss term, D's figures, the gradient shares and each group's clip norm, in the
+# order they are logged, and the sum of |weights| after the steps. A refactoring that changes the order of the
+# random numbers, of the D and G steps or of the summed terms moves these figures far beyond the tolerance,
+# which only absorbs another CPU's float rounding.
+RECORDED_STEPS = {
+    "gxn": ([{"xe": 3.8004965782165527, "rl": 0.5758789777755737, "d": 1.4123708009719849,
+              "d_real": 0.47169697284698486, "d_fake": 0.49239662289619446, "g": 0.7216081619262695,
+              "kl": 0.11013961583375931, "l1": 1.0366705656051636, "mse": 1.2085925340652466,
+              "share.rank": 0.9030855923739516, "share.caption": 0.0115467287391831,
+              "share.gan": 0.08536767888686526, "gradnorm.rank": 9.480463027954102,
+              "gradnorm.caption": 0.12121590226888657, "gradnorm.gan": 0.8961776494979858,
+              "clip.encoders": 9.522391319274902, "clip.caption_decoder": 0.40103060007095337,
+              "clip.generator": 6.840485572814941, "rank": 2.287235975265503, "caption": 3.639265775680542,
+              "gan": 4.22382116317749, "loss": 10.150322914123535},
+             {"xe": 3.810227870941162, "rl": 0.42417848110198975, "d": 1.3854643106460571,
+              "d_real": 0.48303911089897156, "d_fake": 0.4785315990447998, "g": 0.7467392683029175,
+              "kl": 0.10765210539102554, "l1": 1.0238696336746216, "mse": 1.178747534751892,
+              "clip.encoders": 7.665651321411133, "clip.caption_decoder": 0.38826146721839905,
+              "clip.generator": 6.9203314781188965, "rank": 2.1153626441955566, "caption": 3.640925407409668,
+              "gan": 4.188530445098877, "loss": 9.944818496704102}], 7089.585569615399),
+    "gxn-diffusion": ([{"xe": 3.7930946350097656, "rl": 0.527092456817627, "share.rank": 0.9857643941514588,
+                        "share.caption": 0.013928317283567273, "share.diffusion": 0.0003072885649739281,
+                        "gradnorm.rank": 8.530303001403809, "gradnorm.caption": 0.12052856385707855,
+                        "gradnorm.diffusion": 0.0026591187343001366, "clip.encoders": 8.543095588684082,
+                        "clip.caption_decoder": 0.3995530605316162, "clip.diffusion": 1.6847224235534668,
+                        "rank": 2.3525590896606445, "caption": 3.6297943592071533, "diffusion": 1.1945027112960815,
+                        "loss": 7.17685604095459},
+                       {"xe": 3.7963976860046387, "rl": 0.48234379291534424, "clip.encoders": 8.741838455200195,
+                        "clip.caption_decoder": 0.38956841826438904, "clip.diffusion": 1.5407049655914307,
+                        "rank": 2.328137159347534, "caption": 3.630695104598999, "diffusion": 1.1081470251083374,
+                        "loss": 7.06697940826416}], 16212.643670569534),
+}
+
+
+@pytest.mark.parametrize("variant", list(RECORDED_STEPS))
+def test_two_steps_compute_what_they_always_did(variant, tmp_path):
+    """Captioner with RL (epoch 1), GAN with L1 and squared error on masked true negatives, or diffusion."""
+    from lookimagine.data.batching import iterate_batches
+
+    extra = {"w_l1": 2.0, "w_mse": 1.0, "mask_true_negatives": True} if variant == "gxn" else {}
+    preset = get_preset(f"tiny-{variant}")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        trainer = Trainer(preset.model, dataclasses.replace(preset.train, **extra), tmp_path, progress=False)
+        batch = next(iterate_batches(trainer.train_split, 16, torch.Generator().manual_seed(0)))
+        logs = [trainer.step(batch, epoch=1, measure=True), trainer.step(batch, epoch=1)]
+    finally:
+        torch.set_num_threads(threads)
+    total = sum(float(v.double().abs().sum()) for v in trainer.model.state_dict().values() if v.is_floating_point())
+    expected_logs, expected_total = RECORDED_STEPS[variant]
+    for got, expected in zip(logs, expected_logs, strict=True):
+        assert list(got) == list(expected)
+        assert got == pytest.approx(expected, rel=1e-5, abs=1e-7)
+    assert total == pytest.approx(expected_total, rel=1e-6)

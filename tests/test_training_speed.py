@@ -8,7 +8,8 @@ import torch
 from lookimagine.config import get_preset
 from lookimagine.data.batching import iterate_batches
 from lookimagine.models.checkpoint import load_checkpoint
-from lookimagine.training import speed
+from lookimagine.tools import training_speed as speed
+from lookimagine.training.persistence import save_best
 from lookimagine.training.trainer import Trainer
 
 
@@ -33,7 +34,7 @@ def test_channels_last_trains_the_same_model(tmp_path):
         for k in ("rank", "caption", "gan", "d"):
             assert x[k] == pytest.approx(y[k], rel=1e-3, abs=1e-4), k
     # a checkpoint written from NHWC weights loads into a plain model and gives the same embeddings
-    nhwc._save_best({"rsum": 0.0}, {"epoch": 1})
+    save_best(nhwc.out, nhwc.model, nhwc.vocab, nhwc.train_cfg, {"epoch": 1})
     loaded, _, _ = load_checkpoint(tmp_path / "nhwc" / "best")
     images = nhwc.val_split.images[:4].float() / 127.5 - 1
     with torch.no_grad():

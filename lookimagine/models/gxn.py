@@ -103,9 +103,16 @@ class GXN(nn.Module):
              sample_condition: bool = True) -> torch.Tensor:
         """Images (B, 3, H, W) in [-1, 1] from the grounded text (differentiable for the GAN)."""
         if self.gan is not None:
-            t_c, _, _ = self.cond_aug(txt.t_l, generator=generator, sample=sample_condition)
-            z = torch.randn((t_c.shape[0], self.cfg.noise_dim), generator=generator, device=t_c.device)
-            return self.gan(t_c, z)
+            return self.draw_gan(txt.t_l, generator, sample_condition)[0]
         if self.diffusion is not None:
             return self.diffusion.sample(txt.states, txt.mask, generator=generator)
         raise RuntimeError("this model has no text→image branch")
+
+    def draw_gan(self, t_l: torch.Tensor, generator: torch.Generator | None = None,
+                 sample_condition: bool = True) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """The GAN's drawing of t_l (B, E) (paper §3.3): conditioning augmentation t_c ~ N(μ, σ²), then
+        G(t_c, z) with z ~ N(0, I), in that order from ``generator``. Returns (images (B, 3, S, S) in [-1, 1],
+        μ (B, C), logvar (B, C)); the trainer's KL term needs μ and logvar."""
+        t_c, mu, logvar = self.cond_aug(t_l, generator=generator, sample=sample_condition)
+        z = torch.randn((t_c.shape[0], self.cfg.noise_dim), generator=generator, device=t_c.device)
+        return self.gan(t_c, z), mu, logvar

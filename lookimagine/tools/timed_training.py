@@ -8,7 +8,7 @@
 overrides TrainConfig or ModelConfig fields as ``train --set`` does. Each job builds the preset's
 ``Trainer`` (under an ``accelerate.Accelerator`` when launched by ``accelerate launch``, which then sets
 the device and the mixed precision), runs ``warmup`` steps, then times ``steps`` more
-(``training.speed.time_steps``), and reports samples per second and peak memory. ``gpu_check`` runs it.
+(``training_speed.time_steps``), and reports samples per second and peak memory. ``gpu_check`` runs it.
 """
 
 from __future__ import annotations
@@ -52,7 +52,7 @@ def peak_memory_mb(device: torch.device) -> float:
 def run_job(job: dict, device: str, accelerated: bool) -> dict:
     """One job: build the trainer, time its steps; the figures as a dict."""
     from ..config import get_preset
-    from ..training.speed import time_steps
+    from .training_speed import time_steps
     from ..training.trainer import Trainer, make_accelerator
 
     preset = get_preset(job["preset"])

@@ -1,6 +1,6 @@
 """Training speed: what one optimisation step and one epoch of each stage cost, on one CPU thread.
 
-    python -m lookimagine.training.speed shapes --runs runs/staged2/shapes-s0 \\
+    python -m lookimagine.tools.training_speed shapes --runs runs/staged2/shapes-s0 \\
         --json assets/results/benchmarks/training_speed_shapes.json
 
 For each stage of the staged recipe (``scripts/staged.sh``: stage 1 from scratch, the control's fine-tuning,
@@ -36,7 +36,8 @@ import torch
 
 from ..config import Preset, get_preset
 from ..data.batching import iterate_batches
-from .trainer import Trainer, validate
+from ..training.records import validate
+from ..training.trainer import Trainer
 
 # stage name → (preset suffix, the run folder its init_from is taken from, or None: from scratch)
 STAGES = {"stage1": ("baseline", None), "baseline": ("baseline-ft", "stage1"), "stage2": ("imagine", "stage1"),
@@ -78,7 +79,7 @@ def epoch_overhead(trainer: Trainer) -> float:
     validate(trainer.model, trainer.val_split, trainer.device, trainer.val_truth)
     trainer.probe()
     if trainer.train_cfg.fresh_data:
-        trainer._epoch_data(1)
+        trainer.next_training_set(1)
     return time.perf_counter() - t0
 
 
@@ -136,7 +137,7 @@ def _time_compile(preset: Preset, runs: Path, warmup: int, steps: int) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(prog="python -m lookimagine.training.speed", description=__doc__,
+    ap = argparse.ArgumentParser(prog="python -m lookimagine.tools.training_speed", description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("dataset", choices=["shapes", "emoji"])
     ap.add_argument("--runs", required=True, type=Path, help="one seed's staged run folder (stage1/, stage2/)")
@@ -147,7 +148,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--json", type=Path)
     args = ap.parse_args(argv)
     result = measure(args.dataset, args.runs, args.warmup, args.steps, args.repeats, args.compile)
-    result.update(command="python -m lookimagine.training.speed " + " ".join(argv if argv is not None else sys.argv[1:]),
+    result.update(command="python -m lookimagine.tools.training_speed " + " ".join(argv if argv is not None else sys.argv[1:]),
                   torch=torch.__version__, machine=platform.processor() or platform.machine(), threads=1)
     text = json.dumps(result, indent=2)
     if args.json:

@@ -1,0 +1,67 @@
+"""What the trainer reads: the splits, a fresh training set per epoch (shapes), an epoch's batches, and the
+checker's truth for a batch (the in-batch "negatives" that are in fact true)."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterable
+
+import numpy as np
+import torch
+
+from ..config import TrainConfig
+from ..data import load_dataset
+from ..data.batching import Batch, EncodedSplit, encode_split, epoch_rows, iterate_batches, make_batch
+from ..data.vocab import Vocabulary
+
+
+def train_dataset(cfg: TrainConfig, epoch: int = 0):
+    """The training set of an epoch: shapes with ``fresh_data`` draws a new one each epoch (dataset seed
+    1 + epoch; val and test are other seed streams, so they never overlap)."""
+    if cfg.dataset == "shapes":
+        kwargs = {"n": cfg.n_train} if cfg.n_train else {}
+        return load_dataset("shapes", "train", seed=1 + epoch if cfg.fresh_data else 0, **kwargs)
+    return load_dataset(cfg.dataset, "train", **cfg.dataset_kwargs())
+
+
+def load_splits(cfg: TrainConfig, vocab: Vocabulary | None, image_size: int, epoch: int = 0):
+    """(vocab, train dataset, encoded train, val dataset, encoded val); the vocabulary comes from train only."""
+    train_ds = train_dataset(cfg, epoch)
+    val_ds = load_dataset(cfg.dataset, "val", **cfg.dataset_kwargs())
+    if vocab is None:
+        vocab = Vocabulary.build(train_ds.all_captions())
+    train = encode_split(train_ds, vocab, image_size=image_size, max_len=cfg.max_len)
+    val = encode_split(val_ds, vocab, image_size=image_size, max_len=cfg.max_len)
+    return vocab, train_ds, train, val_ds, val
+
+
+def fresh_training_set(cfg: TrainConfig, vocab: Vocabulary, image_size: int, epoch: int):
+    """(dataset, encoded split) of a new epoch's training set, or None when the epoch keeps the current one."""
+    if not (cfg.fresh_data and epoch > 0):
+        return None
+    dataset = train_dataset(cfg, epoch)
+    return dataset, encode_split(dataset, vocab, image_size=image_size, max_len=cfg.max_len)
+
+
+def epoch_batches(split: EncodedSplit, batch_size: int, generator: torch.Generator,
+                  accelerator=None) -> tuple[Iterable[Batch], int]:
+    """(the epoch's batches in the order ``generator`` shuffles them, how many there are). Under accelerate,
+    the same rows as a DataLoader sharded over the processes: each takes every n-th batch, so ``batch_size``
+    is per process."""
+    if accelerator is None:
+        return iterate_batches(split, batch_size, generator), math.ceil(split.images.shape[0] / batch_size)
+    rows = epoch_rows(split, generator).tolist()
+    loader = torch.utils.data.DataLoader(rows, batch_size=batch_size, shuffle=False,
+                                         collate_fn=lambda r: make_batch(split, torch.tensor(r)))
+    loader = accelerator.prepare_data_loader(loader, device_placement=False)
+    return loader, len(loader)
+
+
+def true_pairs(cfg: TrainConfig, split: EncodedSplit, dataset, batch: Batch) -> torch.Tensor | None:
+    """(B, B) bool: caption j of the batch is true of image i (by the dataset's checker), or None when
+    ``mask_true_negatives`` is off or the dataset has no checker."""
+    if not cfg.mask_true_negatives:
+        return None
+    captions = [split.captions[r] for r in batch.caption_index.tolist()]
+    truth: np.ndarray | None = dataset.truth_of(captions, batch.image_index.tolist())
+    return None if truth is None else torch.from_numpy(truth)
