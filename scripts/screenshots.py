@@ -3,7 +3,7 @@
     python scripts/screenshots.py [--out assets/figures] [--shots test-artifacts/screenshots]
 
 Writes the README's pictures (``app_shapes_text_to_image.png``, ``app_shapes_free_sentence.png``,
-``app_differences.png``) to ``--out`` and one full-page shot of every tab to ``--shots``. It runs the app
+``app_differences.png``, ``app_text_to_image.png`` (emoji)) to ``--out`` and one full-page shot of every tab to ``--shots``. It runs the app
 in-process on the shipped pocket models (shapes first, emoji through the model selector) with an empty
 gallery cache of its own, offline: nothing is downloaded. Needs Debian's ``chromium`` (``CHROMIUM=`` to
 override) and Playwright's Python package (requirements-test.txt).
@@ -24,6 +24,7 @@ ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--d
 WAIT = 120_000  # ms
 FREE_SENTENCE = "a blue shape left of a red shape"  # true of 19 of the 1,000 test scenes
 SHAPES_EXAMPLE = "a blue square and a red circle"
+EMOJI_EXAMPLE = "man cook: dark skin tone"
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -44,7 +45,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with sync_playwright() as p:
             browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-            page = browser.new_context(viewport={"width": 1440, "height": 1000}).new_page()
+            page = browser.new_context(viewport={"width": 1440, "height": 1480}).new_page()
             page.set_default_timeout(WAIT)
             page.goto(url)
 
@@ -74,6 +75,13 @@ def main(argv: list[str] | None = None) -> int:
                 page.get_by_role("tab", name=name).click()
                 page.wait_for_timeout(1500)
                 page.screenshot(path=str(shots / file), full_page=True)
+            # the emoji models, one click away in the selector
+            page.locator("#model-select input, #model input").first.click()
+            page.get_by_role("option", name="pocket · emoji").click()
+            expect(page.locator("#gallery-line, .li-gallery-line").first).to_contain_text("emoji", timeout=WAIT)
+            text_query(EMOJI_EXAMPLE)
+            page.screenshot(path=str(out / "app_text_to_image.png"))
+            page.screenshot(path=str(shots / "tab_emoji_text_to_image.png"), full_page=True)
             browser.close()
     finally:
         demo.close()

@@ -98,3 +98,7 @@ def test_the_emoji_pipeline_reframes_uploads_but_not_its_own_pictures(tmp_path, 
     full_bleed = Image.fromarray(pixels[box[1]:box[3], box[0]:box[2]]).resize((200, 200))
     result = pipe.run(full_bleed, k=3)
     assert messages.REFRAMED in result.notices
+    # the gallery draws each name in three styles: an image query still lists each caption text once
+    for r in (pipe.run(own, k=10).gxn, pipe.run(own, k=10).baseline):
+        texts = [it.caption for it in r.ranking]
+        assert len(texts) == 10 == len(set(texts))
