@@ -114,6 +114,9 @@ and RESULTS.md the analysis.
   Grey dots are what the query is ranked against (images for a sentence, captions for a
   picture), pale triangles the gallery's other modality; a green diamond marks the ground truth.
 - **Imagine**: GXN's generated caption (image query) or pictures (text query).
+- **Your own picture** (emoji): reframed as the training drawings are before it is matched — background made
+  white, the drawing centred — since an emoji cropped to its edges or on a colour is matched far worse
+  otherwise; the page says when it did.
 - **Match**: the top-k with their scores s* (half abstract, half grounded cosine
   similarity), and the line below says at which rank each model found the ground truth. On
   **shapes** the ground truth is by meaning: a checker reads any sentence in its grammar (colours,
