@@ -3,9 +3,9 @@
 Configs are plain data. They are saved as JSON in every checkpoint and built
 from JSON again on load (``from_dict``), so nothing is ever pickled.
 
-Where the paper fixes a value (``paper.md``) the default says so; where it is
-silent, or where the 2-core CPU budget forces a smaller model, the comment
-says what we chose and why.
+Where the paper (Gu et al., CVPR 2018) fixes a value the comment says "paper:"; where it is silent, or
+where the 2-core CPU budget forces a smaller model, the comment says what we chose. Why the presets hold
+the values they do (the val runs and measurements behind them) is told in docs/model.md, "The presets".
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ RANKING_LOSSES = ("sum", "max")  # paper: sum over negatives; VSE++: hardest neg
 T2I_BRANCHES = ("none", "gan", "diffusion")
 POOLS = ("mean", "flatten")
 LR_SCHEDULES = ("step", "cosine")
-BACKBONES = ("pocket", "open_clip")  # the encoders under the GXN heads (``GXN.ENCODERS``)
+BACKBONES = ("pocket", "open_clip")  # the encoders under the GXN heads (open_clip: ``models.clip_encoders``)
 
 
 @dataclass(frozen=True)
@@ -59,11 +59,8 @@ class ModelConfig:
     t2i: str = "none"
     cond_dim: int = 64  # size of φ(t_l) after conditioning augmentation (paper: not stated)
     # Conditioning augmentation's input scale and initial log-variance (``t2i_gan.ConditioningAugmentation``).
-    # 1.0 / 0.0 (StackGAN's, and every shipped checkpoint's) bury a unit-norm t_l in σ = 1 noise. √embed_dim (16)
-    # and −6 (through φ's LeakyReLU, σ ≈ 0.55 at the start) raised shapes val judge R-precision 3.7 → 12.3% and
-    # the conditioning probe 0.22 → 0.86 in a generator-only stage-2 experiment
-    # (assets/results/analysis/imagination_shapes.json); the shapes staged presets use them (``shapes_gan``),
-    # emoji keeps 1.0 / 0.0 (on emoji val the fix did not raise judge R-precision).
+    # 1.0 / 0.0 are StackGAN's and bury a unit-norm t_l in σ = 1 noise; the shapes staged presets use 16 / −6
+    # (docs/model.md, "The presets").
     cond_scale: float = 1.0
     cond_init_logvar: float = 0.0
     noise_dim: int = 64
@@ -147,8 +144,8 @@ class TrainConfig:
     seed: int = 0
     num_threads: int | None = None
     # Convolutions in NHWC (channels_last) memory format: the pocket CNN, GAN and discriminator train 5–48%
-    # faster per stage on one CPU thread (``python -m lookimagine.training.speed``,
-    # assets/results/benchmarks/training_speed_*.json). Every run before it trained NCHW (false).
+    # faster per stage on one CPU thread (assets/results/benchmarks/training_speed_*.json). Every run before it
+    # trained NCHW (false).
     channels_last: bool = True
     # micro-batches per optimiser step under ``accelerate`` (effective batch = batch_size × grad_accum × processes)
     grad_accum: int = 1
@@ -180,7 +177,8 @@ class Preset:
 
 
 def _variants(dataset: str, base_train: TrainConfig, base_model: ModelConfig) -> dict[str, Preset]:
-    """The paper's ablation rows as presets of one model (``paper.md``, results table)."""
+    """The paper's ablation rows (its table of GXN variants: no generators, i2t only, t2i only, both) as
+    presets of one model."""
     rl = dataclasses.replace(base_train, rl_start_epoch=base_train.epochs * 2 // 3)
     rows = {
         "baseline": ("GXN with the generators off (the paper's 'no generators' row)", base_model, base_train),
@@ -224,43 +222,26 @@ def _staged(dataset: str, base_train: TrainConfig, base_model: ModelConfig, imag
 
 
 def _build_presets() -> dict[str, Preset]:
+    """Every preset. Where each number comes from (val runs, gradient shares, the speed benchmark) is told in
+    docs/model.md, "The presets"."""
     presets: dict[str, Preset] = {}
-    # Recipes chosen on val (docs/model.md, assets/results/val/): lr 1e-3 with a cosine decay;
-    # shapes: a fresh 10k-scene training set every epoch, false negatives masked, mean pooling.
+    # The first recipe of both datasets, chosen on val.
     emoji_train = TrainConfig(dataset="emoji", styles=("openmoji", "twemoji", "fluent"), epochs=10, lr=1e-3,
                               lr_schedule="cosine", early_stop_patience=3)
     shapes_train = TrainConfig(dataset="shapes", n_train=10_000, fresh_data=True, mask_true_negatives=True,
                                epochs=10, lr=1e-3, lr_schedule="cosine", early_stop_patience=3)
-    # Stage 2: the generators see every image of a batch (64), the GAN's conditioning augmentation keeps a
-    # far smaller KL weight (2.0 collapsed it: |μ| 0.004), and the L1 and matching terms give the
-    # generator a direct, text-specific signal.
+    # The staged recipe: stage 2 (generators on frozen encoders), the 3-epoch fine-tuning of stage 3 and its
+    # control, and stage 3's loss weights (set from the measured gradient shares on the encoders).
     imagine = dict(batch_size=64, gen_batch=64, gen_lr=2e-3, w_kl=0.001, w_l1=20.0, w_match=1.0, epochs=3,
                    lr_schedule="step", early_stop_patience=None)
     finetune = dict(epochs=3, lr=2e-4, lr_schedule="cosine", early_stop_patience=None)
-    # Stage 3 weights: set from the measured gradient shares on the shared encoders (a 1-epoch probe from a
-    # stage-2 shapes checkpoint): at w_caption 1 and the stage-2 weights, the shares were rank 46%,
-    # caption 1.6%, GAN (G + L1 + matching) 53%. ×5 on the captioner and ×¼ on the generator's terms aim at
-    # roughly 10–20% each; the health records of every run report what they really were.
     joint = dict(gen_batch=32, gen_lr=2e-4, w_caption=5.0, w_gan=0.25, w_kl=0.004, w_l1=5.0, w_match=0.25)
-    # emoji: with those weights the captioner took 60% of the encoders' gradient and the GAN 30% (emoji seed 0's
-    # first stage 3, assets/results/analysis/emoji_stage3_first_weights.json): the ranking loss of a converged
-    # emoji model is small and its XE large. ×0.08 on the captioner and ×0.25 on the generator's terms aim at
-    # the same 10–30% band; every emoji seed's stage 3 ran with these.
     joint_emoji = dict(joint, w_caption=0.4, w_gan=0.0625, w_l1=1.25, w_match=0.0625)
     presets.update(_variants("emoji", emoji_train, ModelConfig()))
     presets.update(_variants("shapes", shapes_train, ModelConfig()))
-    # Equal wall-clock (``wall_epochs``): as many control epochs as fit in the seconds GXN spends on stages 2
-    # and 3, both measured on one thread in one process, NCHW like every staged run
-    # (``python -m lookimagine.training.speed``, assets/results/benchmarks/training_speed_*.json,
-    # equal_wall_clock.nchw.control_epochs, rounded; the other core ran one single-thread training job). The
-    # runs' own records are not used: their speed depended on what else ran (up to 2× slower, not all alike);
-    # the same benchmark on shapes, with a third job time-sliced onto the two cores, gave 8.2 epochs, not 15.2.
+    # wall_epochs: the control's epochs in the time GXN's stages 2 and 3 take (tools/training_speed.py).
     presets.update(_staged("emoji", emoji_train, ModelConfig(), imagine, finetune, joint_emoji, wall_epochs=24))
-    # shapes, second staged recipe (issue 10's imagination analysis, assets/results/analysis/imagination_shapes.json):
-    # the GAN hears the text (t_l × √256 into conditioning augmentation, whose σ starts at ≈ 0.55 instead of 1,
-    # so a unit-norm t_l is no longer buried in noise), and squared error replaces L1 at the same weights (L1 drew blanks).
-    # On val this took stage 2's judge R-precision from 4.3% to 9–12% (the perfect-sampler ceiling is 23.4%).
-    # emoji keeps the first recipe until it is re-run and measured the same way.
+    # shapes, second recipe: a GAN that hears its text (t_l ×16, log-variance from −6), squared error for L1.
     shapes_gan = dict(cond_scale=16.0, cond_init_logvar=-6.0)
     to_mse = lambda d: {**{k: v for k, v in d.items() if k != "w_l1"}, "w_mse": d["w_l1"]}  # noqa: E731
     presets.update(_staged("shapes", shapes_train, ModelConfig(), to_mse(dict(imagine, n_train=6_000)), finetune,
@@ -272,10 +253,8 @@ def _build_presets() -> dict[str, Preset]:
                              diffusion_size=16, diffusion_channels=(16, 32), diffusion_sample_steps=2)
     tiny_train = TrainConfig(dataset="shapes", n_train=64, epochs=2, batch_size=16, max_len=12, gen_batch=8)
     presets.update(_variants("tiny", tiny_train, tiny_model))
-    # Full tier: GXN over pretrained open_clip towers (ViT-B/32, OpenAI weights, frozen) on the Karpathy splits,
-    # trained with ``accelerate launch`` (docs/full-tier.md); the JSON and image folder come from --data-json and
-    # --image-root. Joint space and word size are the paper's (1024, 300); the GAN draws at 64 px as in the paper.
-    # Epochs and lr are not measured here (no COCO on this machine): a starting point, not a recipe chosen on val.
+    # Full tier (docs/full-tier.md): GXN over pretrained open_clip ViT-B/32 towers on the Karpathy splits, under
+    # ``accelerate launch``; the paper's joint space and word size. A starting point, not measured on val.
     clip_model = ModelConfig(backbone="open_clip", clip_model="ViT-B-32", clip_pretrained="openai", image_size=224,
                              draw_size=64, word_dim=300, text_hidden=512, embed_dim=1024, decoder_hidden=1024)
     clip_train = TrainConfig(dataset="karpathy", epochs=10, batch_size=128, lr=2e-4, lr_schedule="cosine",
