@@ -263,37 +263,8 @@ def staged_sections(verdicts: list[Path], assets: Path) -> tuple[list[str], dict
     return parts, summary
 
 
-def vocabulary_coverage(dataset: str, assets: Path) -> str:
-    """How many test captions the shipped vocabulary cannot fully read (words unseen in training)."""
-    from collections import Counter
-
-    from .data import load_dataset
-    from .data.vocab import Vocabulary
-    from .models.checkpoint import VOCAB
-    from .pipeline.layout import PipelineFolder
-
-    vocab_path = PipelineFolder.shipped(dataset, assets).checkpoint("gxn") / VOCAB
-    if not vocab_path.is_file():
-        return ""
-    vocab = Vocabulary.load(vocab_path)
-    test = load_dataset(dataset, "test")
-    captions = [c for i in range(len(test)) for c in test.captions_of(i)]
-    unknown = sum(1 for c in captions if vocab.encode_with_report(c).unknown_words)
-    encoded = Counter(tuple(vocab.encode(c)) for c in captions)
-    texts = Counter(" ".join(c.lower().split()) for c in captions)
-    clashes = sum(n for key, n in encoded.items() if n > 1) - sum(n for n in texts.values() if n > 1)
-    top, top_n = encoded.most_common(1)[0]
-    if unknown == 0 and clashes <= 0:
-        return f"Vocabulary coverage: every word of the {len(captions)} test captions was seen in training.\n"
-    return (f"Vocabulary coverage: {unknown} of {len(captions)} test captions contain words never seen in training "
-            f"(they read as `<unk>`), and {clashes} distinct test captions become indistinguishable once "
-            f"encoded (the most common encoding, `{vocab.decode(list(top))}`, stands for {top_n}). No model can "
-            f"tell those apart; ties count against the ground truth, which caps recall for every model alike "
-            f"(the step in the image→text recall curve).\n")
-
-
 def benchmark_section(results: Path) -> str:
-    """Speed and memory of the shipped pipelines, from ``python -m lookimagine.benchmark --json`` files."""
+    """Speed and memory of the shipped pipelines, from ``python -m lookimagine.tools.benchmark --json`` files."""
     rows = []
     for path in sorted(results.glob("benchmark_*.json")):
         b = json.loads(path.read_text())

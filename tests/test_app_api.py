@@ -21,6 +21,7 @@ from gradio_client.exceptions import AppError  # noqa: E402
 import app  # noqa: E402
 from lookimagine.data.cache import ENV_VAR  # noqa: E402
 from lookimagine.demo.fake import FakePipeline  # noqa: E402
+from lookimagine.tools.hostile import CASES  # noqa: E402
 
 MAIN, OTHER = "pocket · shapes", "pocket · shapes (exploding)"
 pytestmark = [
@@ -315,12 +316,12 @@ def test_odd_image_modes_work(client, files, name):
 
 @pytest.fixture(scope="module")
 def hostile(tmp_path_factory):
-    from lookimagine.hostile import write_corpus
+    from lookimagine.tools.hostile import write_corpus
 
     return write_corpus(tmp_path_factory.mktemp("hostile"))
 
 
-@pytest.mark.parametrize("name", [c.name for c in __import__("lookimagine.hostile").hostile.CASES])
+@pytest.mark.parametrize("name", [c.name for c in CASES])
 def test_hostile_images_are_answered_or_refused_in_our_words(client, hostile, name):
     path, case = hostile[name]
     if case.ok:
@@ -339,7 +340,7 @@ def test_concurrent_visitors_get_right_answers_and_memory_stays_flat(client, hos
     """
     import threading
 
-    from lookimagine.benchmark import memory
+    from lookimagine.tools.processes import memory
 
     heavy = [hostile[n][0] for n in ("png16_rgba_6300.png", "photo_24mp.jpg", "pillow_bomb.png")]
     problems, lock = [], threading.Lock()

@@ -1,4 +1,4 @@
-"""``python -m lookimagine.benchmark`` runs on a tiny pipeline folder and writes every figure.
+"""``python -m lookimagine.tools.benchmark`` runs on a tiny pipeline folder and writes every figure.
 
 No timing is asserted: the benchmark reports, it does not judge.
 """
@@ -9,7 +9,7 @@ import os
 import pytest
 import torch
 
-from lookimagine import benchmark
+from lookimagine.tools import benchmark
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +29,7 @@ def test_benchmark_writes_its_figures(pipeline_dir, tmp_path, capsys, monkeypatc
         torch.set_num_threads(threads)
 
     result = json.loads(out.read_text())
-    assert result["command"] == "python -m lookimagine.benchmark " + " ".join(argv)
+    assert result["command"] == "python -m lookimagine.tools.benchmark " + " ".join(argv)
     assert {"pipeline", "gallery", "load", "queries", "memory", "torch", "budgets", "app"} <= set(result)
     for kind in ("cold", "warm"):
         load = result["load"][kind]

@@ -11,7 +11,7 @@ faiss = pytest.importorskip("faiss")
 from lookimagine.models.similarity import combined_similarity  # noqa: E402
 from lookimagine.pipeline.look_map import embed  # noqa: E402
 from lookimagine.pipeline.search import GallerySearch, IndexConfig, load_or_build_index  # noqa: E402
-from lookimagine.search_benchmark import exact_top, recall_at_k, synthetic_vectors  # noqa: E402
+from lookimagine.tools.search_benchmark import exact_top, recall_at_k, synthetic_vectors  # noqa: E402
 
 SMALL = IndexConfig(exact_below=500, m=16, ef_construction=40, ef_search=64)
 

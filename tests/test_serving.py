@@ -7,7 +7,8 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 from starlette.testclient import TestClient
 
-from lookimagine import hostile, serving
+from lookimagine import serving
+from lookimagine.tools import hostile
 from lookimagine.pipeline.outputs import QueryError
 from lookimagine.pipeline.validation import MAX_DECODE_PIXELS, QUERY_SIDE, load_query_image
 

@@ -11,7 +11,7 @@ order-violation similarity is no inner product: such models must scan.)
 * From there on an ``IndexHNSWFlat`` with ``METRIC_INNER_PRODUCT`` answers
   (M = 32, efConstruction = 80, efSearch = 128); its scores are exact inner
   products of the stored float32 vectors, only the candidate set is
-  approximate. ``python -m lookimagine.search_benchmark`` measures recall@10
+  approximate. ``python -m lookimagine.tools.search_benchmark`` measures recall@10
   against the exact scan and the time per query.
 
 The index is cached as ``<stem>.faiss`` (``faiss.write_index``; no pickle)

@@ -1,6 +1,6 @@
 """Measure the demo's budgets on this machine and print the figures (asserts nothing).
 
-    python -m lookimagine.benchmark [--checkpoint assets/checkpoints/emoji] [--queries 50] \\
+    python -m lookimagine.tools.benchmark [--checkpoint assets/checkpoints/emoji] [--queries 50] \\
         [--device auto] [--json out.json] [--app]
 
 What it measures, against the demo's budgets (``BUDGETS``: a query's median
@@ -35,10 +35,8 @@ import json
 import math
 import os
 import platform
-import resource
 import shlex
 import shutil
-import socket
 import statistics
 import subprocess
 import sys
@@ -46,9 +44,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from .pipeline.layout import PipelineFolder
+from ..pipeline.layout import PipelineFolder
+from .processes import REPO, launch_app, memory
 
-REPO = Path(__file__).resolve().parents[1]
 DEFAULT_CHECKPOINT = PipelineFolder.shipped("emoji").root
 #: the budgets this command reports against; nothing is asserted
 BUDGETS = {"query_median_ms": 100, "app_first_answer_s": 20}
@@ -59,22 +57,6 @@ _READY = "LOOKIMAGINE-BENCHMARK-READY "
 # ---------------------------------------------------------------------------- small helpers
 
 
-def memory() -> dict:
-    """This process's resident memory in MiB: current (VmRSS) and peak (VmHWM)."""
-    status = Path("/proc/self/status")
-    if status.is_file():
-        fields = {}
-        for line in status.read_text().splitlines():
-            key, _, value = line.partition(":")
-            if key in ("VmRSS", "VmHWM"):
-                fields[key] = int(value.split()[0]) / 1024  # kB → MiB
-        if fields:
-            return {"rss_mib": round(fields.get("VmRSS", 0.0), 1), "peak_rss_mib": round(fields.get("VmHWM", 0.0), 1)}
-    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    peak_mib = peak / (1024 * 1024) if sys.platform == "darwin" else peak / 1024  # bytes on macOS, kB elsewhere
-    return {"rss_mib": None, "peak_rss_mib": round(peak_mib, 1)}
-
-
 def summarise(seconds: list[float]) -> dict:
     """Median, p90, mean, min and max in milliseconds."""
     ms = sorted(s * 1000 for s in seconds)
@@ -82,13 +64,6 @@ def summarise(seconds: list[float]) -> dict:
     return {"n": len(ms), "median_ms": round(statistics.median(ms), 2) if ms else None,
             "p90_ms": round(p90, 2) if ms else None, "mean_ms": round(statistics.fmean(ms), 2) if ms else None,
             "min_ms": round(ms[0], 2) if ms else None, "max_ms": round(ms[-1], 2) if ms else None}
-
-
-def free_port() -> int:
-    """A TCP port on 127.0.0.1 that nothing listens on right now."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def torch_info(device) -> dict:
@@ -127,7 +102,7 @@ def _child_load(checkpoint: str, device: str | None) -> int:
 def measure_load(checkpoint: str, device: str, cache: Path, timeout: float = 1800) -> dict:
     """Process start → pipeline ready, in a fresh ``python`` with ``LOOKIMAGINE_CACHE=cache``."""
     env = {**os.environ, "LOOKIMAGINE_CACHE": str(cache)}
-    command = [sys.executable, "-m", "lookimagine.benchmark", "--child-load", checkpoint, "--device", device]
+    command = [sys.executable, "-m", "lookimagine.tools.benchmark", "--child-load", checkpoint, "--device", device]
     start = time.time()
     proc = subprocess.run(command, env=env, capture_output=True, text=True, timeout=timeout, cwd=os.getcwd())
     line = next((ln for ln in proc.stdout.splitlines() if ln.startswith(_READY)), None)
@@ -172,69 +147,28 @@ def time_queries(pipeline, queries: list, k: int = 5) -> dict:
 
 def measure_app(checkpoint: str, device: str, cache: Path, text: str, timeout: float = 180) -> dict:
     """Seconds from launching ``app.py`` to the first answer of its ``/text_to_image`` API."""
-    app = REPO / "app.py"
-    if not app.is_file():
-        return {"error": f"{app} not found"}
+    if not (REPO / "app.py").is_file():
+        return {"error": f"{REPO / 'app.py'} not found"}
     from gradio_client import Client
 
-    port = free_port()
     env = {**os.environ, "LOOKIMAGINE_CACHE": str(cache), "GRADIO_ANALYTICS_ENABLED": "False"}
-    command = [sys.executable, str(app), "--checkpoint", checkpoint, "--port", str(port), "--host", "127.0.0.1",
-               "--device", device]
-    log = tempfile.TemporaryFile(mode="w+")
-    start = time.time()
-    proc = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=REPO, start_new_session=True)
+    app = launch_app(["--checkpoint", checkpoint, "--device", device], env)
+    command = shlex.join(app.command)
     try:
-        listening = _wait_for_port(proc, port, start + timeout)
-        client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+        listening = app.wait(timeout)
+        client = Client(app.url, verbose=False)
         answer = client.predict(text, api_name="/text_to_image")
         answered = time.time()
         ok = isinstance(answer, dict) and "gxn" in answer
         for _ in range(5):  # a few more answers so the app's memory reflects serving, not just start-up
             client.predict(text, api_name="/text_to_image")
-        return {"seconds": round(answered - start, 3), "listening_s": round(listening - start, 3),
-                "answered": ok, "command": shlex.join(command), "cache": "warm", **_process_memory(proc.pid)}
+        return {"seconds": round(answered - app.started, 3), "listening_s": round(listening - app.started, 3),
+                "answered": ok, "command": command, "cache": "warm", **app.memory()}
     except Exception as err:  # report, never raise: the other figures still count
-        log.seek(0)
-        tail = " | ".join(log.read().strip().splitlines()[-5:])
-        return {"error": f"{type(err).__name__}: {err}", "app_log_tail": tail, "command": shlex.join(command)}
+        tail = " | ".join(app.output().strip().splitlines()[-5:])
+        return {"error": f"{type(err).__name__}: {err}", "app_log_tail": tail, "command": command}
     finally:
-        _stop(proc)
-        log.close()
-
-
-def _process_memory(pid: int) -> dict:
-    """Resident memory of another process (Linux /proc; empty elsewhere), in MiB."""
-    try:
-        fields = dict(line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines())
-    except OSError:
-        return {}
-    mib = lambda key: round(int(fields[key].split()[0]) / 1024, 1) if key in fields else None  # noqa: E731
-    return {"app_rss_mib": mib("VmRSS"), "app_peak_rss_mib": mib("VmHWM")}
-
-
-def _wait_for_port(proc: subprocess.Popen, port: int, deadline: float) -> float:
-    """Poll until ``port`` accepts connections; the time it did. Fails if the app exits or time runs out."""
-    while time.time() < deadline:
-        if proc.poll() is not None:
-            raise RuntimeError(f"app.py exited with code {proc.returncode} before serving")
-        try:
-            with socket.create_connection(("127.0.0.1", port), timeout=0.5):
-                return time.time()
-        except OSError:
-            time.sleep(0.2)
-    raise TimeoutError("app.py did not start serving in time")
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    """Stop the app child (its own session, so its process group is exactly what we started)."""
-    if proc.poll() is None:
-        try:
-            os.killpg(proc.pid, 15)
-            proc.wait(timeout=15)
-        except (ProcessLookupError, subprocess.TimeoutExpired):
-            os.killpg(proc.pid, 9)
-            proc.wait(timeout=15)
+        app.stop()
 
 
 # ---------------------------------------------------------------------------- the whole benchmark
@@ -314,12 +248,12 @@ def print_report(r: dict) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m lookimagine.benchmark", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m lookimagine.tools.benchmark", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--checkpoint", default=str(DEFAULT_CHECKPOINT),
                         help="a pipeline folder (gxn/ and baseline/) or a Hub id (default: the shipped emoji models)")
     parser.add_argument("--queries", type=int, default=50, help="timed queries per direction (default 50)")
-    from .models.checkpoint import DEVICES  # imports torch: only once the command runs
+    from ..models.checkpoint import DEVICES  # imports torch: only once the command runs
 
     parser.add_argument("--device", choices=DEVICES, default="auto")
     parser.add_argument("--json", dest="json_path", help="also write the figures here")
@@ -334,7 +268,7 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--queries must be at least 1")
 
     argv_used = sys.argv[1:] if argv is None else argv
-    command = "python -m lookimagine.benchmark " + shlex.join(argv_used)
+    command = "python -m lookimagine.tools.benchmark " + shlex.join(argv_used)
     try:
         result = benchmark(args.checkpoint, args.queries, args.device, args.app, args.threads)
     except RuntimeError as err:  # a child that could not load (missing checkpoint, ...): say why, no trace

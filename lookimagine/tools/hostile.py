@@ -1,4 +1,4 @@
-"""Hostile and odd images, generated on demand: for the fuzz tests and ``python -m lookimagine.stress``.
+"""Hostile and odd images, generated on demand: for the fuzz tests and ``python -m lookimagine.tools.stress``.
 
 Nothing here is shipped or downloaded; ``write_corpus(folder)`` writes every
 case once (and reuses what is there). Each ``Case`` says whether a query with

@@ -1,8 +1,8 @@
 """Measure galleries at scale: the HNSW index against the exact scan, and embedding a big folder.
 
-    python -m lookimagine.search_benchmark [--sizes 100000 1000000] [--dim 256] [--queries 1000] \\
+    python -m lookimagine.tools.search_benchmark [--sizes 100000 1000000] [--dim 256] [--queries 1000] \\
         [--json assets/results/benchmarks/search_index.json]
-    python -m lookimagine.search_benchmark --folder /tmp/big-gallery --make-images 20000 \\
+    python -m lookimagine.tools.search_benchmark --folder /tmp/big-gallery --make-images 20000 \\
         [--json assets/results/benchmarks/folder_embedding.json]
 
 For each size N it prints and records: the index build time, the time per
@@ -39,8 +39,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .benchmark import memory
-from .pipeline.search import GallerySearch, IndexConfig, build_index
+from ..pipeline.search import GallerySearch, IndexConfig, build_index
+from .processes import memory
 
 K = 10
 
@@ -157,10 +157,10 @@ def measure_folder(root: Path, shard_size: int, progress: bool = True) -> dict:
 
     import torch
 
-    from .data.folder import FolderDataset
-    from .models.checkpoint import load_model
-    from .pipeline.folder_gallery import embed_folder
-    from .pipeline.layout import PipelineFolder
+    from ..data.folder import FolderDataset
+    from ..models.checkpoint import load_model
+    from ..pipeline.folder_gallery import embed_folder
+    from ..pipeline.layout import PipelineFolder
 
     loaded = load_model(PipelineFolder.shipped("emoji").checkpoint("gxn"), "cpu")
     size = loaded.model_config.image_size
@@ -203,7 +203,7 @@ def measure_folder(root: Path, shard_size: int, progress: bool = True) -> dict:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m lookimagine.search_benchmark", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m lookimagine.tools.search_benchmark", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     default = IndexConfig()
     parser.add_argument("--sizes", type=int, nargs="+", default=[100_000, 1_000_000])
@@ -221,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shard-size", type=int, default=2048, help="images per shard for --folder")
     parser.add_argument("--threads", type=int, help="torch threads for --folder (default: torch's choice)")
     args = parser.parse_args(argv)
-    command = "python -m lookimagine.search_benchmark " + shlex.join(sys.argv[1:] if argv is None else argv)
+    command = "python -m lookimagine.tools.search_benchmark " + shlex.join(sys.argv[1:] if argv is None else argv)
     if args.folder is not None:
         if args.threads:
             import torch

@@ -1,8 +1,8 @@
 """Load the running app as a public Space's visitors would, and print what it costs (asserts nothing).
 
-    python -m lookimagine.stress                        # launches app.py --dataset emoji and loads it
-    python -m lookimagine.stress --url http://127.0.0.1:7860/   # an app that is already running
-    python -m lookimagine.stress --clients 16 --requests 60 --burst 48 --hostile-every 10 --json out.json
+    python -m lookimagine.tools.stress                        # launches app.py --dataset emoji and loads it
+    python -m lookimagine.tools.stress --url http://127.0.0.1:7860/   # an app that is already running
+    python -m lookimagine.tools.stress --clients 16 --requests 60 --burst 48 --hostile-every 10 --json out.json
 
 Three phases, through the public API (``/text_to_image``, ``/image_to_text``) over plain
 HTTP as a browser or ``curl`` would (Gradio's REST protocol: upload, call, read the event
@@ -11,7 +11,7 @@ figures: it adds ~100 ms of its own to every call (156 ms against 55 ms for the 
 
 * **clients**: ``--clients`` visitors, each sending ``--requests`` queries one
   after another: text queries, small images, and every ``--hostile-every``-th
-  a case from ``lookimagine.hostile`` (bombs, truncated files, odd modes,
+  a case from ``lookimagine.tools.hostile`` (bombs, truncated files, odd modes,
   long text, bad numbers), which must come back answered or refused with a
   readable message, as the case says. Latency p50 / p95, throughput.
 * **burst**: ``--burst`` requests released at the same instant; how many are
@@ -29,7 +29,6 @@ import argparse
 import json
 import shlex
 import statistics
-import subprocess
 import sys
 import tempfile
 import threading
@@ -37,7 +36,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .benchmark import REPO, _process_memory, _stop, _wait_for_port, free_port
+from .processes import launch_app
 from .hostile import CASES, write_corpus
 
 #: what the issue asked of a 2-vCPU Space
@@ -124,13 +123,6 @@ def upload(http, url: str, path: Path) -> dict:
         response = http.post(f"{url}gradio_api/upload", files={"files": (path.name, f, "application/octet-stream")})
     response.raise_for_status()
     return {"path": response.json()[0], "meta": {"_type": "gradio.FileData"}}
-
-
-def _must_answer(request: tuple) -> bool:
-    kind, payload = request
-    if kind == "hostile-image":
-        return payload[1].ok
-    return payload[2] if kind == "bad-call" else True
 
 
 def _request(http, url: str, request: tuple, tally: Tally, model: str) -> None:
@@ -238,20 +230,16 @@ def stress(url: str | None, clients: int, requests: int, burst: int, hostile_eve
     """All phases; launches ``app.py`` (with ``app_args``) when no ``url`` is given."""
     corpus = Path(tempfile.mkdtemp(prefix="lookimagine-stress-"))
     images, hostile = query_images(corpus / "ok"), hostile_requests(corpus / "hostile")
-    proc, report = None, {"model": model, "clients": clients, "requests_per_client": requests, "burst": burst,
-                          "hostile_every": hostile_every, "budgets": BUDGETS}
+    app, report = None, {"model": model, "clients": clients, "requests_per_client": requests, "burst": burst,
+                         "hostile_every": hostile_every, "budgets": BUDGETS}
     try:
         if url is None:
-            port = free_port()
             if model.startswith("pocket · ") and not any(a.startswith(("--dataset", "--checkpoint")) for a in app_args):
                 app_args = ["--dataset", model.split(" · ")[1], *app_args]  # the queried models load at start
-            command = [sys.executable, str(REPO / "app.py"), "--port", str(port), "--host", "127.0.0.1", *app_args]
-            log = tempfile.TemporaryFile(mode="w+")
-            proc = subprocess.Popen(command, cwd=REPO, stdout=log, stderr=subprocess.STDOUT, text=True,
-                                    start_new_session=True)
-            _wait_for_port(proc, port, time.time() + 300)
-            url, report["app_command"] = f"http://127.0.0.1:{port}/", shlex.join(command)
-        memory = lambda: _process_memory(proc.pid) if proc else {}  # noqa: E731
+            app = launch_app(app_args)
+            app.wait(300)
+            url, report["app_command"] = app.url, shlex.join(app.command)
+        memory = app.memory if app else dict
         for _ in range(3):  # warm
             call(_clients(1)[0], url, "text_to_image", [TEXTS[0], 5, 0, 1, model])
         report["memory_start"] = memory()
@@ -259,15 +247,13 @@ def stress(url: str | None, clients: int, requests: int, burst: int, hostile_eve
         report["memory_after_clients"] = memory()
         report["burst_phase"] = run_burst(url, burst, model)
         report["memory_after_burst"] = memory()
-        if proc:
+        if app:
             time.sleep(3)  # idle, then the resident memory that stays
             report["memory_idle"] = memory()
     finally:
-        if proc:
-            _stop(proc)
-            log.seek(0)
-            report["app_tracebacks"] = log.read().count("Traceback (most recent call last)")
-            log.close()
+        if app:
+            report["app_tracebacks"] = app.output().count("Traceback (most recent call last)")
+            app.stop()
     return report
 
 
@@ -298,7 +284,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", metavar="FILE", help="also write the figures here")
     args, app_args = parser.parse_known_args(argv)
     report = stress(args.url, args.clients, args.requests, args.burst, args.hostile_every, app_args, args.model)
-    report["command"] = shlex.join(["python", "-m", "lookimagine.stress", *(argv if argv is not None else sys.argv[1:])])
+    report["command"] = shlex.join(["python", "-m", "lookimagine.tools.stress", *(argv if argv is not None else sys.argv[1:])])
     print_report(report)
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
