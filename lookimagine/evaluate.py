@@ -60,7 +60,7 @@ def main(argv: list[str] | None = None) -> int:
     folds = PROTOCOLS[args.protocol] if args.protocol else args.folds
     data_paths = {k: v for k, v in (("data_json", args.data_json), ("image_root", args.image_root)) if v}
 
-    from .evaluation.evaluate import evaluate_checkpoint
+    from .evaluation.evaluate_checkpoint import evaluate_checkpoint
 
     argv_used = sys.argv[1:] if argv is None else argv
     command = "python -m lookimagine.evaluate " + " ".join(shlex.quote(a) for a in argv_used)

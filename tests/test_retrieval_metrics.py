@@ -227,7 +227,7 @@ def test_recall_by_type_restricts_image_queries_to_captions_of_the_type():
 
 def test_the_oracle_is_perfect_under_the_truth_protocol_only():
     from lookimagine.data.shapes import ShapesDataset
-    from lookimagine.evaluation.evaluate import oracle_similarity
+    from lookimagine.evaluation.evaluate_checkpoint import oracle_similarity
 
     ds = ShapesDataset("val", n=60)
     truth = ds.truth_matrix()

@@ -9,7 +9,7 @@ from safetensors.torch import load_file
 
 from lookimagine import losses
 from lookimagine.config import get_preset
-from lookimagine.evaluation.evaluate import evaluate_checkpoint
+from lookimagine.evaluation.evaluate_checkpoint import evaluate_checkpoint
 from lookimagine.models.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from lookimagine.training.trainer import Trainer
 

@@ -1,7 +1,7 @@
 """Evaluation metrics: retrieval (R@K, ranks), captions (CIDEr-D, BLEU), generated images (R-precision).
 
 The metrics, ``results`` (tables and figures) and ``differences`` are pure
-Python and numpy; ``embedding`` and ``evaluate`` run models (they import
+Python and numpy; ``embedding`` and ``evaluate_checkpoint`` run models (they import
 ``lookimagine.models``). Nothing here imports the training code.
 """
 

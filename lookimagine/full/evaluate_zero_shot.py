@@ -121,7 +121,7 @@ def evaluate_zero_shot(config: ZeroShotConfig, dataset: CaptionDataset, weights=
     generated, captioned, painted = imagine_gallery(towers, captioner, painter, gallery, samples, seed, batch,
                                                     progress)
     rows = sweep(look, captioned, painted, gallery.image_of_caption, gallery.captions, weights)
-    from ..evaluation.evaluate import code_version
+    from ..evaluation.evaluate_checkpoint import code_version
 
     models = {"clip_model": config.clip_model, "clip_pretrained": towers.pretrained, "clip": towers.name,
               "captioner": config.captioner, "painter": config.painter, "steps": config.steps,

@@ -1,4 +1,5 @@
-"""Evaluate a checkpoint on a split: retrieval, generated captions, generated images.
+"""Evaluate a checkpoint on a split: retrieval, generated captions, generated images (the library of
+``python -m lookimagine.evaluate``; the full tier's zero-shot mode is ``full/evaluate_zero_shot.py``).
 
 - Retrieval: R@1/5/10, median and mean rank, rsum, both directions, with every
   caption of an image as its ground truth (the 5-captions protocol).
