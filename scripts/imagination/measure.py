@@ -26,6 +26,48 @@ def rprec(scores, first, owner, truth=None, seed=0):
         out["truth"] = float(np.mean(best_true > best_false)) * 100
     return out
 
+def oracles(a, ds, kw, split, judge, jvocab, first, owner, truth, n, res):
+    """The oracle images (a train image with the same caption, their mean; shapes: a scene the caption is
+    true of) judged like the generated ones, into ``res``."""
+    tr = load_dataset(a.dataset, "train", **({"n": 20000, "seed": 1} if a.dataset == "shapes" else kw))
+    by_cap = {}
+    for i in range(len(tr)):
+        for c in tr.captions_of(i):
+            by_cap.setdefault(c, []).append(i)
+    rng = np.random.default_rng(0)
+    caps = [split.captions[r] for r in first]
+    found = [c in by_cap for c in caps]
+    res["oracle_caption_found_in_train"] = float(np.mean(found))
+
+    def load(i):
+        return torch.from_numpy(np.array(tr.load_image(i).convert("RGB").resize((64, 64)))).permute(2, 0, 1)
+    retr, mean = [], []
+    for c in caps:
+        idx = by_cap.get(c)
+        if not idx:
+            retr.append(torch.full((3, 64, 64), 255, dtype=torch.uint8)); mean.append(retr[-1]); continue
+        retr.append(load(int(rng.choice(idx))))
+        pick = rng.choice(idx, size=min(len(idx), 32), replace=False)
+        mean.append(torch.stack([load(int(i)).float() for i in pick]).mean(0).round().to(torch.uint8))
+    if a.dataset == "shapes":
+        from lookimagine.data.shapes import caption_is_true
+        scenes = [tr.scene_of(i) for i in range(len(tr))]
+        samp = []
+        for c in caps:
+            for i in rng.permutation(len(tr)):
+                if caption_is_true(c, scenes[i]):
+                    samp.append(load(int(i))); break
+            else:
+                samp.append(torch.full((3, 64, 64), 255, dtype=torch.uint8))
+        res["oracle_sample_scene_where_caption_true"] = rprec(judge_scores(judge, jvocab, split, torch.stack(samp)), first, owner, truth)
+        if truth is not None:
+            pools = sample_r_precision_candidates(first, truth.shape[1], 100, 0, owner)
+            t = truth[np.arange(n)[:, None], pools]; t[:, 0] = True
+            res["truth_chance"] = float(t.mean()) * 100
+    res["oracle_retrieve_same_caption"] = rprec(judge_scores(judge, jvocab, split, torch.stack(retr)), first, owner, truth)
+    res["oracle_mean_image_same_caption"] = rprec(judge_scores(judge, jvocab, split, torch.stack(mean)), first, owner, truth)
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--ckpt"); p.add_argument("--judge", default="runs/staged/shapes-s1/stage1/best")
@@ -75,43 +117,7 @@ def main():
             res["another_artist"] = rprec(judge_scores(judge, jvocab, split, torch.stack(other)), first, owner, truth)
             res["another_artist"]["found"] = float(np.mean([ids.count(ids[i]) > 1 for i in range(n)]))
     if a.oracles:
-        tr = load_dataset(a.dataset, "train", **({"n": 20000, "seed": 1} if a.dataset == "shapes" else kw))
-        by_cap = {}
-        for i in range(len(tr)):
-            for c in tr.captions_of(i):
-                by_cap.setdefault(c, []).append(i)
-        rng = np.random.default_rng(0)
-        caps = [split.captions[r] for r in first]
-        found = [c in by_cap for c in caps]
-        res["oracle_caption_found_in_train"] = float(np.mean(found))
-
-        def load(i):
-            return torch.from_numpy(np.array(tr.load_image(i).convert("RGB").resize((64, 64)))).permute(2, 0, 1)
-        retr, mean = [], []
-        for c in caps:
-            idx = by_cap.get(c)
-            if not idx:
-                retr.append(torch.full((3, 64, 64), 255, dtype=torch.uint8)); mean.append(retr[-1]); continue
-            retr.append(load(int(rng.choice(idx))))
-            pick = rng.choice(idx, size=min(len(idx), 32), replace=False)
-            mean.append(torch.stack([load(int(i)).float() for i in pick]).mean(0).round().to(torch.uint8))
-        if a.dataset == "shapes":
-            from lookimagine.data.shapes import caption_is_true
-            scenes = [tr.scene_of(i) for i in range(len(tr))]
-            samp = []
-            for c in caps:
-                for i in rng.permutation(len(tr)):
-                    if caption_is_true(c, scenes[i]):
-                        samp.append(load(int(i))); break
-                else:
-                    samp.append(torch.full((3, 64, 64), 255, dtype=torch.uint8))
-            res["oracle_sample_scene_where_caption_true"] = rprec(judge_scores(judge, jvocab, split, torch.stack(samp)), first, owner, truth)
-            if truth is not None:
-                pools = sample_r_precision_candidates(first, truth.shape[1], 100, 0, owner)
-                t = truth[np.arange(n)[:, None], pools]; t[:, 0] = True
-                res["truth_chance"] = float(t.mean()) * 100
-        res["oracle_retrieve_same_caption"] = rprec(judge_scores(judge, jvocab, split, torch.stack(retr)), first, owner, truth)
-        res["oracle_mean_image_same_caption"] = rprec(judge_scores(judge, jvocab, split, torch.stack(mean)), first, owner, truth)
+        oracles(a, ds, kw, split, judge, jvocab, first, owner, truth, n, res)
     print(json.dumps(res, indent=1))
     if a.json:
         open(a.json, "w").write(json.dumps(res, indent=1))
