@@ -24,33 +24,50 @@ def pytest_collection_modifyitems(config, items):
             item.add_marker(skip)
 
 
-@pytest.fixture(scope="session")
-def tiny_runs(tmp_path_factory):
-    """Tiny GXN and baseline runs (1 epoch each on 64 shapes scenes), trained once per session.
+def build_tiny_checkpoint(folder, variant: str, seed: int):
+    """A tiny preset's model with a seeded random init, saved where a run keeps its best checkpoint
+    (``folder/best``), as diffusers' ``get_dummy_components`` builds its test models: what loading,
+    the pipeline, the app and evaluation need, without the seconds a training run takes.
 
-    Returns {"gxn": run folder, "baseline": run folder}; each holds best/ and last/.
+    The vocabulary is the one training would build (the preset's training captions); the config records
+    the preset and seed. Tests of what training does train their own runs (test_training, test_health).
     """
     import dataclasses
 
-    from lookimagine.config import get_preset
-    from lookimagine.training.trainer import Trainer
+    import torch
 
-    root = tmp_path_factory.mktemp("tiny-runs")
-    runs = {}
-    for variant, seed in (("gxn", 0), ("baseline", 1)):
-        preset = get_preset(f"tiny-{variant}")
-        train_cfg = dataclasses.replace(preset.train, epochs=1, seed=seed)
-        Trainer(preset.model, train_cfg, root / variant, preset=preset.name, progress=False).fit()
-        runs[variant] = root / variant
-    return runs
+    from lookimagine.config import get_preset
+    from lookimagine.data.vocab import Vocabulary
+    from lookimagine.models.checkpoint import save_checkpoint
+    from lookimagine.models.gxn import GXN
+    from lookimagine.training.data import train_dataset
+
+    preset = get_preset(f"tiny-{variant}")
+    train_cfg = dataclasses.replace(preset.train, epochs=1, seed=seed)
+    vocab = Vocabulary.build(train_dataset(train_cfg).all_captions())
+    torch.manual_seed(seed)
+    model = GXN(dataclasses.replace(preset.model, vocab_size=len(vocab))).eval()
+    meta = {"preset": preset.name, "seed": seed, "epoch": 0, "command": "tests/conftest.py: built in code"}
+    return save_checkpoint(folder / "best", model, vocab, train_cfg, meta)
 
 
 @pytest.fixture(scope="session")
-def tiny_pipeline_dir(tiny_runs, tmp_path_factory):
-    """A pipeline folder (<root>/gxn + <root>/baseline) from the tiny runs' best checkpoints."""
+def tiny_models(tmp_path_factory):
+    """Tiny GXN and baseline checkpoints built in code (``build_tiny_checkpoint``), once per session.
+
+    Returns {"gxn": folder, "baseline": folder}, each laid out as a run folder with ``best/``.
+    """
+    root = tmp_path_factory.mktemp("tiny-models")
+    return {variant: build_tiny_checkpoint(root / variant, variant, seed).parent
+            for variant, seed in (("gxn", 0), ("baseline", 1))}
+
+
+@pytest.fixture(scope="session")
+def tiny_pipeline_dir(tiny_models, tmp_path_factory):
+    """A pipeline folder (<root>/gxn + <root>/baseline) from the tiny models' checkpoints."""
     import shutil
 
     root = tmp_path_factory.mktemp("tiny-pipeline")
     for name in ("gxn", "baseline"):
-        shutil.copytree(tiny_runs[name] / "best", root / name)
+        shutil.copytree(tiny_models[name] / "best", root / name)
     return root

@@ -59,8 +59,8 @@ def test_resume_continues_the_same_trajectory(tmp_path):
     assert len(run["history"]) == 2 and run["wall_seconds"] > 0 and run["peak_memory_mb"] > 0
 
 
-def test_save_load_gives_identical_outputs(tiny_runs, tmp_path):
-    model, vocab, config = load_checkpoint(tiny_runs["gxn"] / "best")
+def test_save_load_gives_identical_outputs(tiny_models, tmp_path):
+    model, vocab, config = load_checkpoint(tiny_models["gxn"] / "best")
     save_checkpoint(tmp_path / "copy", model, vocab)
     again, vocab2, _ = load_checkpoint(tmp_path / "copy")
     assert vocab2 == vocab
@@ -78,12 +78,12 @@ def test_save_load_gives_identical_outputs(tiny_runs, tmp_path):
         assert torch.equal(draw(model), draw(again))
 
 
-def test_bad_checkpoints_raise_errors_that_name_the_file(tiny_runs, tmp_path):
+def test_bad_checkpoints_raise_errors_that_name_the_file(tiny_models, tmp_path):
     import shutil
 
     def fresh(name):
         d = tmp_path / name
-        shutil.copytree(tiny_runs["gxn"] / "best", d)
+        shutil.copytree(tiny_models["gxn"] / "best", d)
         return d
 
     with pytest.raises(CheckpointError, match="not found"):
@@ -114,8 +114,8 @@ def test_bad_checkpoints_raise_errors_that_name_the_file(tiny_runs, tmp_path):
         load_checkpoint(d)
 
 
-def test_evaluate_writes_every_metric(tiny_runs):
-    result = evaluate_checkpoint(tiny_runs["gxn"], "test", judge=tiny_runs["baseline"], command="test")
+def test_evaluate_writes_every_metric(tiny_models):
+    result = evaluate_checkpoint(tiny_models["gxn"], "test", judge=tiny_models["baseline"], command="test")
     r = result["retrieval"]
     for direction in ("image_to_text", "text_to_image"):
         assert 0 <= r[direction]["r1"] <= r[direction]["r5"] <= r[direction]["r10"] <= 100
@@ -130,7 +130,7 @@ def test_evaluate_writes_every_metric(tiny_runs):
     assert ig["r_precision_real_images"] <= ig["r_precision_truth_real_images"] <= 100
     assert 1 <= ig["r_precision_truth_chance"] <= 100
     assert result["config_hash"] and result["code_version"]
-    baseline = evaluate_checkpoint(tiny_runs["baseline"], "test", judge=tiny_runs["gxn"])
+    baseline = evaluate_checkpoint(tiny_models["baseline"], "test", judge=tiny_models["gxn"])
     assert "captioning" not in baseline and "image_generation" not in baseline
 
 

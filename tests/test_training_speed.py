@@ -42,11 +42,11 @@ def test_channels_last_trains_the_same_model(tmp_path):
                               atol=1e-5)
 
 
-def test_speed_benchmark_times_every_stage_in_both_formats(tiny_runs, tmp_path):
+def test_speed_benchmark_times_every_stage_in_both_formats(tiny_models, tmp_path):
     runs = tmp_path / "runs"
     runs.mkdir()
-    (runs / "stage1").symlink_to(tiny_runs["baseline"])
-    (runs / "stage2").symlink_to(tiny_runs["gxn"])
+    (runs / "stage1").symlink_to(tiny_models["baseline"])
+    (runs / "stage2").symlink_to(tiny_models["gxn"])
     base, gxn = get_preset("tiny-baseline"), get_preset("tiny-gxn")
     presets = {"stage1": base, "baseline": base,
                "stage2": dataclasses.replace(gxn, train=dataclasses.replace(gxn.train, freeze_encoders=True,
