@@ -24,6 +24,14 @@ LR_SCHEDULES = ("step", "cosine")
 BACKBONES = ("pocket", "open_clip")  # the encoders under the GXN heads (open_clip: ``models.clip_encoders``)
 
 
+def _check_choices(config, **choices: tuple[str, ...]) -> None:
+    """``ValueError`` naming the first field of ``config`` whose value is not among its ``choices``."""
+    for field, allowed in choices.items():
+        value = getattr(config, field)
+        if value not in allowed:
+            raise ValueError(f"{field} must be one of {allowed}, got {value!r}")
+
+
 @dataclass(frozen=True)
 class ModelConfig:
     """Architecture of GXN (and of the baseline, which is GXN with generators off)."""
@@ -72,12 +80,7 @@ class ModelConfig:
     diffusion_sample_steps: int = 20
 
     def __post_init__(self) -> None:
-        if self.similarity not in SIMILARITIES:
-            raise ValueError(f"similarity must be one of {SIMILARITIES}, got {self.similarity!r}")
-        if self.pool not in POOLS:
-            raise ValueError(f"pool must be one of {POOLS}, got {self.pool!r}")
-        if self.t2i not in T2I_BRANCHES:
-            raise ValueError(f"t2i must be one of {T2I_BRANCHES}, got {self.t2i!r}")
+        _check_choices(self, similarity=SIMILARITIES, pool=POOLS, t2i=T2I_BRANCHES)
         if self.backbone not in BACKBONES:
             raise ValueError(f"backbone must be one of {BACKBONES}, got {self.backbone!r}")
         if not 0.0 <= self.lam <= 1.0:
@@ -151,10 +154,7 @@ class TrainConfig:
     grad_accum: int = 1
 
     def __post_init__(self) -> None:
-        if self.lr_schedule not in LR_SCHEDULES:
-            raise ValueError(f"lr_schedule must be one of {LR_SCHEDULES}, got {self.lr_schedule!r}")
-        if self.ranking_loss not in RANKING_LOSSES:
-            raise ValueError(f"ranking_loss must be one of {RANKING_LOSSES}, got {self.ranking_loss!r}")
+        _check_choices(self, lr_schedule=LR_SCHEDULES, ranking_loss=RANKING_LOSSES)
 
     def dataset_kwargs(self) -> dict[str, Any]:
         """What ``load_dataset(self.dataset, split, ...)`` needs besides the split (styles, Karpathy paths)."""

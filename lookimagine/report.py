@@ -292,7 +292,7 @@ STAGE_NAMES = {"stage1": "stage 1: encoders", "baseline": "control: fine-tuning,
 
 
 def training_speed_section(benchmarks: Path) -> str:
-    """Training throughput per stage and memory format, from ``python -m lookimagine.training.speed --json``."""
+    """Training throughput per stage and memory format, from ``python -m lookimagine.tools.training_speed --json``."""
     rows, notes = [], []
     for path in sorted(benchmarks.glob("training_speed_*.json")):
         b = json.loads(path.read_text())

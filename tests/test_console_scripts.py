@@ -9,9 +9,8 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 SCRIPTS = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["scripts"]
-#: entries whose ``__main__`` block still runs inline, without a main() to point a script at; this list may only
-#: shrink (the test fails when one of them gains a main(): give it a console script and take it off)
-INLINE = {"lookimagine.training.health"}
+#: entries whose ``__main__`` block runs inline, without a main() to point a script at: none may
+INLINE: set[str] = set()
 
 
 def _target(spec: str):

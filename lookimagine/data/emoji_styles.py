@@ -53,6 +53,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import json
 import logging
 import re
 import shutil
@@ -97,44 +98,9 @@ class Style:
         return f"{self.package.lstrip('@').replace('/', '-')}-{self.version}.tgz"
 
 
-STYLES: dict[str, Style] = {
-    "openmoji": Style(
-        name="openmoji", title="OpenMoji 17", fill=0.9,
-        licence="OpenMoji 17 (https://openmoji.org) by HfG Schwäbisch Gmünd and contributors, CC BY-SA 4.0",
-        attribution="All emojis designed by OpenMoji – the open-source emoji and icon project. License: CC BY-SA 4.0.",
-        licence_id="cc-by-sa-4.0", licence_url="https://creativecommons.org/licenses/by-sa/4.0/",
-    ),
-    "twemoji": Style(
-        name="twemoji", title="Twemoji 15", fill=0.70,
-        licence="Twemoji 15 (https://github.com/jdecked/twemoji), graphics licensed under CC-BY 4.0 "
-                "(https://creativecommons.org/licenses/by/4.0/)",
-        attribution="Copyright 2020 Twitter, Inc and other contributors, graphics licensed under CC-BY 4.0. "
-                    "Emoji graphics from Twemoji (jdecked/twemoji), via the npm package @twemoji/svg 15.0.0.",
-        package="@twemoji/svg", version="15.0.0",
-        sha256="1d2907557a422c7c4e3feca50ef915c39da1db3d76b4a4d7e73fb59bce4403c3",
-        integrity="sha512-ZSPef2B6nBaYnfgdTbAy4jgW95o7pi2xPGwGCU+WMTxo7J6B1lMPTWwSq/wTuiMq+N0khQ90CcvYp1wFoQpo/w==",
-        svg_dir="package",
-        licence_id="cc-by-4.0", licence_url="https://creativecommons.org/licenses/by/4.0/",
-    ),
-    "fluent": Style(
-        name="fluent", title="Fluent Emoji (flat)", fill=0.79,
-        licence="Microsoft Fluent Emoji, flat style (https://github.com/microsoft/fluentui-emoji), MIT licence",
-        attribution="Fluent Emoji, Copyright (c) Microsoft Corporation, MIT licence; flat SVGs via the npm package "
-                    "@lobehub/fluent-emoji-flat 1.1.0 (MIT). Its non-Microsoft flag drawings are not used.",
-        package="@lobehub/fluent-emoji-flat", version="1.1.0",
-        sha256="8f9113c027c7c20eced0070354715a4093a459b8bef6332b91d45f38c9bdb147",
-        integrity="sha512-lPYCg8+N56MIj+iOgeBeH6AF0tneXxJCvgi41rOTjAWpA5rU2WUcmU1fiIXouEe8GrSTarWCYLY2ML+rdLRHsg==",
-        svg_dir="package/assets", view_box_width=32.0,
-        licence_id="mit", licence_url="https://github.com/microsoft/fluentui-emoji/blob/main/LICENSE",
-    ),
-    "noto": Style(
-        name="noto", title="Noto Color Emoji", fill=0.76,
-        licence="Noto Color Emoji (https://github.com/googlefonts/noto-emoji) by Google, SIL Open Font License 1.1",
-        attribution="Noto Color Emoji, Copyright 2021 Google Inc., SIL Open Font License 1.1 "
-                    "(Debian package fonts-noto-color-emoji). Used only for the held-out test-style split.",
-        licence_id="ofl-1.1", licence_url="https://openfontlicense.org",
-    ),
-}
+#: every artist's drawing: its pinned source, fill and licence (data, so it lives in emoji_styles.json)
+STYLES: dict[str, Style] = {row["name"]: Style(**row) for row in
+                            json.loads((Path(__file__).with_name("emoji_styles.json")).read_text(encoding="utf-8"))}
 TRAINING_STYLES = ("openmoji", "twemoji", "fluent")
 NPM_STYLES = tuple(s for s, spec in STYLES.items() if spec.package)
 HELD_OUT_STYLE = "noto"

@@ -73,7 +73,8 @@ def probe_checkpoint(checkpoint: str, split: str = "val", n_texts: int = 16, n_d
             "conditioning": score}
 
 
-if __name__ == "__main__":
+def main(argv: list[str] | None = None) -> int:
+    """``python -m lookimagine.training.health CHECKPOINT``: the conditioning probe of a checkpoint, as JSON."""
     import argparse
     import json
     import shlex
@@ -84,11 +85,16 @@ if __name__ == "__main__":
     parser.add_argument("checkpoint")
     parser.add_argument("--split", default="val")
     parser.add_argument("--json", help="write the result here")
-    args = parser.parse_args()
+    args = parser.parse_args(argv)
     with torch.no_grad():
-        result = {"command": "python -m lookimagine.training.health " + shlex.join(sys.argv[1:]),
-                  **probe_checkpoint(args.checkpoint, args.split)}
+        command = "python -m lookimagine.training.health " + shlex.join(sys.argv[1:] if argv is None else argv)
+        result = {"command": command, **probe_checkpoint(args.checkpoint, args.split)}
     print(json.dumps(result, indent=1))
     if args.json:
         with open(args.json, "w") as f:
             json.dump(result, f, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
