@@ -98,6 +98,10 @@ class TrainConfig:
     styles: tuple[str, ...] | None = None  # emoji only: art styles to train on (None: OpenMoji alone)
     n_train: int | None = None  # shapes only: size of the (seeded) training set
     fresh_data: bool = False  # shapes only: draw a new training set of n_train scenes every epoch
+    # every caption of every image each epoch (5 pairs per shapes scene), not one drawn at random per image
+    all_captions: bool = False
+    # validate (choose the best, count early-stopping patience) every this many epochs, and after the last one
+    val_every: int = 1
     # shapes only: in-batch "negatives" that the checker says are true of the image are not pushed away
     mask_true_negatives: bool = False
     epochs: int = 30

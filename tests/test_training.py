@@ -190,3 +190,28 @@ def test_two_steps_compute_what_they_always_did(variant, tmp_path):
         assert list(got) == list(expected)
         assert got == pytest.approx(expected, rel=1e-5, abs=1e-7)
     assert total == pytest.approx(expected_total, rel=1e-6)
+
+
+def test_all_captions_and_a_validation_schedule(tmp_path):
+    """``all_captions`` trains every caption row each epoch; ``val_every`` validates on its schedule and after
+    the last epoch, and the best and early stopping look at validated epochs only."""
+    preset = get_preset("tiny-baseline")
+    cfg = dataclasses.replace(preset.train, epochs=3, all_captions=True, val_every=2, early_stop_patience=2)
+    trainer = Trainer(preset.model, cfg, tmp_path / "run", preset=preset.name, progress=False)
+    meta = trainer.fit()
+    rows = [r for r in meta["history"]]
+    assert [r["val_rsum"] is None for r in rows] == [True, False, False]  # epochs 2 and 3 (the last)
+    assert meta["best_epoch"] in (2, 3) and not meta["stopped_early"]
+    captions, images = trainer.train_split.n_captions, trainer.train_split.images.shape[0]
+    assert captions == 5 * images
+    assert all(abs(r["samples_per_second"] * r["epoch_seconds"] - captions) < 1e-6 * captions for r in rows)
+
+
+def test_early_stopping_counts_validated_epochs_only():
+    from lookimagine.training.records import stops_early
+
+    cfg = dataclasses.replace(get_preset("tiny-baseline").train, early_stop_patience=2)
+    history = [{"epoch": 1, "val_rsum": 10.0}, {"epoch": 2, "val_rsum": None}, {"epoch": 3, "val_rsum": 9.0}]
+    assert stops_early(history, 3, cfg)  # two epochs since the best validated one
+    assert not stops_early(history[:2], 2, cfg)
+    assert not stops_early([{"epoch": 1, "val_rsum": None}], 1, cfg)

@@ -44,13 +44,15 @@ def fresh_training_set(cfg: TrainConfig, vocab: Vocabulary, image_size: int, epo
 
 
 def epoch_batches(split: EncodedSplit, batch_size: int, generator: torch.Generator,
-                  accelerator=None) -> tuple[Iterable[Batch], int]:
-    """(the epoch's batches in the order ``generator`` shuffles them, how many there are). Under accelerate,
-    the same rows as a DataLoader sharded over the processes: each takes every n-th batch, so ``batch_size``
-    is per process."""
+                  accelerator=None, all_captions: bool = False) -> tuple[Iterable[Batch], int]:
+    """(the epoch's batches in the order ``generator`` shuffles them, how many there are): one caption drawn
+    per image, or every caption row (``all_captions``). Under accelerate, the same rows as a DataLoader
+    sharded over the processes: each takes every n-th batch, so ``batch_size`` is per process."""
+    rows_per_epoch = split.n_captions if all_captions else split.images.shape[0]
     if accelerator is None:
-        return iterate_batches(split, batch_size, generator), math.ceil(split.images.shape[0] / batch_size)
-    rows = epoch_rows(split, generator).tolist()
+        batches = iterate_batches(split, batch_size, generator, one_caption_per_image=not all_captions)
+        return batches, math.ceil(rows_per_epoch / batch_size)
+    rows = epoch_rows(split, generator, one_caption_per_image=not all_captions).tolist()
     loader = torch.utils.data.DataLoader(rows, batch_size=batch_size, shuffle=False,
                                          collate_fn=lambda r: make_batch(split, torch.tensor(r)))
     loader = accelerator.prepare_data_loader(loader, device_placement=False)

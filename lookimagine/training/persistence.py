@@ -98,7 +98,8 @@ def restore(out: Path, tensors: dict, info: dict, model: GXN, optimizers: dict[s
 def run_meta(identity: dict, model_cfg: ModelConfig, train_cfg: TrainConfig, state: TrainingState,
              device: torch.device, accelerator=None) -> dict:
     """The run's record (``run.json``): configs, the best epoch, speed, memory, the per-epoch history."""
-    best = max(state.history, key=lambda r: r["val_rsum"]) if state.history else {}
+    validated = [r for r in state.history if r["val_rsum"] is not None]
+    best = max(validated, key=lambda r: r["val_rsum"]) if validated else {}
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     meta = {**identity, "model": to_dict(model_cfg), "train": to_dict(train_cfg),
             "best_epoch": best.get("epoch"), "best_val_rsum": state.best_rsum,

@@ -23,16 +23,17 @@ def validate(model: GXN, split: EncodedSplit, device, truth: np.ndarray | None =
     return evaluate_retrieval(sims, split.image_of_caption.numpy(), caption_keys=caption_keys(split.captions))
 
 
-def epoch_record(epoch: int, means: dict[str, float], val: dict, conditioning: float | None, seconds: float,
-                 n_images: int) -> dict:
-    """The history row of epoch ``epoch`` (0-based): mean step logs, val scores, health
-    (gradient shares and norms on the encoders, the conditioning probe), speed."""
+def epoch_record(epoch: int, means: dict[str, float], val: dict | None, conditioning: float | None,
+                 seconds: float, n_images: int) -> dict:
+    """The history row of epoch ``epoch`` (0-based): mean step logs, val scores (None on an epoch that is not
+    validated, ``val_every``), health (gradient shares and norms on the encoders, the conditioning probe), speed
+    (``n_images``: the pairs trained)."""
     health = {name: {k[len(prefix):]: v for k, v in means.items() if k.startswith(prefix)}
               for prefix, name in HEALTH_PREFIXES.items()}
     health["conditioning"] = conditioning
     return {"epoch": epoch + 1, **{k: v for k, v in means.items() if not k.startswith(tuple(HEALTH_PREFIXES))},
-            "val_rsum": val["rsum"], "val_i2t_r1": val["image_to_text"]["r1"],
-            "val_t2i_r1": val["text_to_image"]["r1"], "health": health, "epoch_seconds": seconds,
+            "val_rsum": val["rsum"] if val else None, "val_i2t_r1": val["image_to_text"]["r1"] if val else None,
+            "val_t2i_r1": val["text_to_image"]["r1"] if val else None, "health": health, "epoch_seconds": seconds,
             "samples_per_second": n_images / max(seconds, 1e-9)}
 
 
@@ -43,9 +44,10 @@ def is_best(rsum: float, best_rsum: float, cfg: TrainConfig) -> bool:
 
 def stops_early(history: list[dict], epochs_done: int, cfg: TrainConfig) -> bool:
     """``early_stop_patience`` epochs have passed since the best val rsum (never in stage 2)."""
-    if cfg.early_stop_patience is None or cfg.freeze_encoders:
+    validated = [r for r in history if r["val_rsum"] is not None]
+    if cfg.early_stop_patience is None or cfg.freeze_encoders or not validated:
         return False
-    best_epoch = max(history, key=lambda r: r["val_rsum"])["epoch"]
+    best_epoch = max(validated, key=lambda r: r["val_rsum"])["epoch"]
     return epochs_done - best_epoch >= cfg.early_stop_patience
 
 
@@ -54,6 +56,7 @@ def epoch_line(record: dict, best: bool) -> str:
     health = record["health"]
     shares = " ".join(f"{k} {v:.0%}" for k, v in health["grad_share"].items())
     cond = f"  cond {health['conditioning']:.2f}" if health["conditioning"] is not None else ""
-    return (f"epoch {record['epoch']}: loss {record.get('loss', 0):.3f}  val rsum {record['val_rsum']:.1f} "
-            f"(i2t R@1 {record['val_i2t_r1']:.1f}, t2i R@1 {record['val_t2i_r1']:.1f})"
+    val = (f"val rsum {record['val_rsum']:.1f} (i2t R@1 {record['val_i2t_r1']:.1f}, t2i R@1 {record['val_t2i_r1']:.1f})"
+           if record["val_rsum"] is not None else "not validated")
+    return (f"epoch {record['epoch']}: loss {record.get('loss', 0):.3f}  {val}"
             f"{'  *best*' if best else ''}  {record['epoch_seconds']:.0f}s  [{shares}]{cond}")

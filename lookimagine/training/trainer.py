@@ -247,21 +247,24 @@ class Trainer:
         cfg = self.train_cfg
         set_learning_rates(self.opts, self.opt_d, cfg, epoch)
         self.next_training_set(epoch)
-        batches, n_batches = epoch_batches(self.train_split, cfg.batch_size, self.gen, self.accelerator)
+        batches, n_batches = epoch_batches(self.train_split, cfg.batch_size, self.gen, self.accelerator,
+                                           all_captions=cfg.all_captions)
         bar = tqdm(batches, total=n_batches, desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=not self.progress,
                    leave=False, file=sys.stderr)
         sums: dict[str, float] = {}
         counts: dict[str, int] = {}
+        pairs = 0
         t0 = time.time()
         for i, batch in enumerate(bar):
             if batch.images.shape[0] < 2:
                 continue
+            pairs += batch.images.shape[0]
             logs = self.step(batch, epoch, measure=i < HEALTH_BATCHES)
             for k, v in logs.items():
                 sums[k] = sums.get(k, 0.0) + v
                 counts[k] = counts.get(k, 0) + 1
             bar.set_postfix({k: f"{sums[k] / counts[k]:.3f}" for k in ("loss", "rank") if k in sums})
-        return {k: v / counts[k] for k, v in sums.items()}, time.time() - t0, self.train_split.images.shape[0]
+        return {k: v / counts[k] for k, v in sums.items()}, time.time() - t0, pairs
 
     def fit(self) -> dict:
         """Train until ``epochs`` (or early stop); returns the run's record, also written to ``run.json``."""
@@ -276,11 +279,12 @@ class Trainer:
     def _fit_epoch(self, start: float) -> None:
         """One epoch, then validate, record, keep the best, decide on an early stop, save ``last/``, print."""
         cfg, state = self.train_cfg, self.state
-        means, seconds, n_images = self._run_epoch(state.epoch)
-        val = validate(self.model, self.val_split, self.device, self.val_truth)
-        record = epoch_record(state.epoch, means, val, self.probe(), seconds, n_images)
+        means, seconds, pairs = self._run_epoch(state.epoch)
+        validating = (state.epoch + 1) % cfg.val_every == 0 or state.epoch + 1 >= cfg.epochs
+        val = validate(self.model, self.val_split, self.device, self.val_truth) if validating else None
+        record = epoch_record(state.epoch, means, val, self.probe() if validating else None, seconds, pairs)
         state.history.append(record)
-        best = is_best(val["rsum"], state.best_rsum, cfg)
+        best = validating and is_best(val["rsum"], state.best_rsum, cfg)
         if best:
             state.best_rsum = max(val["rsum"], state.best_rsum)
             if self.is_main:
