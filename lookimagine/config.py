@@ -19,7 +19,7 @@ from typing import Any
 SIMILARITIES = ("order", "cosine")
 RANKING_LOSSES = ("sum", "max")  # paper: sum over negatives; VSE++: hardest negative
 T2I_BRANCHES = ("none", "gan", "diffusion")
-POOLS = ("mean", "flatten")
+POOLS = ("mean", "flatten", "attention")
 LR_SCHEDULES = ("step", "cosine")
 BACKBONES = ("pocket", "open_clip")  # the encoders under the GXN heads (open_clip: ``models.clip_encoders``)
 

@@ -139,3 +139,19 @@ def test_conditioning_augmentation_scale_and_initial_variance():
     assert logvar.max() < -0.5  # −6 through the LeakyReLU (×0.2): logvar ≈ −1.2, σ ≈ 0.55, well below 1
     assert mu.abs().mean() > plain(t_l, sample=False)[1].abs().mean()  # the text is louder than by default
     assert ModelConfig().cond_scale == 1.0 and ModelConfig().cond_init_logvar == 0.0  # shipped checkpoints as they were
+
+
+def test_attention_pooling_keeps_where_things_are():
+    """Swapping two positions of the CNN map leaves mean pooling unchanged; attention pooling, whose positions
+    carry learned embeddings, tells the two maps apart."""
+    from lookimagine.models.image_encoder import AttentionPool, ImageEncoder
+
+    torch.manual_seed(0)
+    pool = AttentionPool(channels=8, positions=4).eval()
+    fmap = torch.randn(1, 8, 2, 2)
+    swapped = fmap.flip(-1)  # left and right exchanged
+    assert torch.allclose(fmap.mean(dim=(2, 3)), swapped.mean(dim=(2, 3)))
+    assert not torch.allclose(pool(fmap), pool(swapped), atol=1e-4)
+    encoder = ImageEncoder((8, 16), embed_dim=12, pool="attention", image_size=32).eval()
+    v_h, v_l = encoder(torch.randn(3, 3, 32, 32))
+    assert v_h.shape == v_l.shape == (3, 12)

@@ -23,6 +23,23 @@ def conv_block(c_in: int, c_out: int) -> nn.Sequential:
     )
 
 
+class AttentionPool(nn.Module):
+    """(B, C, h, w) → (B, C): one learned query attends over the map's positions, each carrying a learned
+    position embedding (as CLIP's ``AttentionPool2d``), so the pooled feature keeps *where* as well as *what*."""
+
+    def __init__(self, channels: int, positions: int, heads: int = 4) -> None:
+        super().__init__()
+        self.position = nn.Parameter(torch.randn(positions, channels) * 0.02)  # (h·w, C)
+        self.query = nn.Parameter(torch.randn(1, 1, channels) * 0.02)
+        self.attention = nn.MultiheadAttention(channels, heads, batch_first=True)
+
+    def forward(self, fmap: torch.Tensor) -> torch.Tensor:
+        tokens = fmap.flatten(2).transpose(1, 2) + self.position  # (B, h·w, C)
+        query = self.query + tokens.mean(dim=1, keepdim=True)  # (B, 1, C)
+        pooled, _ = self.attention(query, tokens, tokens, need_weights=False)
+        return pooled[:, 0]
+
+
 class ImageEncoder(nn.Module):
     """(B, 3, H, W) in [-1, 1] → v_h, v_l, each (B, embed_dim), not yet normalised.
 
@@ -44,13 +61,20 @@ class ImageEncoder(nn.Module):
         self.pool = pool
         side = image_size // 2 ** (len(channels) + 1)  # the stem and every block halve the map
         features = c_in * side * side if pool == "flatten" else c_in
+        self.attention_pool = AttentionPool(c_in, side * side) if pool == "attention" else None
         self.dropout = nn.Dropout(dropout)
         self.head_h = nn.Linear(features, embed_dim)  # abstract
         self.head_l = nn.Linear(features, embed_dim)  # grounded
 
     def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         fmap = self.cnn(images)  # (B, C, h, w)
-        # (B, C): mean-pooled, as the paper does; or (B, C·h·w): every position kept
-        feature = fmap.flatten(1) if self.pool == "flatten" else fmap.mean(dim=(2, 3))
+        # (B, C): mean-pooled, as the paper does; (B, C·h·w): every position kept; (B, C): attention-pooled
+        # with position embeddings
+        if self.pool == "flatten":
+            feature = fmap.flatten(1)
+        elif self.pool == "attention":
+            feature = self.attention_pool(fmap)
+        else:
+            feature = fmap.mean(dim=(2, 3))
         feature = self.dropout(feature)
         return self.head_h(feature), self.head_l(feature)
