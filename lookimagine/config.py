@@ -50,7 +50,8 @@ class ModelConfig:
     cnn_channels: tuple[int, ...] = (16, 32, 64, 128)
     # How the last CNN map becomes one feature. "mean" (the paper's mean pooling) throws away *where* things
     # are; "flatten" keeps the small final map (2×2 at 64 px) position by position, for datasets about
-    # left/right/above/below (shapes; chosen on val, see docs/model.md).
+    # left/right/above/below (shapes; chosen on val, see docs/model.md); "attention" attends over the positions with
+    # learned position embeddings. Neither beat the mean on shapes val with converged encoders (RESULTS.md).
     pool: str = "mean"
     word_dim: int = 128  # paper: 300
     text_hidden: int = 256  # paper: 1024
