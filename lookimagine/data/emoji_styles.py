@@ -359,27 +359,25 @@ def render_svg_style(style: str, folder: Path, image_size: int = 64) -> tuple[np
     return _finish(style, image_size, source, drawn, time.perf_counter() - start)
 
 
-def render_noto(image_size: int = 64, font_path: Path | None = None) -> tuple[np.ndarray, dict]:
-    """Render the **test** code points that Noto Color Emoji draws (the held-out ``test-style`` split)."""
+def noto_glyphs(split: str = "test", font_path: Path | None = None, drawn: Rendered | None = None):
+    """Noto Color Emoji's drawings of the code points of ``split``, one glyph each: ``(code, name, RGBA)`` on a
+    transparent ground, every one in the font's one bitmap box. ``drawn`` (a ``Rendered``) counts what is
+    skipped and which codes were already seen."""
     import emoji
-
 
     font_path = Path(font_path) if font_path is not None else noto_font_path()
     if not features.check("raqm"):
         raise MissingToolError("the Noto test-style split needs Pillow's raqm layout (install libfribidi0) "
                                "to draw emoji sequences as one glyph")
-    spec = STYLES["noto"]
-    start = time.perf_counter()
+    drawn = drawn if drawn is not None else Rendered(STYLE_SKIP_KINDS)
     font = ImageFont.truetype(str(font_path), NOTO_SIZE, layout_engine=ImageFont.Layout.RAQM)
     advance = font.getlength("\U0001f600")
     left, top, right, bottom = font.getbbox("\U0001f600")  # (0, 0, 136, 128): every glyph's bitmap box
     side = max(right - left, bottom - top)
     qualified = emoji.STATUS["fully_qualified"]
-    sequences = sorted(codepoints(s) for s, d in emoji.EMOJI_DATA.items() if d["status"] == qualified)
-    drawn = Rendered(STYLE_SKIP_KINDS)
-    for code in sequences:
-        if split_of(code) != "test":
-            drawn.skipped["not_test"] += 1
+    for code in sorted(codepoints(s) for s, d in emoji.EMOJI_DATA.items() if d["status"] == qualified):
+        if split_of(code) != split:
+            drawn.skipped[f"not_{split}"] = drawn.skipped.get(f"not_{split}", 0) + 1
             continue
         sequence = "".join(chr(int(c, 16)) for c in code.split("-"))
         name = cldr_name(sequence)
@@ -391,7 +389,16 @@ def render_noto(image_size: int = 64, font_path: Path | None = None) -> tuple[np
         glyph = Image.new("RGBA", (side, side), (255, 255, 255, 0))
         ImageDraw.Draw(glyph).text(((side - (right - left)) / 2 - left, (side - (bottom - top)) / 2 - top),
                                    sequence, font=font, embedded_color=True)
-        drawn.keep(code, name, _compose(glyph, image_size, spec.fill, supersampled=False))
+        yield code, name, glyph
+
+
+def render_noto(image_size: int = 64, font_path: Path | None = None) -> tuple[np.ndarray, dict]:
+    """Render the **test** code points that Noto Color Emoji draws (the held-out ``test-style`` split)."""
+    font_path = Path(font_path) if font_path is not None else noto_font_path()
+    start = time.perf_counter()
+    drawn = Rendered(STYLE_SKIP_KINDS)
+    for code, name, glyph in noto_glyphs("test", font_path, drawn):
+        drawn.keep(code, name, _compose(glyph, image_size, STYLES["noto"].fill, supersampled=False))
     return _finish("noto", image_size, _sha256_file(font_path), drawn, time.perf_counter() - start)
 
 

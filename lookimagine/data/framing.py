@@ -80,13 +80,16 @@ def cut_out(image: Image.Image, tolerance: int = BACKGROUND_TOLERANCE) -> Image.
     return rgba.crop(box) if box is not None else rgba
 
 
-def _place(drawing: Image.Image, size: int, longer: int, offset: tuple[int, int] | None,
-           background: tuple[int, int, int]) -> Image.Image:
-    """``drawing`` (RGBA) scaled so that its longer side is ``longer`` px, at ``offset`` (None: centred) on a
-    ``size``² canvas of ``background``."""
+def _scaled(drawing: Image.Image, longer: int) -> Image.Image:
+    """``drawing`` (RGBA) resized so that its longer side is ``longer`` px."""
     w, h = drawing.size
     scale = longer / max(w, h)
-    scaled = drawing.resize((max(1, round(w * scale)), max(1, round(h * scale))), Image.Resampling.LANCZOS)
+    return drawing.resize((max(1, round(w * scale)), max(1, round(h * scale))), Image.Resampling.LANCZOS)
+
+
+def _place(scaled: Image.Image, size: int, offset: tuple[int, int] | None,
+           background: tuple[int, int, int]) -> Image.Image:
+    """``scaled`` (RGBA) at ``offset`` (None: centred) on a ``size``² canvas of ``background``, as RGB."""
     if offset is None:
         offset = ((size - scaled.width) // 2, (size - scaled.height) // 2)
     canvas = Image.new("RGBA", (size, size), (*background, 255))
@@ -101,7 +104,7 @@ def normalise_framing(image: Image.Image, size: int, span: float = TRAINING_SPAN
     drawing = cut_out(image)
     if drawing.getchannel("A").getbbox() is None:
         return image.resize((size, size), Image.Resampling.LANCZOS)
-    return _place(drawing, size, max(1, round(span * size)), None, (255, 255, 255))
+    return _place(_scaled(drawing, max(1, round(span * size))), size, None, (255, 255, 255))
 
 
 def wild_frame(image: Image.Image, rng: np.random.Generator, size: int = 64) -> Image.Image:
@@ -115,13 +118,10 @@ def wild_frame(image: Image.Image, rng: np.random.Generator, size: int = 64) -> 
         drawing = image.crop(image.getchannel("A").getbbox())
     else:
         drawing = cut_out(image)
-    longer = max(1, round(rng.uniform(*WILD_SCALE) * size))
-    w, h = drawing.size
-    scale = longer / max(w, h)
-    fw, fh = max(1, round(w * scale)), max(1, round(h * scale))
-    offset = (int(rng.integers(0, size - fw + 1)), int(rng.integers(0, size - fh + 1)))
+    scaled = _scaled(drawing, max(1, round(rng.uniform(*WILD_SCALE) * size)))
+    offset = (int(rng.integers(0, size - scaled.width + 1)), int(rng.integers(0, size - scaled.height + 1)))
     background = tuple(int(c) for c in rng.integers(0, 256, size=3))
-    framed = _place(drawing, size, longer, offset, background)
+    framed = _place(scaled, size, offset, background)
     buffer = io.BytesIO()
     framed.save(buffer, format="JPEG", quality=int(rng.integers(WILD_JPEG[0], WILD_JPEG[1] + 1)))
     buffer.seek(0)

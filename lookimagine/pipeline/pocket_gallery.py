@@ -108,6 +108,7 @@ class Gallery:
         group = {key: g for g, key in enumerate(rows_of)}
         # (M,) one id per distinct caption text: an image query lists each text once (``top_k.rank_distinct``)
         self.caption_group = np.array([group[caption_key(c)] for c in self.split.captions], dtype=np.int64)
+        self.group_text = [self.split.captions[rows[0]] for rows in rows_of.values()]  # one text per group id
         self.images_of_caption: dict[str, frozenset[int]] = {c: frozenset(v) for c, v in images_of.items()}
         self.rows_of_caption: dict[str, tuple[int, ...]] = {c: tuple(v) for c, v in rows_of.items()}
 
@@ -148,8 +149,7 @@ class Gallery:
         None where there is no checker or the image is not from the gallery. Each distinct text is checked once."""
         if index is None:
             return None
-        texts = [self.split.captions[rows[0]] for rows in self.rows_of_caption.values()]  # one per group id
-        truth = self.dataset.truth_of(texts, [index])
+        truth = self.dataset.truth_of(self.group_text, [index])
         return None if truth is None else np.asarray(truth, dtype=bool)[0][self.caption_group]
 
     def split_for(self, vocab) -> EncodedSplit:

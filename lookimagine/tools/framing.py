@@ -44,35 +44,12 @@ def training_span(size: int = 64) -> dict:
 
 
 def noto_glyphs(split: str) -> tuple[list[Image.Image], list[str]]:
-    """Noto Color Emoji's drawings of the code points of ``split`` ("val" or "test"), as RGBA on a transparent
-    ground (the font's bitmaps, drawn as ``emoji_styles.render_noto`` draws them, before it puts them on
-    white), and their names."""
-    import emoji
-    from PIL import ImageDraw, ImageFont
+    """Noto Color Emoji's drawings of the code points of ``split`` ("val" or "test") on a transparent ground
+    (``emoji_styles.noto_glyphs``, before ``render_noto`` puts them on white), and their names."""
+    from ..data.emoji_styles import noto_glyphs as draw
 
-    from ..data.emoji_names import cldr_name, codepoints, split_of
-    from ..data.emoji_styles import NOTO_SIZE, noto_font_path
-
-    font = ImageFont.truetype(str(noto_font_path()), NOTO_SIZE, layout_engine=ImageFont.Layout.RAQM)
-    advance = font.getlength("\U0001f600")
-    left, top, right, bottom = font.getbbox("\U0001f600")
-    side = max(right - left, bottom - top)
-    qualified = emoji.STATUS["fully_qualified"]
-    glyphs, names, seen = [], [], set()
-    for code in sorted(codepoints(s) for s, d in emoji.EMOJI_DATA.items() if d["status"] == qualified):
-        sequence = "".join(chr(int(c, 16)) for c in code.split("-"))
-        name = cldr_name(sequence)
-        if split_of(code) != split or name is None or code in seen:
-            continue
-        if abs(font.getlength(sequence) - advance) > 0.5 or font.getbbox(sequence)[3] - font.getbbox(sequence)[1] < 8:
-            continue  # not one glyph in this font
-        seen.add(code)
-        glyph = Image.new("RGBA", (side, side), (255, 255, 255, 0))
-        ImageDraw.Draw(glyph).text(((side - (right - left)) / 2 - left, (side - (bottom - top)) / 2 - top),
-                                   sequence, font=font, embedded_color=True)
-        glyphs.append(glyph)
-        names.append(name)
-    return glyphs, names
+    drawn = list(draw(split))
+    return [glyph for _, _, glyph in drawn], [name for _, name, _ in drawn]
 
 
 def wild_split(split: str, seed: int, size: int = 64) -> tuple[list[Image.Image], list[str]]:

@@ -26,21 +26,7 @@ from pathlib import Path
 import torch
 
 from ..train import LAUNCHED  # set by ``accelerate launch`` in every process it starts
-
-
-def split_overrides(preset, changes: dict) -> tuple[dict, dict]:
-    """``{field: value}`` → (TrainConfig changes, ModelConfig changes); an unknown field is an error."""
-    train_fields = {f.name for f in dataclasses.fields(preset.train)}
-    model_fields = {f.name for f in dataclasses.fields(preset.model)}
-    train, model = {}, {}
-    for key, value in changes.items():
-        if key in train_fields:
-            train[key] = value
-        elif key in model_fields:
-            model[key] = tuple(value) if isinstance(value, list) else value
-        else:
-            raise ValueError(f"{key!r} is neither a TrainConfig nor a ModelConfig field")
-    return train, model
+from ..training.cli import split_overrides
 
 
 def peak_memory_mb(device: torch.device) -> float:

@@ -68,19 +68,27 @@ def configs(preset, args, parser: argparse.ArgumentParser):
                        (args.image_root, "image_root"), (args.grad_accum, "grad_accum")):
         if flag is not None:
             overrides[name] = flag
+    pairs = (item.partition("=") for item in args.set)
+    try:
+        train, model = split_overrides(preset, {key: parse_value(value) for key, _, value in pairs})
+    except ValueError as e:
+        parser.error(f"--set: {e}")
+    return dataclasses.replace(preset.train, **overrides, **train), dataclasses.replace(preset.model, **model)
+
+
+def split_overrides(preset, changes: dict) -> tuple[dict, dict]:
+    """``{field: value}`` → (TrainConfig changes, ModelConfig changes); an unknown field is a ``ValueError``."""
     train_fields = {f.name for f in dataclasses.fields(preset.train)}
     model_fields = {f.name for f in dataclasses.fields(preset.model)}
-    model_overrides: dict = {}
-    for item in args.set:
-        key, _, value = item.partition("=")
-        parsed = parse_value(value)
+    train, model = {}, {}
+    for key, value in changes.items():
         if key in train_fields:
-            overrides[key] = parsed
+            train[key] = value
         elif key in model_fields:
-            model_overrides[key] = tuple(parsed) if isinstance(parsed, list) else parsed
+            model[key] = tuple(value) if isinstance(value, list) else value
         else:
-            parser.error(f"--set: {key!r} is neither a TrainConfig nor a ModelConfig field")
-    return dataclasses.replace(preset.train, **overrides), dataclasses.replace(preset.model, **model_overrides)
+            raise ValueError(f"{key!r} is neither a TrainConfig nor a ModelConfig field")
+    return train, model
 
 
 def main(argv: list[str] | None = None) -> int:
