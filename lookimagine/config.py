@@ -103,6 +103,9 @@ class TrainConfig:
     all_captions: bool = False
     # validate (choose the best, count early-stopping patience) every this many epochs, and after the last one
     val_every: int = 1
+    # emoji only: the fraction of training images shown wild-framed each epoch (``data.framing.wild_frame``:
+    # the drawing at 0.6–1.0 of the frame, off-centre, on a flat colour, through JPEG), drawn afresh per epoch
+    framing_augment: float = 0.0
     # shapes only: in-batch "negatives" that the checker says are true of the image are not pushed away
     mask_true_negatives: bool = False
     epochs: int = 30
@@ -244,6 +247,22 @@ def _build_presets() -> dict[str, Preset]:
     joint_emoji = dict(joint, w_caption=0.4, w_gan=0.0625, w_l1=1.25, w_match=0.0625)
     presets.update(_variants("emoji", emoji_train, ModelConfig()))
     presets.update(_variants("shapes", shapes_train, ModelConfig()))
+    # Stage 1 to convergence (issue 20), chosen on val (assets/results/recipe/): {ds}-baseline trains the
+    # encoders that GXN's stages 2 and 3 start from; the first recipe stays as {ds}-baseline-first. Shapes: a
+    # fixed set of 20k scenes with all 5 captions per epoch (100k pairs) at 2e-4, ×0.1 after epoch 7, instead
+    # of 10k fresh scenes with one caption; emoji: the first recipe's cosine schedule over 40 epochs, not 10.
+    # The budget ends where val flattens; the best val epoch is kept, so no patience is needed.
+    shapes_converged = dataclasses.replace(shapes_train, n_train=20_000, fresh_data=False, all_captions=True,
+                                           epochs=10, lr=2e-4, lr_schedule="step", lr_decay_epoch=7,
+                                           early_stop_patience=None)
+    # Emoji also shows a quarter of its training images wild-framed each epoch (framing_augment), chosen on the
+    # val and val-wild splits against none and a half (assets/results/framing/augment_val.json).
+    emoji_converged = dataclasses.replace(emoji_train, epochs=40, early_stop_patience=None, framing_augment=0.25)
+    for ds, converged in (("emoji", emoji_converged), ("shapes", shapes_converged)):
+        presets[f"{ds}-baseline-first"] = dataclasses.replace(presets[f"{ds}-baseline"], name=f"{ds}-baseline-first",
+                                                              description="the first stage-1 recipe (before issue 20)")
+        presets[f"{ds}-baseline"] = Preset(f"{ds}-baseline", ModelConfig(), converged,
+                                           "stage 1 to convergence: the encoders alone (GXN with the generators off)")
     # wall_epochs: the control's epochs in the time GXN's stages 2 and 3 take (tools/training_speed.py).
     presets.update(_staged("emoji", emoji_train, ModelConfig(), imagine, finetune, joint_emoji, wall_epochs=24))
     # shapes, second recipe: a GAN that hears its text (t_l ×16, log-variance from −6), squared error for L1.

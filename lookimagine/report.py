@@ -20,30 +20,59 @@ ROOT = Path(__file__).resolve().parents[1]
 ASSETS = ROOT / "assets"
 
 
-def ship(dataset: str, runs_root: Path, assets: Path, command: str) -> dict:
-    """Ship the staged GXN seed with the best val rsum (never test) and the control baseline of that seed."""
+SHIP_RULES = {
+    "gxn-val": "the seed whose GXN has the best val rsum",
+    "stage1-val": "the seed whose stage 1 (the encoders both models start from) has the best val rsum, chosen "
+                  "before any GXN was trained, so the choice cannot favour GXN",
+}
+
+
+def val_rsums(runs_root: Path, dataset: str, stage: str) -> dict[int, float]:
+    """{seed: best val rsum} of ``<runs_root>/<dataset>-s<seed>/<stage>/run.json`` where it exists."""
+    out = {}
+    for run in sorted(runs_root.glob(f"{dataset}-s*")):
+        meta = run / stage / "run.json"
+        if meta.is_file():
+            out[int(run.name.rsplit("-s", 1)[1])] = json.loads(meta.read_text())["best_val_rsum"]
+    return out
+
+
+def choose_seed(runs_root: Path, dataset: str, rule: str) -> tuple[int, dict[int, float], dict[int, float]]:
+    """(the seed to ship by ``rule``, GXN's val rsum per seed, stage 1's val rsum per seed)."""
+    candidates, stage1 = val_rsums(runs_root, dataset, "gxn"), val_rsums(runs_root, dataset, "stage1")
+    if not candidates:
+        raise SystemExit(f"no finished staged {dataset} GXN runs in {runs_root}")
+    if rule == "gxn-val":
+        return max(candidates, key=candidates.get), candidates, stage1
+    seed = max(stage1, key=stage1.get)
+    if seed not in candidates:
+        raise SystemExit(f"seed {seed} has the best stage 1 but no finished GXN in {runs_root}")
+    return seed, candidates, stage1
+
+
+def ship(dataset: str, runs_root: Path, assets: Path, command: str, rule: str = "gxn-val",
+         results: Path | None = None) -> dict:
+    """Ship GXN and the control baseline of one staged seed, chosen on val (never test) by ``rule``
+    (``SHIP_RULES``). ``results``: the folder of the pair's test evaluations for the model cards (default
+    ``assets/results/staged/<dataset>``)."""
     from .config import TrainConfig, from_dict
     from .models.checkpoint import load_checkpoint, save_checkpoint
     from .pipeline.layout import PipelineFolder
 
-    candidates = {}
-    for run in sorted(runs_root.glob(f"{dataset}-s*")):
-        meta = run / "gxn" / "run.json"
-        if meta.is_file():
-            candidates[int(run.name.rsplit("-s", 1)[1])] = json.loads(meta.read_text())["best_val_rsum"]
-    if not candidates:
-        raise SystemExit(f"no finished staged {dataset} GXN runs in {runs_root}")
-    seed = max(candidates, key=candidates.get)
+    seed, candidates, stage1 = choose_seed(runs_root, dataset, rule)
+    results = results or assets / "results" / "staged" / dataset
     shipped = {}
     for variant in ("gxn", "baseline"):
         run = runs_root / f"{dataset}-s{seed}" / variant
         model, vocab, config = load_checkpoint(run / "best")
         out = PipelineFolder.shipped(dataset, assets).checkpoint(variant)
         shutil.rmtree(out, ignore_errors=True)
-        meta = {**config["meta"], "shipped_by": command, "val_rsum_of_gxn_seeds": candidates}
+        meta = {**config["meta"], "shipped_by": command, "seed_rule": SHIP_RULES[rule],
+                "val_rsum_of_gxn_seeds": candidates,
+                **({"val_rsum_of_stage1_seeds": stage1} if rule == "stage1-val" else {})}
         save_checkpoint(out, model, vocab, from_dict(TrainConfig, config["train"]), meta, half=True)
         run_meta = json.loads((run / "run.json").read_text())
-        result_path = assets / "results" / "staged" / dataset / f"{variant}-s{seed}-test.json"
+        result_path = results / f"{variant}-s{seed}-test.json"
         result = json.loads(result_path.read_text()) if result_path.is_file() else None
         (out / "README.md").write_text(model_card(dataset, variant, seed, config, run_meta, result))
         shipped[variant] = {"path": str(out.relative_to(ROOT)), "seed": seed,
@@ -373,6 +402,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("action", nargs="?", default="tables", choices=("tables", "ship", "grid"))
     parser.add_argument("--dataset", default="emoji")
     parser.add_argument("--runs", default="runs/staged", help="ship: the staged runs (scripts/staged.sh)")
+    parser.add_argument("--rule", default="gxn-val", choices=sorted(SHIP_RULES), help="ship: how the seed is chosen")
+    parser.add_argument("--results", help="ship: the pair's test evaluations (default assets/results/staged/<dataset>)")
     parser.add_argument("--assets", default=str(ASSETS))
     parser.add_argument("--readme", default=str(ROOT / "README.md"), help="its figure block is rewritten")
     parser.add_argument("--results-md", default=str(ROOT / "RESULTS.md"), help="its results block is rewritten")
@@ -381,7 +412,8 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     command = " ".join(["python -m lookimagine.report", *map(shlex.quote, sys.argv[1:] if argv is None else argv)])
     if args.action == "ship":
-        print(json.dumps(ship(args.dataset, Path(args.runs), Path(args.assets), command), indent=1))
+        print(json.dumps(ship(args.dataset, Path(args.runs), Path(args.assets), command, args.rule,
+                              args.results and Path(args.results)), indent=1))
     elif args.action == "grid":
         print(grid(args.dataset, Path(args.assets), checkpoint=args.checkpoint and Path(args.checkpoint),
                    out=args.out and Path(args.out)))

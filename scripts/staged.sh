@@ -9,6 +9,8 @@
 # GXN and its baseline thus share stage 1 and differ only in the generative branches.
 # Every stage resumes from its own last/ and is skipped once it has written run.json.
 #   bash scripts/staged.sh shapes 0        (ROOT=runs/staged by default)
+# STAGE1_ROOT=runs/stage1 links stage 1 from scripts/stage1.sh's run of that seed instead of training it; the
+# staged runs before issue 20 trained stage 1 with the first recipe (STAGE1_PRESET=<ds>-baseline-first).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
@@ -17,7 +19,12 @@ seed=$2
 root=${ROOT:-runs/staged}/$ds-s$seed
 mkdir -p "$root"
 source scripts/train_stage.sh  # train <preset> <out> [--set KEY=VALUE ...]
-train "$ds-baseline" "$root/stage1"
+if [ -n "${STAGE1_ROOT:-}" ]; then
+  [ -f "$STAGE1_ROOT/$ds-s$seed/run.json" ] || { echo "no finished $STAGE1_ROOT/$ds-s$seed" >&2; exit 1; }
+  ln -sfn "$(realpath "$STAGE1_ROOT/$ds-s$seed")" "$root/stage1"
+else
+  train "${STAGE1_PRESET:-$ds-baseline}" "$root/stage1"
+fi
 train "$ds-baseline-ft" "$root/baseline" --set init_from="$root/stage1/best"
 train "$ds-imagine" "$root/stage2" --set init_from="$root/stage1/best"
 train "$ds-gxn-ft" "$root/gxn" --set init_from="$root/stage2/best"

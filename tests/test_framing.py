@@ -102,3 +102,33 @@ def test_the_emoji_pipeline_reframes_uploads_but_not_its_own_pictures(tmp_path, 
     for r in (pipe.run(own, k=10).gxn, pipe.run(own, k=10).baseline):
         texts = [it.caption for it in r.ranking]
         assert len(texts) == 10 == len(set(texts))
+
+
+def test_framing_augmentation_frames_a_share_of_the_training_images_the_same_way_per_seed_and_epoch():
+    import torch
+
+    from lookimagine.data.batching import EncodedSplit
+    from lookimagine.training.data import framed_images, framing_drawings
+
+    renders = [np.asarray(on((255, 255, 255), glyph(), 32, 0.5)) for _ in range(40)]
+    images = torch.from_numpy(np.stack(renders)).permute(0, 3, 1, 2).contiguous()  # (40, 3, 32, 32) uint8
+    split = EncodedSplit(images, torch.zeros(40, 3, dtype=torch.long), torch.full((40,), 3), torch.arange(40),
+                         ["a"] * 40, [str(i) for i in range(40)])
+    drawings = framing_drawings(split)
+    first = framed_images(split, drawings, 0.5, seed=0, epoch=3)
+    assert first.shape == images.shape and first.dtype == torch.uint8
+    assert torch.equal(first, framed_images(split, drawings, 0.5, seed=0, epoch=3))  # resumable
+    assert not torch.equal(first, framed_images(split, drawings, 0.5, seed=0, epoch=4))  # afresh each epoch
+    changed = (first != images).flatten(1).any(1)
+    assert 8 <= int(changed.sum()) <= 32  # about half, drawn
+    assert torch.equal(framed_images(split, drawings, 0.0, seed=0, epoch=3), images)
+    corners = first[changed][:, :, 0, 0].float()  # the wild ones stand on flat colours, not white
+    assert (corners < 250).any()
+
+
+def test_framing_augmentation_is_refused_on_shapes():
+    from lookimagine.config import TrainConfig
+    from lookimagine.training.trainer import check_config
+
+    with pytest.raises(ValueError, match="place is the meaning"):
+        check_config(TrainConfig(dataset="shapes", framing_augment=0.5), None)

@@ -215,3 +215,19 @@ def test_early_stopping_counts_validated_epochs_only():
     assert stops_early(history, 3, cfg)  # two epochs since the best validated one
     assert not stops_early(history[:2], 2, cfg)
     assert not stops_early([{"epoch": 1, "val_rsum": None}], 1, cfg)
+
+
+def test_the_fixed_shapes_training_set_is_the_same_scenes_every_epoch_and_fresh_data_is_not():
+    """Stage 1's fixed set (``fresh_data=false``): every epoch and every seed of the model sees the same scenes,
+    drawn from the dataset's own seed stream, so runs that differ in seed differ in weights and order only."""
+    from lookimagine.config import TrainConfig
+    from lookimagine.training.data import fresh_training_set, train_dataset
+
+    fixed = TrainConfig(dataset="shapes", n_train=50, fresh_data=False)
+    first, later = train_dataset(fixed, epoch=0), train_dataset(fixed, epoch=4)
+    other_seed = train_dataset(dataclasses.replace(fixed, seed=3), epoch=0)
+    assert first.all_captions() == later.all_captions() == other_seed.all_captions()
+    assert fresh_training_set(fixed, None, 32, epoch=4) is None  # the trainer keeps the set it has
+    fresh = dataclasses.replace(fixed, fresh_data=True)
+    assert train_dataset(fresh, epoch=1).all_captions() != train_dataset(fresh, epoch=2).all_captions()
+    assert train_dataset(fresh, epoch=1).all_captions() == train_dataset(fresh, epoch=1).all_captions()

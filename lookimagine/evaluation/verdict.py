@@ -42,7 +42,7 @@ def paired(baseline: list[float], gxn: list[float]) -> dict:
     return mean_ci([g - b for b, g in zip(baseline, gxn)])
 
 
-def _metrics(result: dict) -> dict[str, float]:
+def result_metrics(result: dict) -> dict[str, float]:
     """The figures compared, flat: R@1 both ways, rsum, per-type R@1 and the imagination scores."""
     r = result["retrieval"]
     out = {"i2t_r1": r["image_to_text"]["r1"], "t2i_r1": r["text_to_image"]["r1"], "rsum": r["rsum"]}
@@ -77,7 +77,7 @@ def verdict(results: dict[str, dict[str, dict[int, dict]]]) -> dict:
         seeds = sorted(set(by_variant.get("baseline", {})) & set(by_variant.get("gxn", {})))
         if not seeds:
             continue
-        flat = {v: {s: _metrics(by_variant[v][s]) for s in seeds} for v in ("baseline", "gxn")}
+        flat = {v: {s: result_metrics(by_variant[v][s]) for s in seeds} for v in ("baseline", "gxn")}
         keys = [k for k in flat["gxn"][seeds[0]] if all(k in flat[v][s] for v in flat for s in seeds)]
         out[split] = {
             "seeds": seeds,
@@ -91,7 +91,7 @@ def verdict(results: dict[str, dict[str, dict[int, dict]]]) -> dict:
         }
         wall = by_variant.get("baseline-wall", {})
         if seeds and all(s in wall for s in seeds):  # equal wall-clock: only over the same seeds
-            w = {s: _metrics(wall[s]) for s in seeds}
+            w = {s: result_metrics(wall[s]) for s in seeds}
             wkeys = [k for k in keys if all(k in w[s] for s in seeds)]
             out[split]["baseline_wall"] = {k: mean_ci([w[s][k] for s in seeds]) for k in wkeys}
             out[split]["gxn_minus_baseline_wall"] = {k: paired([w[s][k] for s in seeds],

@@ -58,8 +58,8 @@ def wild_split(split: str, seed: int, size: int = 64) -> tuple[list[Image.Image]
     from ..data.emoji_set import EmojiDataset
     from ..data.framing import wild_frame
 
-    if split == "test-style":
-        data = EmojiDataset("test-style", image_size=size)
+    if split in ("val", "test", "test-style"):  # as they are: the training styles' renders, or Noto's
+        data = EmojiDataset(split, image_size=size, styles=None if split == "test-style" else TRAINING_STYLES)
         return [Image.fromarray(p) for p in data.images], [data.captions_of(i)[0] for i in range(len(data))]
     glyphs, names = noto_glyphs({"val-wild": "val", "test-style-wild": "test"}[split])
     return [wild_frame(g, np.random.default_rng([seed, i]), size) for i, g in enumerate(glyphs)], names
@@ -83,17 +83,23 @@ def recall_at_1(loaded, pictures: list[Image.Image], names: list[str]) -> dict:
     return {"i2t": round(image_to_text(sims, owner, keys).r1, 2), "t2i": round(text_to_image(sims, owner, keys).r1, 2)}
 
 
-def measure(seed: int, assets: Path = ROOT / "assets") -> dict:
+SHIPPED = {m: f"assets/checkpoints/emoji/{m}" for m in ("baseline", "gxn")}  # relative to the project root
+SPLITS = ("val-wild", "test-style", "test-style-wild")
+
+
+def measure(seed: int, checkpoints: dict[str, str] | None = None, splits: tuple[str, ...] = SPLITS) -> dict:
+    """{split: {"n", "as_is": {name: R@1}, "normalised": {name: R@1}}} for each checkpoint (default: shipped)."""
     import torch
 
     from ..data.framing import normalise_framing
     from ..models.checkpoint import load_model
 
     torch.set_num_threads(1)
-    models = {m: load_model(assets / "checkpoints" / "emoji" / m, "cpu") for m in ("baseline", "gxn")}
-    size = models["gxn"].model_config.image_size
+    models = {name: load_model(path if Path(path).exists() else ROOT / path, "cpu")
+              for name, path in (checkpoints or SHIPPED).items()}
+    size = next(iter(models.values())).model_config.image_size
     results = {}
-    for split in ("val-wild", "test-style", "test-style-wild"):
+    for split in splits:
         start = time.perf_counter()
         pictures, names = wild_split(split, seed, size)
         prepared = {"as_is": pictures, "normalised": [normalise_framing(p, size) for p in pictures]}
@@ -104,13 +110,31 @@ def measure(seed: int, assets: Path = ROOT / "assets") -> dict:
     return results
 
 
+def trained_by(checkpoints: dict[str, str]) -> dict[str, str]:
+    """{name: the training command} for each checkpoint whose run folder kept its ``run.json``."""
+    out = {}
+    for name, path in checkpoints.items():
+        for meta in (Path(path) / "run.json", Path(path).parent / "run.json"):
+            if meta.is_file():
+                out[name] = json.loads(meta.read_text())["command"]
+                break
+    return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", default=str(ROOT / "assets" / "results" / "framing" / "emoji.json"))
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--checkpoint", action="append", metavar="NAME=PATH",
+                        help="a checkpoint to measure (repeatable); default: the shipped baseline and GXN")
+    parser.add_argument("--splits", nargs="+", default=list(SPLITS),
+                        choices=("val", "val-wild", "test", "test-style", "test-style-wild"))
     args = parser.parse_args(argv)
+    checkpoints = dict(c.split("=", 1) for c in args.checkpoint) if args.checkpoint else None
     report = {"command": "python -m lookimagine.tools.framing " + " ".join(argv if argv is not None else sys.argv[1:]),
-              "seed": args.seed, "training_span": training_span(), "r1": measure(args.seed)}
+              "seed": args.seed, "training_span": training_span(), "checkpoints": checkpoints or SHIPPED,
+              "trained_by": trained_by(checkpoints or SHIPPED),
+              "r1": measure(args.seed, checkpoints, tuple(args.splits))}
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=1))
     print(json.dumps(report, indent=1))

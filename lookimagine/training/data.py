@@ -8,10 +8,12 @@ from collections.abc import Iterable
 
 import numpy as np
 import torch
+from PIL import Image
 
 from ..config import TrainConfig
 from ..data import load_dataset
 from ..data.batching import Batch, EncodedSplit, encode_split, epoch_rows, iterate_batches, make_batch
+from ..data.framing import cut_out, wild_frame
 from ..data.vocab import Vocabulary
 
 
@@ -41,6 +43,27 @@ def fresh_training_set(cfg: TrainConfig, vocab: Vocabulary, image_size: int, epo
         return None
     dataset = train_dataset(cfg, epoch)
     return dataset, encode_split(dataset, vocab, image_size=image_size, max_len=cfg.max_len)
+
+
+def framing_drawings(split: EncodedSplit) -> list[Image.Image]:
+    """Each training image's drawing cut from its white ground (RGBA, ``cut_out``), once per run: the costly
+    half of ``framed_images`` (a flood fill, ~4 ms a picture; framing one afterwards takes ~0.25 ms)."""
+    return [cut_out(Image.fromarray(pixels.permute(1, 2, 0).numpy())) for pixels in split.images]
+
+
+def framed_images(split: EncodedSplit, drawings: list[Image.Image], fraction: float, seed: int,
+                  epoch: int) -> torch.Tensor:
+    """(N, 3, H, W) uint8: the split's images with ``fraction`` of them, chosen and framed by
+    ``numpy.random.default_rng([seed, epoch])``, replaced by a wild framing of their drawing
+    (``cfg.framing_augment``). The same seed and epoch give the same pictures, so a resumed run sees them too."""
+    rng = np.random.default_rng([seed, epoch])
+    n, size = split.images.shape[0], split.images.shape[-1]
+    chosen = np.flatnonzero(rng.random(n) < fraction)
+    images = split.images.clone()
+    for i in chosen.tolist():
+        framed = np.asarray(wild_frame(drawings[i], rng, size))  # (H, W, 3) uint8
+        images[i] = torch.from_numpy(framed.copy()).permute(2, 0, 1)
+    return images
 
 
 def epoch_batches(split: EncodedSplit, batch_size: int, generator: torch.Generator,

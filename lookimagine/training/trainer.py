@@ -39,7 +39,7 @@ from ..evaluation.captions import reference_sets
 from ..evaluation.cider import CiderD
 from ..models.checkpoint import load_checkpoint
 from ..models.gxn import GXN
-from .data import epoch_batches, fresh_training_set, load_splits, true_pairs
+from .data import epoch_batches, framed_images, framing_drawings, fresh_training_set, load_splits, true_pairs
 from .health import conditioning_probe, gradient_shares
 from .objectives import Judges, discriminator_loss, gan_targets, objective
 from .optimisers import clip_and_step, group_parameters, make_discriminator, make_optimisers
@@ -61,6 +61,8 @@ def check_config(cfg: TrainConfig, accelerator) -> None:
         raise ValueError("grad_accum needs an accelerator (python -m lookimagine.train under accelerate launch)")
     if cfg.w_match > 0 and not cfg.init_from:
         raise ValueError("w_match needs init_from: the matching critic is a frozen copy of a trained model")
+    if cfg.framing_augment > 0 and cfg.dataset == "shapes":
+        raise ValueError("framing_augment moves drawings in the frame; on shapes the place is the meaning")
 
 
 class Trainer:
@@ -83,6 +85,8 @@ class Trainer:
         self.vocab, self.train_ds, self.train_split, self._val_ds, self.val_split = load_splits(
             train_cfg, vocab, model_cfg.image_size)
         self.model_cfg = dataclasses.replace(model_cfg, vocab_size=len(self.vocab))
+        # emoji framing augmentation: the drawings are cut out once; each epoch frames a fresh share of them
+        self.drawings = framing_drawings(self.train_split) if train_cfg.framing_augment > 0 else None
         self.memory_format = torch.channels_last if train_cfg.channels_last else torch.contiguous_format
         self.model = self._build_model(pretrained_towers=not resume and init is None)
         self.critic = self._start_from(init[0]) if init is not None else None
@@ -247,7 +251,11 @@ class Trainer:
         cfg = self.train_cfg
         set_learning_rates(self.opts, self.opt_d, cfg, epoch)
         self.next_training_set(epoch)
-        batches, n_batches = epoch_batches(self.train_split, cfg.batch_size, self.gen, self.accelerator,
+        split = self.train_split
+        if self.drawings is not None:
+            split = dataclasses.replace(split, images=framed_images(split, self.drawings, cfg.framing_augment,
+                                                                    cfg.seed, epoch))
+        batches, n_batches = epoch_batches(split, cfg.batch_size, self.gen, self.accelerator,
                                            all_captions=cfg.all_captions)
         bar = tqdm(batches, total=n_batches, desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=not self.progress,
                    leave=False, file=sys.stderr)
