@@ -98,11 +98,11 @@ also learns to turn an image into a caption and a sentence into a picture
 more grounded; retrieval itself ranks by similarity in the joint space (*match*).
 
 The pocket models here are small and trained in minutes on a CPU. Their drawings are blobs
-of the right colours, counts and rough places, not outlines. At equal epochs GXN is ahead of
-its baseline on shapes text→image on held-out colour–shape pairs (+2.8 R@1 over five seeds) and
-level elsewhere; on emoji it is level. At equal training time it is behind: a baseline trained
-as long as GXN's extra stages take leads on both. The Benchmark tab has the measured numbers
-and RESULTS.md the analysis.
+of the right colours, counts and rough places, not outlines. The shipped pair shares one stage 1
+trained to convergence (the seed with the best stage-1 val, chosen before any GXN was trained);
+on that seed GXN is slightly behind its baseline on test. Over five seeds of the earlier, shorter
+recipe GXN was level with its baseline at equal epochs and behind at equal training time. The
+Benchmark tab has the measured numbers and RESULTS.md the analysis.
 
 ### How to read the page
 - **Left column: the baseline** — the same embedding model trained the same way,

@@ -270,7 +270,9 @@ def staged_sections(verdicts: list[Path], assets: Path) -> tuple[list[str], dict
         if grid.is_file():
             parts.append(f"![imagined, {dataset}](assets/figures/{grid.name})\n")
         folder = PipelineFolder.shipped(dataset, assets)
-        test = vd.load_results(path.parent).get("test", {})
+        # the shipped pair's own test evaluations (report ship --results), else the staged runs'
+        pair = assets / "results" / "pair" / dataset
+        test = vd.load_results(pair if pair.is_dir() else path.parent).get("test", {})
         diff = None
         if (folder.checkpoint("gxn") / "config.json").is_file() and "gxn" in test and "baseline" in test:
             seed = json.loads((folder.checkpoint("gxn") / "config.json").read_text())["train"]["seed"]
@@ -279,7 +281,7 @@ def staged_sections(verdicts: list[Path], assets: Path) -> tuple[list[str], dict
                 write_differences(folder.differences, diff)
                 c, n = diff["counts"], diff["n_queries"]
                 parts.append(
-                    f"Where they differ (shipped seed {seed}, test): GXN ranks a ground truth first and the baseline "
+                    f"Where they differ (the shipped pair, seed {seed}, test): GXN ranks a ground truth first and the baseline "
                     f"does not for {c['image_to_text:gxn']} of {n['image_to_text']} image queries and "
                     f"{c['text_to_image:gxn']} of {n['text_to_image']} text queries; the reverse holds for "
                     f"{c['image_to_text:baseline']} and {c['text_to_image:baseline']}.\n")

@@ -90,6 +90,53 @@ def targets(dataset: str, after: dict, wild: dict | None, before: dict) -> list[
     return rows
 
 
+MARK_START, MARK_END = "<!-- stage1:{}:start -->", "<!-- stage1:{}:end -->"
+FIGURES = {"shapes": ["i2t_r1", "t2i_r1", "relations.i2t_r1", "relations.t2i_r1", "counts.i2t_r1", "counts.t2i_r1",
+                      "attributes.i2t_r1", "attributes.t2i_r1"],
+           "emoji": ["i2t_r1", "t2i_r1"]}
+
+
+def _cell(stat: dict | None) -> str:
+    if stat is None:
+        return "–"
+    return f"{stat['mean']:.1f} ± {stat['std']:.1f}" if stat.get("std") is not None else f"{stat['mean']:.1f}"
+
+
+def markdown(summary: dict) -> str:
+    """The before/after table of one dataset (mean ± std over the seeds), the targets and the training time."""
+    ds = summary["dataset"]
+    rows = [f"| split | R@1 | first recipe ({len(summary['before']['splits'].get('test', {}).get('seeds', []))} "
+            f"seeds) | stage 1 to convergence ({len(summary['seeds'])} seeds) |", "|---|---|---|---|"]
+    for split, figures in summary["splits"].items():
+        for figure in FIGURES[ds]:
+            if figure in figures:
+                was = summary["before"]["splits"].get(split, {}).get(figure)
+                name = figure.replace("_r1", "").replace("i2t", "image→text").replace("t2i", "text→image")
+                rows.append(f"| {split} | {name} | {_cell(was)} | {_cell(figures[figure])} |")
+    if summary.get("wild"):
+        for d, name in (("i2t", "image→text"), ("t2i", "text→image")):
+            was = summary["before"]["wild"]["normalised"][d]
+            rows.append(f"| test-style-wild (reframed) | {name} | {was:.1f} (the shipped model) | "
+                        f"{_cell(summary['wild']['normalised'][d])} |")
+    met = [f"{'✓' if t['met'] else '✗'} {t['split']} {t['figure']} "
+           + (f"≥ {t['at_least']:g}" if "at_least" in t else f"no worse than {t['no_worse_than']:g}")
+           + f" (mean {t['mean']:.1f})" for t in summary["targets"]]
+    minutes = [t["minutes"] for t in summary["training"].values()]
+    best = [f"{t['best_epoch']}/{t['epochs']}" for t in summary["training"].values()]
+    return "\n".join([*rows, "", "Targets: " + "; ".join(met) + ".", "",
+                      f"Training: {min(minutes):.1f}–{max(minutes):.1f} min per seed on one thread; best val epoch "
+                      f"{', '.join(best)}. <sub>`{summary['command']}`</sub>"])
+
+
+def splice_markdown(path: Path, summary: dict) -> None:
+    """Rewrite the block between this dataset's stage-1 markers in ``path`` (nothing without them)."""
+    start, end = MARK_START.format(summary["dataset"]), MARK_END.format(summary["dataset"])
+    text = path.read_text()
+    if start in text and end in text:
+        head, rest = text.split(start, 1)
+        path.write_text(f"{head}{start}\n{markdown(summary)}\n{end}{rest.split(end, 1)[1]}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("dataset", choices=sorted(SPLITS))
@@ -114,6 +161,7 @@ def main(argv: list[str] | None = None) -> int:
                                      **{how: shipped["r1"]["test-style-wild"][how]["baseline"]
                                         for how in ("as_is", "normalised")}}
     (results / "summary.json").write_text(json.dumps(summary, indent=1))
+    splice_markdown(ROOT / "RESULTS.md", summary)
     for row in summary["targets"]:
         print(("met    " if row["met"] else "MISSED ") + json.dumps(row))
     return 0
