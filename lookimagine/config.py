@@ -75,13 +75,23 @@ class ModelConfig:
     noise_dim: int = 64
     gen_channels: int = 16  # generator width at 64×64 is gen_channels; 4×4 has 8×
     disc_channels: int = 16
-    diffusion_size: int = 32  # the diffusion branch works at 32×32 to fit the CPU budget
+    diffusion_size: int = 32  # the pixel-space diffusion branch works at 32×32 to fit the CPU budget
     diffusion_channels: tuple[int, ...] = (32, 64, 64)
     diffusion_train_steps: int = 1000
     diffusion_sample_steps: int = 20
+    # "pixel": the UNet denoises pictures at diffusion_size; "latent": it denoises the latents of a frozen,
+    # per-dataset autoencoder (``models.autoencoder``; its weights come from ``TrainConfig.autoencoder_from``)
+    diffusion_space: str = "pixel"
+    autoencoder_channels: tuple[int, ...] = (32, 64)  # latent side = image_size / 2^len(...)
+    latent_channels: int = 4
+    diffusion_prediction: str = "epsilon"  # or "v_prediction" (diffusers' names)
+    diffusion_min_snr: float | None = None  # min-SNR-γ loss weighting (Hang et al., 2023); None: plain MSE
+    diffusion_guidance: float = 2.0  # classifier-free guidance scale when sampling
+    diffusion_cfg_drop: float = 0.1  # share of training pairs that see the null text (for guidance)
 
     def __post_init__(self) -> None:
-        _check_choices(self, similarity=SIMILARITIES, pool=POOLS, t2i=T2I_BRANCHES)
+        _check_choices(self, similarity=SIMILARITIES, pool=POOLS, t2i=T2I_BRANCHES,
+                       diffusion_space=("pixel", "latent"), diffusion_prediction=("epsilon", "v_prediction"))
         if self.backbone not in BACKBONES:
             raise ValueError(f"backbone must be one of {BACKBONES}, got {self.backbone!r}")
         if not 0.0 <= self.lam <= 1.0:
@@ -134,6 +144,9 @@ class TrainConfig:
     w_gan: float = 1.0
     w_kl: float = 2.0  # paper: KL weight 2.0 for conditioning augmentation
     w_diffusion: float = 1.0
+    # the latent diffusion branch's autoencoder (a folder of ``tools.train_autoencoder``), loaded when a run
+    # starts and frozen; later stages find it in their init_from checkpoint
+    autoencoder_from: str | None = None
     gen_batch: int = 32  # images per step that the generative branch sees (CPU budget)
     gen_start_epoch: int = 0  # generative losses join from this epoch on
     # Matching loss on imagined images (AttnGAN's DAMSM idea): a frozen copy of the starting encoders must
@@ -270,6 +283,28 @@ def _build_presets() -> dict[str, Preset]:
     to_mse = lambda d: {**{k: v for k, v in d.items() if k != "w_l1"}, "w_mse": d["w_l1"]}  # noqa: E731
     presets.update(_staged("shapes", shapes_train, ModelConfig(), to_mse(dict(imagine, n_train=6_000)), finetune,
                            to_mse(joint), wall_epochs=15, gan=shapes_gan))
+    # The latent diffusion branch (issue 21), in the same staged recipe: stage 2 trains the captioner and a
+    # text-conditioned UNet on the latents of the dataset's autoencoder (tools/train_autoencoder.py) over the
+    # frozen stage-1 encoders; stage 3 fine-tunes everything jointly, the denoising loss reaching the text
+    # encoder. The GAN presets above stay: they are the paper's branch.
+    for ds, base, fine in (("shapes", dataclasses.replace(shapes_train, n_train=6_000), joint),
+                           ("emoji", emoji_train, joint_emoji)):
+        latent_model = dataclasses.replace(ModelConfig(), i2t=True, t2i="diffusion", diffusion_space="latent",
+                                           diffusion_channels=(32, 64, 64), diffusion_sample_steps=20,
+                                           diffusion_prediction="v_prediction", diffusion_min_snr=5.0)
+        ae = f"runs/autoencoder/{ds}"
+        stage2 = dataclasses.replace(base, freeze_encoders=True, w_rank=0.0, batch_size=64, gen_batch=64,
+                                     gen_lr=1e-3, epochs=20, lr_schedule="cosine", early_stop_patience=None,
+                                     autoencoder_from=ae)
+        gen_keys = ("gen_batch", "w_caption")
+        stage3 = dataclasses.replace(base, **finetune, **{k: fine[k] for k in gen_keys}, gen_lr=2e-4,
+                                     w_diffusion=1.0, autoencoder_from=None)
+        presets[f"{ds}-imagine-latent"] = Preset(
+            f"{ds}-imagine-latent", latent_model, stage2,
+            "stage 2, latent diffusion: captioner + latent UNet on frozen stage-1 encoders")
+        presets[f"{ds}-gxn-latent-ft"] = Preset(
+            f"{ds}-gxn-latent-ft", latent_model, stage3,
+            "stage 3, latent diffusion: GXN with the latent diffusion branch, joint fine-tuning from stage 2")
     # tiny: for tests only; 32×32 so that a CPU test run takes seconds
     tiny_model = ModelConfig(image_size=32, cnn_channels=(8, 16), word_dim=16, text_hidden=16, embed_dim=16,
                              decoder_hidden=16,

@@ -79,3 +79,24 @@ def test_bad_input_raises():
         sample_r_precision_candidates(np.array([1, 0]), 200, caption_owner=np.zeros(200, int))
     with pytest.raises(ValueError):
         r_precision_from_candidate_scores(np.array([[np.nan, 1.0]]))
+
+
+def test_same_text_captions_are_never_negatives():
+    """Emoji: one name drawn in three art styles is three images with one caption text. A pool holding the
+    same name as a 'mismatched' caption would make a perfect image tie with it and miss (ties count against)."""
+    from lookimagine.evaluation.retrieval import caption_keys
+
+    names = [f"emoji number {k}" for k in range(60)]
+    captions = [n for n in names for _style in range(3)]  # 180 images, one caption each, names repeat by style
+    owner = np.arange(len(captions))
+    keys = caption_keys(captions)
+    # a judge that reads only the name: the image scores its own name 1 in every style, everything else 0
+    scores = (keys[None, :] == keys[:, None]).astype(float)
+    pools = sample_r_precision_candidates(owner, len(captions), 100, seed=0, caption_owner=owner, caption_text=keys)
+    assert np.all(keys[pools[:, 1:]] != keys[pools[:, :1]])  # no pool holds its true caption's text twice
+    assert r_precision(scores, owner, caption_owner=owner, caption_text=keys) == 1.0
+    assert r_precision_truth(scores, owner, truth=scores > 0, caption_owner=owner, caption_text=keys)[0] == 1.0
+    # without the text keys, about a pool in ten (2 of 179 captions × 99 draws) holds the same name and misses
+    assert r_precision(scores, owner, caption_owner=owner) < 0.95
+    with pytest.raises(ValueError, match="caption_text"):
+        sample_r_precision_candidates(owner, len(captions), 100, caption_text=keys[:-1])

@@ -101,9 +101,9 @@ def test_diffusion_loss_reaches_grounded_text_states():
     model = GXN(tiny("gxn-diffusion")).train()
     images, tokens, lengths = batch()
     txt = model.encode_text(tokens, lengths)
-    pred, noise = model.diffusion.predict_noise(images, txt.states, txt.mask, torch.Generator().manual_seed(0),
-                                                drop_prob=0.0)
-    losses.noise_prediction_loss(pred, noise).backward()
+    pred, noise, weights = model.diffusion.predict_noise(images, txt.states, txt.mask,
+                                                         torch.Generator().manual_seed(0), drop_prob=0.0)
+    losses.noise_prediction_loss(pred, noise, weights).backward()
     assert grad_norm(model.text_encoder.gru_l) > 0
     assert grad_norm(model.text_encoder.gru_h) == 0
     model.eval()

@@ -134,7 +134,9 @@ def image_scores(model: GXN, judge: GXN, judge_vocab, split: EncodedSplit, devic
     txt = embed_texts(judge, judge_tokens, judge_lengths, device)
     fake_scores = judge.similarity(embed_images(judge, fakes_u8, device), txt).cpu().numpy()
     real_scores = judge.similarity(embed_images(judge, split.images[:n], device), txt).cpu().numpy()
-    args = dict(true_caption=first_caption, n_candidates=100, seed=seed, caption_owner=owner)
+    # Pools never hold a caption identical in text to the true one (emoji: the same name in another style).
+    args = dict(true_caption=first_caption, n_candidates=100, seed=seed, caption_owner=owner,
+                caption_text=caption_keys(split.captions))
     out = {"r_precision": r_precision(fake_scores, **args) * 100,
            "r_precision_real_images": r_precision(real_scores, **args) * 100,
            "n_queries": int(n), "n_candidates": 100}

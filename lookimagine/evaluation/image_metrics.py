@@ -13,6 +13,10 @@ Two choices made explicit here:
 * mismatched captions must belong to *other* images: with
   ``caption_owner`` (caption → image) given, the image's other true captions
   (COCO has 5) are never drawn as negatives;
+* with ``caption_text`` (a key per caption, e.g. its normalised text) given, a
+  caption identical in text to the true one is never drawn as a negative either:
+  on emoji the same name drawn in another art style is the same caption, and
+  counting the judge's tie between them as a miss would punish a perfect image;
 * ties count against the image: its caption must score strictly higher than
   all 99 others, so a constant scorer gets 0, not 1.
 
@@ -44,6 +48,7 @@ def sample_r_precision_candidates(
     n_candidates: int = 100,
     seed: int | np.random.Generator = 0,
     caption_owner=None,
+    caption_text=None,
 ) -> np.ndarray:
     """Caption pools for R-precision.
 
@@ -51,6 +56,8 @@ def sample_r_precision_candidates(
     n_captions:    number of captions M that can be drawn.
     caption_owner: (M,) image index of each caption, or None (then only the
                    image's own ``true_caption`` is excluded from its negatives).
+    caption_text:  (M,) hashable key per caption (its text), or None; captions
+                   whose key equals the true caption's are never negatives.
     Returns (N_images, n_candidates) int64 caption indices; column 0 is the
     true caption, columns 1.. are distinct mismatched captions drawn without
     replacement with ``np.random.default_rng(seed)``.
@@ -68,12 +75,20 @@ def sample_r_precision_candidates(
             raise ValueError(f"caption_owner has shape {caption_owner.shape}, expected ({n_captions},)")
         if np.any(caption_owner[true_caption] != np.arange(true_caption.size)):
             raise ValueError("caption_owner[true_caption[i]] must be i for every image i")
+    text_id = None
+    if caption_text is not None:
+        if len(caption_text) != n_captions:
+            raise ValueError(f"caption_text has {len(caption_text)} entries, expected {n_captions}")
+        _, text_id = np.unique(np.asarray([str(k) for k in caption_text]), return_inverse=True)
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
     pools = np.empty((true_caption.size, n_candidates), dtype=np.int64)
     pools[:, 0] = true_caption
     all_captions = np.arange(n_captions)
     for i, own in enumerate(true_caption):
-        eligible = all_captions[caption_owner != i] if caption_owner is not None else np.delete(all_captions, own)
+        keep = caption_owner != i if caption_owner is not None else all_captions != own
+        if text_id is not None:
+            keep = keep & (text_id != text_id[own])
+        eligible = all_captions[keep]
         if eligible.size < n_candidates - 1:
             raise ValueError(f"image {i}: only {eligible.size} mismatched captions, need {n_candidates - 1}")
         pools[i, 1:] = rng.choice(eligible, size=n_candidates - 1, replace=False)
@@ -100,6 +115,7 @@ def r_precision(
     n_candidates: int = 100,
     seed: int | np.random.Generator = 0,
     caption_owner=None,
+    caption_text=None,
 ) -> float:
     """AttnGAN R-precision (R = 1) from a full score matrix.
 
@@ -108,13 +124,15 @@ def r_precision(
     true_caption:  (N_images,) the caption each image was generated from.
     caption_owner: (M,) image of each caption, to keep an image's other true
                    captions out of its negatives (None: only ``true_caption``).
+    caption_text:  (M,) text key of each caption: same-text captions are never negatives.
     Returns the fraction of images whose own caption beats the other
     ``n_candidates - 1`` strictly.
     """
     scores = np.asarray(scores)
     if scores.ndim != 2 or scores.shape[0] != np.asarray(true_caption).shape[0]:
         raise ValueError(f"scores must be (N_images, M_captions) with N = len(true_caption), got {scores.shape}")
-    pools = sample_r_precision_candidates(true_caption, scores.shape[1], n_candidates, seed, caption_owner)
+    pools = sample_r_precision_candidates(true_caption, scores.shape[1], n_candidates, seed, caption_owner,
+                                         caption_text)
     return r_precision_from_candidate_scores(np.take_along_axis(scores, pools, axis=1))
 
 
@@ -125,6 +143,7 @@ def r_precision_truth(
     n_candidates: int = 100,
     seed: int | np.random.Generator = 0,
     caption_owner=None,
+    caption_text=None,
 ) -> tuple[float, float]:
     """Truth-aware R-precision (R = 1) on the same caption pools as :func:`r_precision`.
 
@@ -136,7 +155,8 @@ def r_precision_truth(
     scores, truth = np.asarray(scores), np.asarray(truth, dtype=bool)
     if truth.shape != scores.shape:
         raise ValueError(f"truth has shape {truth.shape}, expected the scores' {scores.shape}")
-    pools = sample_r_precision_candidates(true_caption, scores.shape[1], n_candidates, seed, caption_owner)
+    pools = sample_r_precision_candidates(true_caption, scores.shape[1], n_candidates, seed, caption_owner,
+                                          caption_text)
     s = np.take_along_axis(scores, pools, axis=1).astype(np.float64)
     t = np.take_along_axis(truth, pools, axis=1)
     t[:, 0] = True

@@ -6,8 +6,18 @@ A small ``UNet2DConditionModel`` cross-attends to the grounded text states
 in a few steps. Conditioning is dropped for 10% of training pairs so that
 classifier-free guidance can sharpen samples.
 
-The branch works at ``diffusion_size`` (32×32 by default, to fit the CPU
-budget) and upsamples its samples to the model's image size.
+Two spaces (``ModelConfig.diffusion_space``):
+
+* "pixel": the UNet denoises pictures at ``diffusion_size`` (32×32 by default,
+  to fit the CPU budget) and its samples are upsampled to the model's image size;
+* "latent": Stable Diffusion's split at pocket size. A frozen per-dataset
+  autoencoder (``models.autoencoder``, trained once on the training images)
+  maps 64×64 pictures to 16×16×4 latents; the UNet denoises latents and the
+  decoder draws the picture. The autoencoder is part of the model (and of its
+  checkpoint) but never trains here: its parameters do not require gradients.
+
+Options for learning fast on a CPU: v-prediction, and min-SNR-γ weighting of
+the per-sample loss (Hang et al., ICCV 2023), both chosen on val.
 """
 
 from __future__ import annotations
@@ -26,34 +36,72 @@ class DiffusionT2I(nn.Module):
 
         n = len(cfg.diffusion_channels)
         cross_dim = cfg.diffusion_channels[0]
+        self.autoencoder = None
+        channels, self.size = 3, cfg.diffusion_size
+        if cfg.diffusion_space == "latent":
+            from .autoencoder import LatentAutoencoder
+
+            self.autoencoder = LatentAutoencoder(cfg.autoencoder_channels, cfg.latent_channels).requires_grad_(False)
+            channels, self.size = cfg.latent_channels, cfg.image_size // self.autoencoder.factor
         self.project = nn.Linear(cfg.text_hidden, cross_dim)  # grounded GRU states → cross-attention context
         self.null = nn.Parameter(torch.zeros(1, 1, cross_dim))  # the "no text" context for guidance
         self.unet = UNet2DConditionModel(
-            sample_size=cfg.diffusion_size, in_channels=3, out_channels=3, layers_per_block=1,
+            sample_size=self.size, in_channels=channels, out_channels=channels, layers_per_block=1,
             block_out_channels=tuple(cfg.diffusion_channels),
             down_block_types=("DownBlock2D",) + ("CrossAttnDownBlock2D",) * (n - 1),
             up_block_types=("CrossAttnUpBlock2D",) * (n - 1) + ("UpBlock2D",),
             cross_attention_dim=cross_dim, attention_head_dim=8, norm_num_groups=8,
         )
         self.train_scheduler = DDPMScheduler(num_train_timesteps=cfg.diffusion_train_steps,
-                                             beta_schedule="squaredcos_cap_v2")
+                                             beta_schedule="squaredcos_cap_v2",
+                                             prediction_type=cfg.diffusion_prediction)
         self.sample_scheduler = DDIMScheduler.from_config(self.train_scheduler.config)
-        self.size = cfg.diffusion_size
+        self.channels = channels
         self.out_size = cfg.image_size
         self.sample_steps = cfg.diffusion_sample_steps
+        self.guidance = cfg.diffusion_guidance
+        self.drop_prob = cfg.diffusion_cfg_drop
+        self.min_snr = cfg.diffusion_min_snr
+
+    def to_space(self, images: torch.Tensor) -> torch.Tensor:
+        """Pictures (B, 3, H, W) in [-1, 1] → what the UNet denoises: latents (B, C, s, s) or pictures at s×s."""
+        if self.autoencoder is not None:
+            with torch.no_grad():
+                return self.autoencoder.encode(images)
+        return F.interpolate(images, size=self.size, mode="area")
+
+    def from_space(self, x: torch.Tensor) -> torch.Tensor:
+        """The UNet's space → pictures (B, 3, image_size, image_size) in [-1, 1]."""
+        if self.autoencoder is not None:
+            return self.autoencoder.decode(x).clamp(-1, 1)
+        x = x.clamp(-1, 1)
+        return F.interpolate(x, size=self.out_size, mode="bilinear", align_corners=False) if self.size != self.out_size else x
+
+    def loss_weights(self, t: torch.Tensor) -> torch.Tensor | None:
+        """Per-sample weights (B,) of the squared error: min-SNR-γ, or None (all ones)."""
+        if self.min_snr is None:
+            return None
+        alphas = self.train_scheduler.alphas_cumprod.to(t.device)[t]
+        snr = alphas / (1 - alphas)
+        clipped = snr.clamp(max=self.min_snr)
+        # ε-prediction: min(SNR, γ)/SNR; v-prediction: min(SNR, γ)/(SNR + 1) (Hang et al., eq. 10 and its v form)
+        return clipped / (snr + 1) if self.train_scheduler.config.prediction_type == "v_prediction" else clipped / snr
 
     def context(self, states: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """GRU states (B, T, H), mask (B, T) → cross-attention context (B, T, D) and its mask."""
         return self.project(states), mask
 
     def predict_noise(self, images: torch.Tensor, states: torch.Tensor, mask: torch.Tensor,
-                      generator: torch.Generator | None = None, drop_prob: float = 0.1):
-        """Noise images (B, 3, H, W) in [-1, 1] at random timesteps → (predicted ε, true ε), each (B, 3, s, s).
+                      generator: torch.Generator | None = None, drop_prob: float | None = None):
+        """Noise images (B, 3, H, W) in [-1, 1] at random timesteps → (prediction, target, weights): the
+        prediction and its target (ε, or v with v-prediction), each (B, C, s, s), and per-sample loss weights
+        (B,) or None.
 
-        The MSE between them is the training loss (``losses.diffusion``); its
-        gradient reaches the text states.
+        The weighted squared error between them is the training loss (``losses.diffusion``); its gradient
+        reaches the text states (never the frozen autoencoder).
         """
-        x0 = F.interpolate(images, size=self.size, mode="area")
+        drop_prob = self.drop_prob if drop_prob is None else drop_prob
+        x0 = self.to_space(images)
         ctx, ctx_mask = self.context(states, mask)
         drop = torch.rand(x0.shape[0], generator=generator, device=x0.device) < drop_prob
         if drop.any():
@@ -67,26 +115,40 @@ class DiffusionT2I(nn.Module):
                           generator=generator, device=x0.device)
         noisy = self.train_scheduler.add_noise(x0, noise, t)
         pred = self.unet(noisy, t, encoder_hidden_states=ctx, encoder_attention_mask=ctx_mask.float()).sample
-        return pred, noise
+        target = self.train_scheduler.get_velocity(x0, noise, t) if self.train_scheduler.config.prediction_type == \
+            "v_prediction" else noise
+        return pred, target, self.loss_weights(t)
 
     @torch.no_grad()
     def sample(self, states: torch.Tensor, mask: torch.Tensor, generator: torch.Generator | None = None,
-               steps: int | None = None, guidance: float = 2.0) -> torch.Tensor:
+               steps: int | None = None, guidance: float | None = None) -> torch.Tensor:
         """Text states (B, T, H) → images (B, 3, image_size, image_size) in [-1, 1]."""
+        return self.from_space(self.sample_latents(states, mask, generator, steps, guidance))
+
+    @torch.no_grad()
+    def sample_latents(self, states: torch.Tensor, mask: torch.Tensor, generator: torch.Generator | None = None,
+                       steps: int | None = None, guidance: float | None = None) -> torch.Tensor:
+        """Text states (B, T, H) → what the UNet draws, before decoding: (B, C, s, s)."""
+        guidance = self.guidance if guidance is None else guidance
         ctx, ctx_mask = self.context(states, mask)
         batch = ctx.shape[0]
         null = self.null.expand(batch, 1, -1)
         null_mask = torch.ones(batch, 1, dtype=ctx_mask.dtype, device=ctx.device)
         # 1. Start from Gaussian noise drawn with the caller's generator (determinism).
-        x = torch.randn((batch, 3, self.size, self.size), generator=generator, device=ctx.device)
+        x = torch.randn((batch, self.channels, self.size, self.size), generator=generator, device=ctx.device)
         self.sample_scheduler.set_timesteps(steps or self.sample_steps)
+        if guidance != 1.0:  # one UNet call for both: the text half, then the null half
+            pad = ctx.shape[1] - 1
+            both = torch.cat([ctx, F.pad(null, (0, 0, 0, pad))])
+            both_mask = torch.cat([ctx_mask.float(), F.pad(null_mask.float(), (0, pad))])
         for t in self.sample_scheduler.timesteps:
-            # 2. Predict the noise with and without the text, and guide.
-            eps = self.unet(x, t, encoder_hidden_states=ctx, encoder_attention_mask=ctx_mask.float()).sample
+            # 2. Predict (ε or v) with and without the text, and guide.
             if guidance != 1.0:
-                eps_null = self.unet(x, t, encoder_hidden_states=null, encoder_attention_mask=null_mask.float()).sample
-                eps = eps_null + guidance * (eps - eps_null)
+                out = self.unet(torch.cat([x, x]), t, encoder_hidden_states=both, encoder_attention_mask=both_mask).sample
+                cond, uncond = out.chunk(2)
+                out = uncond + guidance * (cond - uncond)
+            else:
+                out = self.unet(x, t, encoder_hidden_states=ctx, encoder_attention_mask=ctx_mask.float()).sample
             # 3. One deterministic DDIM step (eta = 0).
-            x = self.sample_scheduler.step(eps, t, x).prev_sample
-        x = x.clamp(-1, 1)
-        return F.interpolate(x, size=self.out_size, mode="bilinear", align_corners=False) if self.size != self.out_size else x
+            x = self.sample_scheduler.step(out, t, x).prev_sample
+        return x

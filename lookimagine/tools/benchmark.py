@@ -128,14 +128,15 @@ def query_set(pipeline, direction: str, n: int) -> list:
     return [pool[i % len(pool)] for i in range(n)]
 
 
-def time_queries(pipeline, queries: list, k: int = 5) -> dict:
-    """Latency of ``pipeline.run`` per query (both models), after ``WARMUP`` untimed queries."""
+def time_queries(pipeline, queries: list, k: int = 5, pictures: int = 1) -> dict:
+    """Latency of ``pipeline.run`` per query (both models), after ``WARMUP`` untimed queries; ``pictures``:
+    how many the text→image branch imagines per text query (the demo's "samples")."""
     for q in queries[:WARMUP]:
-        pipeline.run(q, k)
+        pipeline.run(q, k, n_images=pictures)
     total, per_model = [], {"baseline": [], "gxn": []}
     for q in queries:
         start = time.perf_counter()
-        result = pipeline.run(q, k)
+        result = pipeline.run(q, k, n_images=pictures)
         total.append(time.perf_counter() - start)
         per_model["baseline"].append(result.baseline.seconds)
         per_model["gxn"].append(result.gxn.seconds)
@@ -174,8 +175,10 @@ def measure_app(checkpoint: str, device: str, cache: Path, text: str, timeout: f
 # ---------------------------------------------------------------------------- the whole benchmark
 
 
-def benchmark(checkpoint: str, n_queries: int, device: str, app: bool, threads: int | None = None) -> dict:
-    """All figures, as a dict (see the module docstring); ``threads`` sets torch's threads for the queries."""
+def benchmark(checkpoint: str, n_queries: int, device: str, app: bool, threads: int | None = None,
+              pictures: int = 1) -> dict:
+    """All figures, as a dict (see the module docstring); ``threads`` sets torch's threads for the queries;
+    ``pictures``: how many pictures each text query imagines."""
     cache = Path(tempfile.mkdtemp(prefix="lookimagine-bench-cache-"))
     saved_cache_env = os.environ.get("LOOKIMAGINE_CACHE")
     try:
@@ -197,7 +200,9 @@ def benchmark(checkpoint: str, n_queries: int, device: str, app: bool, threads: 
         texts = query_set(pipeline, "text_to_image", n_queries)
         images = query_set(pipeline, "image_to_text", n_queries)
         queries = {"k": 5, "warmup_per_direction": WARMUP, "t2i_branch": _branch(pipeline),
-                   "text_to_image": time_queries(pipeline, texts), "image_to_text": time_queries(pipeline, images)}
+                   "pictures_per_text_query": pictures, "sampler": _sampler(pipeline),
+                   "text_to_image": time_queries(pipeline, texts, pictures=pictures),
+                   "image_to_text": time_queries(pipeline, images)}
         result = {"pipeline": pipeline.name, "gallery": pipeline.gallery_description, "load": load,
                   "queries": queries, "memory": {"after_load": mem_loaded, "after_queries": memory()},
                   "torch": torch_info(pipeline.gxn.device), "budgets": BUDGETS, "app": None}
@@ -210,6 +215,15 @@ def benchmark(checkpoint: str, n_queries: int, device: str, app: bool, threads: 
         else:
             os.environ["LOOKIMAGINE_CACHE"] = saved_cache_env
         shutil.rmtree(cache, ignore_errors=True)
+
+
+def _sampler(pipeline) -> dict | None:
+    """The diffusion branch's sampler (DDIM steps, guidance), None for a GAN or no branch."""
+    cfg = pipeline.gxn.model_config
+    if cfg.t2i != "diffusion":
+        return None
+    return {"name": "DDIM", "steps": cfg.diffusion_sample_steps, "guidance": cfg.diffusion_guidance,
+            "space": cfg.diffusion_space}
 
 
 def _branch(pipeline) -> str:
@@ -231,7 +245,10 @@ def print_report(r: dict) -> None:
     q = r["queries"]
     for direction in ("text_to_image", "image_to_text"):
         run, b, g = q[direction]["run"], q[direction]["baseline"], q[direction]["gxn"]
-        print(f"query {direction} ({run['n']} queries, both models, {q['t2i_branch']} branch): "
+        pictures = f", {q.get('pictures_per_text_query', 1)} pictures" if direction == "text_to_image" else ""
+        sampler = q.get("sampler") if direction == "text_to_image" else None
+        pictures += f" by DDIM, {sampler['steps']} steps" if sampler else ""
+        print(f"query {direction} ({run['n']} queries, both models, {q['t2i_branch']} branch{pictures}): "
               f"median {run['median_ms']:.1f} ms, p90 {run['p90_ms']:.1f} ms "
               f"(budget: median ≤ {r['budgets']['query_median_ms']} ms) — "
               f"baseline median {b['median_ms']:.1f} ms, GXN median {g['median_ms']:.1f} ms")
@@ -259,6 +276,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--json", dest="json_path", help="also write the figures here")
     parser.add_argument("--app", action="store_true", help="also time app.py from launch to its first API answer")
     parser.add_argument("--threads", type=int, help="torch threads for the timed queries (default: torch's choice)")
+    parser.add_argument("--pictures", type=int, default=1, help="pictures imagined per text query (default 1)")
     parser.add_argument("--child-load", help=argparse.SUPPRESS)  # internal: the load-time child process
     args = parser.parse_args(argv)
 
@@ -270,7 +288,7 @@ def main(argv: list[str] | None = None) -> int:
     argv_used = sys.argv[1:] if argv is None else argv
     command = "python -m lookimagine.tools.benchmark " + shlex.join(argv_used)
     try:
-        result = benchmark(args.checkpoint, args.queries, args.device, args.app, args.threads)
+        result = benchmark(args.checkpoint, args.queries, args.device, args.app, args.threads, args.pictures)
     except RuntimeError as err:  # a child that could not load (missing checkpoint, ...): say why, no trace
         print(f"benchmark failed: {err}", file=sys.stderr)
         return 1

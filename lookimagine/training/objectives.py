@@ -138,5 +138,6 @@ def objective(out: PassOutputs, tokens: torch.Tensor, lengths: torch.Tensor, ima
         terms["gan"] = generator_term(out.fake, out.mu, out.logvar, real, out.txt.t_l[:gb], tokens[:gb],
                                       lengths[:gb], pairs, cfg, judges, logs)
     if out.noise_pred is not None:
-        terms["diffusion"] = cfg.w_diffusion * losses.noise_prediction_loss(out.noise_pred, out.noise)
+        terms["diffusion"] = cfg.w_diffusion * losses.noise_prediction_loss(
+            out.noise_pred, out.noise, out.noise_weight)
     return terms

@@ -40,6 +40,7 @@ class PassOutputs:
     fake: torch.Tensor | None = None
     noise_pred: torch.Tensor | None = None
     noise: torch.Tensor | None = None
+    noise_weight: torch.Tensor | None = None  # (G,) per-sample weights of the denoising loss, or None
 
 
 class TrainingPass(nn.Module):
@@ -74,8 +75,8 @@ class TrainingPass(nn.Module):
             out.fake, out.mu, out.logvar = model.draw_gan(out.txt.t_l[:gen_batch], generator)
         if model.diffusion is not None and gen_batch:
             txt = out.txt
-            out.noise_pred, out.noise = model.diffusion.predict_noise(images[:gen_batch], txt.states[:gen_batch],
-                                                                      txt.mask[:gen_batch], generator)
+            out.noise_pred, out.noise, out.noise_weight = model.diffusion.predict_noise(
+                images[:gen_batch], txt.states[:gen_batch], txt.mask[:gen_batch], generator)
         return out
 
 

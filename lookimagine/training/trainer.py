@@ -90,6 +90,9 @@ class Trainer:
         self.memory_format = torch.channels_last if train_cfg.channels_last else torch.contiguous_format
         self.model = self._build_model(pretrained_towers=not resume and init is None)
         self.critic = self._start_from(init[0]) if init is not None else None
+        if not resume:
+            self._load_autoencoder(init_has_it=init is not None and any(
+                k.startswith("diffusion.autoencoder.") for k in init[0].state_dict()))
         self.opts, self.group_params = make_optimisers(self.model, train_cfg)
         self.disc = self.opt_d = None
         if self.model_cfg.t2i == "gan":
@@ -130,6 +133,22 @@ class Trainer:
             return None
         fmt = self.memory_format if self.model_cfg.backbone == "pocket" else torch.contiguous_format
         return init.to(self.device, memory_format=fmt).eval().requires_grad_(False)
+
+    def _load_autoencoder(self, init_has_it: bool) -> None:
+        """The latent diffusion branch's frozen autoencoder: from ``autoencoder_from``, or else from the
+        ``init_from`` checkpoint (a later stage); a run that has neither cannot draw anything sensible."""
+        diffusion = self.model.diffusion
+        if diffusion is None or diffusion.autoencoder is None:
+            return
+        if self.train_cfg.autoencoder_from:
+            from ..models.autoencoder import LatentAutoencoder
+
+            trained = LatentAutoencoder.load(self.train_cfg.autoencoder_from)
+            diffusion.autoencoder.load_state_dict(trained.state_dict())
+            diffusion.autoencoder.to(self.device)
+        elif not init_has_it:
+            raise ValueError("the latent diffusion branch needs its autoencoder: set autoencoder_from to a folder of "
+                             "python -m lookimagine.tools.train_autoencoder, or init_from a checkpoint that has one")
 
     def _optimizers(self) -> dict[str, torch.optim.Optimizer]:
         """Every optimiser under its name in the resumable state."""
