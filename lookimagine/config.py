@@ -88,6 +88,8 @@ class ModelConfig:
     diffusion_min_snr: float | None = None  # min-SNR-γ loss weighting (Hang et al., 2023); None: plain MSE
     diffusion_guidance: float = 2.0  # classifier-free guidance scale when sampling
     diffusion_cfg_drop: float = 0.1  # share of training pairs that see the null text (for guidance)
+    diffusion_pooled: bool = False  # also add the pooled text to the UNet's timestep embedding
+    diffusion_context_norm: bool = False  # layer-normalise the projected word states
 
     def __post_init__(self) -> None:
         _check_choices(self, similarity=SIMILARITIES, pool=POOLS, t2i=T2I_BRANCHES,
@@ -291,7 +293,8 @@ def _build_presets() -> dict[str, Preset]:
                            ("emoji", emoji_train, joint_emoji)):
         latent_model = dataclasses.replace(ModelConfig(), i2t=True, t2i="diffusion", diffusion_space="latent",
                                            diffusion_channels=(32, 64, 64), diffusion_sample_steps=20,
-                                           diffusion_prediction="v_prediction", diffusion_min_snr=5.0)
+                                           diffusion_prediction="v_prediction", diffusion_min_snr=5.0,
+                                           diffusion_pooled=True, diffusion_context_norm=True)
         ae = f"runs/autoencoder/{ds}"
         stage2 = dataclasses.replace(base, freeze_encoders=True, w_rank=0.0, batch_size=64, gen_batch=64,
                                      gen_lr=1e-3, epochs=20, lr_schedule="cosine", early_stop_patience=None,

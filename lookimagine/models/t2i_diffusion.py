@@ -45,23 +45,41 @@ class DiffusionT2I(nn.Module):
             channels, self.size = cfg.latent_channels, cfg.image_size // self.autoencoder.factor
         self.project = nn.Linear(cfg.text_hidden, cross_dim)  # grounded GRU states → cross-attention context
         self.null = nn.Parameter(torch.zeros(1, 1, cross_dim))  # the "no text" context for guidance
+        # the GRU states are small (mean |x| ≈ 0.2 on shapes): normalised, the context speaks as loudly as the
+        # UNet's own features, as Stable Diffusion's layer-normed CLIP states do
+        self.context_norm = nn.LayerNorm(cross_dim) if cfg.diffusion_context_norm else None
         self.unet = UNet2DConditionModel(
             sample_size=self.size, in_channels=channels, out_channels=channels, layers_per_block=1,
             block_out_channels=tuple(cfg.diffusion_channels),
             down_block_types=("DownBlock2D",) + ("CrossAttnDownBlock2D",) * (n - 1),
             up_block_types=("CrossAttnUpBlock2D",) * (n - 1) + ("UpBlock2D",),
             cross_attention_dim=cross_dim, attention_head_dim=8, norm_num_groups=8,
+            # the sentence as a whole (masked mean of the context) joins the timestep embedding: a global
+            # signal that reaches every ResNet block, beside the word-by-word cross-attention
+            **(dict(class_embed_type="projection", projection_class_embeddings_input_dim=cross_dim)
+               if cfg.diffusion_pooled else {}),
         )
+        self.pooled = cfg.diffusion_pooled
         self.train_scheduler = DDPMScheduler(num_train_timesteps=cfg.diffusion_train_steps,
                                              beta_schedule="squaredcos_cap_v2",
                                              prediction_type=cfg.diffusion_prediction)
-        self.sample_scheduler = DDIMScheduler.from_config(self.train_scheduler.config)
+        # DDIM clips its x0 estimate to [-1, 1] by default: right for pictures, ruinous for unit-variance latents
+        # (most of their mass lies beyond ±1), which it squashes to a faint blur; Stable Diffusion turns it off too
+        self.sample_scheduler = DDIMScheduler.from_config(self.train_scheduler.config,
+                                                          clip_sample=cfg.diffusion_space == "pixel")
         self.channels = channels
         self.out_size = cfg.image_size
         self.sample_steps = cfg.diffusion_sample_steps
         self.guidance = cfg.diffusion_guidance
         self.drop_prob = cfg.diffusion_cfg_drop
         self.min_snr = cfg.diffusion_min_snr
+
+    def denoise(self, x: torch.Tensor, t, ctx: torch.Tensor, ctx_mask: torch.Tensor) -> torch.Tensor:
+        """The UNet's prediction for x (B, C, s, s) at t, given the context (B, T, D) and its float mask (B, T)."""
+        pooled = None
+        if self.pooled:  # masked mean of the context: the null token alone for a dropped or null text
+            pooled = (ctx * ctx_mask[..., None]).sum(1) / ctx_mask.sum(1, keepdim=True).clamp_min(1)
+        return self.unet(x, t, encoder_hidden_states=ctx, encoder_attention_mask=ctx_mask, class_labels=pooled).sample
 
     def to_space(self, images: torch.Tensor) -> torch.Tensor:
         """Pictures (B, 3, H, W) in [-1, 1] → what the UNet denoises: latents (B, C, s, s) or pictures at s×s."""
@@ -89,7 +107,8 @@ class DiffusionT2I(nn.Module):
 
     def context(self, states: torch.Tensor, mask: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """GRU states (B, T, H), mask (B, T) → cross-attention context (B, T, D) and its mask."""
-        return self.project(states), mask
+        ctx = self.project(states)
+        return (self.context_norm(ctx) if self.context_norm is not None else ctx), mask
 
     def predict_noise(self, images: torch.Tensor, states: torch.Tensor, mask: torch.Tensor,
                       generator: torch.Generator | None = None, drop_prob: float | None = None):
@@ -114,7 +133,7 @@ class DiffusionT2I(nn.Module):
         t = torch.randint(0, self.train_scheduler.config.num_train_timesteps, (x0.shape[0],),
                           generator=generator, device=x0.device)
         noisy = self.train_scheduler.add_noise(x0, noise, t)
-        pred = self.unet(noisy, t, encoder_hidden_states=ctx, encoder_attention_mask=ctx_mask.float()).sample
+        pred = self.denoise(noisy, t, ctx, ctx_mask.float())
         target = self.train_scheduler.get_velocity(x0, noise, t) if self.train_scheduler.config.prediction_type == \
             "v_prediction" else noise
         return pred, target, self.loss_weights(t)
@@ -144,11 +163,11 @@ class DiffusionT2I(nn.Module):
         for t in self.sample_scheduler.timesteps:
             # 2. Predict (ε or v) with and without the text, and guide.
             if guidance != 1.0:
-                out = self.unet(torch.cat([x, x]), t, encoder_hidden_states=both, encoder_attention_mask=both_mask).sample
+                out = self.denoise(torch.cat([x, x]), t, both, both_mask)
                 cond, uncond = out.chunk(2)
                 out = uncond + guidance * (cond - uncond)
             else:
-                out = self.unet(x, t, encoder_hidden_states=ctx, encoder_attention_mask=ctx_mask.float()).sample
+                out = self.denoise(x, t, ctx, ctx_mask.float())
             # 3. One deterministic DDIM step (eta = 0).
             x = self.sample_scheduler.step(out, t, x).prev_sample
         return x

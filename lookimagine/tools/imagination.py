@@ -29,7 +29,7 @@ from ..models.autoencoder import psnr
 from ..models.checkpoint import load_checkpoint
 from ..training.health import conditioning_probe
 
-SHAPES_POOL = {"n": 6000, "seed": 1}  # the latent stage 2's first-epoch training scenes: the perfect sampler's pool
+SHAPES_POOL = {"n": 20_000, "seed": 0}  # stage 1's fixed training scenes: the perfect sampler's pool
 
 
 def _split(dataset: str, train_cfg: TrainConfig, split: str):
@@ -53,6 +53,23 @@ def perfect_sampler(ds, first_caps: list[str], rng: np.random.Generator) -> tupl
         picture = fit_square(pool.load_image(int(rng.choice(true_scenes))), 64)
         images.append(torch.from_numpy(np.asarray(picture).copy()).permute(2, 0, 1))
     return torch.stack(images), found / len(first_caps)
+
+
+def perfect_sampler_probe(captions: list[str], seed: int = 0) -> float:
+    """Shapes: the conditioning probe of a perfect sampler (4 random training scenes each caption is true of):
+    what a faithful, diverse generator scores. A caption true of many scenes leaves most of a picture to chance,
+    so even a perfect sampler's pictures owe little of their variance to the text."""
+    from ..data.images import fit_square
+    from ..data.shapes import truth_matrix
+
+    pool = load_dataset("shapes", "train", **SHAPES_POOL)
+    truth = truth_matrix(captions, [pool.scene_of(i) for i in range(len(pool))])
+    rng = np.random.default_rng(seed)
+
+    def draw(_generator) -> torch.Tensor:
+        return torch.stack([torch.from_numpy(np.asarray(fit_square(pool.load_image(int(rng.choice(
+            np.flatnonzero(truth[:, j])))), 64)).copy()).permute(2, 0, 1).float() for j in range(len(captions))])
+    return conditioning_probe(draw, n_draws=4, seed=seed)
 
 
 def diversity_captions(dataset: str, ds, split, n_captions: int = 16, rng=None) -> tuple[list[str], list[torch.Tensor]]:
@@ -95,9 +112,17 @@ def branch_name(cfg: ModelConfig) -> str:
     return cfg.t2i
 
 
-def run_figures(run: str, dataset: str, split_name: str, judge, judge_vocab, n: int, truth, diversity) -> dict:
+def run_figures(run: str, dataset: str, split_name: str, judge, judge_vocab, n: int, truth, diversity,
+                sampler: dict | None = None) -> dict:
+    """``sampler``: ModelConfig fields of the diffusion sampler to use instead of the checkpoint's
+    (``diffusion_sample_steps``, ``diffusion_guidance``), to choose them on val."""
+    import dataclasses
+
     model, vocab, config = load_checkpoint(resolve_checkpoint(run))
-    model_cfg = from_dict(ModelConfig, config["model"])
+    model_cfg = dataclasses.replace(from_dict(ModelConfig, config["model"]), **(sampler or {}))
+    if model.diffusion is not None:
+        model.diffusion.sample_steps = model_cfg.diffusion_sample_steps
+        model.diffusion.guidance = model_cfg.diffusion_guidance
     ds = _split(dataset, from_dict(TrainConfig, config["train"]), split_name)
     split = encode_split(ds, vocab, image_size=model_cfg.image_size, max_len=20)
     first, _ = first_captions(split, n)
@@ -121,6 +146,51 @@ def run_figures(run: str, dataset: str, split_name: str, judge, judge_vocab, n: 
     return out
 
 
+def sheet(run: str, dataset: str, out: Path, rows_per_split: int = 5) -> Path:
+    """A picture of what the branch imagines: for captions of the test split (and, on shapes, of the held-out
+    colour–shape pairs), the real picture the caption came with, then 4 samples (seeds 0–3) of ``run``."""
+    from PIL import Image, ImageDraw
+
+    from ..data.images import fit_square, from_tensor
+    from ..data.preview import _font, wrap
+
+    model, vocab, config = load_checkpoint(resolve_checkpoint(run))
+    train_cfg = from_dict(TrainConfig, config["train"])
+    splits = ["test", "test-heldout"] if dataset == "shapes" else ["test"]
+    items = []
+    for name in splits:
+        ds = _split(dataset, train_cfg, name)
+        picks = np.linspace(0, len(ds) - 1, rows_per_split).round().astype(int).tolist()
+        items += [(name, ds.load_image(i), ds.captions_of(i)[0]) for i in picks]
+    cell, pad, text_w = 96, 8, 250
+    font, bold = _font(12), _font(13)
+    width = pad + 5 * (cell + pad) + text_w
+    picture = Image.new("RGB", (width, 52 + len(items) * (cell + pad)), "white")
+    draw = ImageDraw.Draw(picture)
+    cfg = model.cfg
+    how = (f"{branch_name(cfg)}, DDIM {cfg.diffusion_sample_steps} steps, guidance {cfg.diffusion_guidance}"
+           if cfg.t2i == "diffusion" else "GAN")
+    draw.text((pad, 8), f"GXN imagines · {dataset} ({how}) · {run}", fill="black", font=bold)
+    draw.text((pad, 28), "real picture  |  four samples of its caption (seeds 0-3)  |  the caption (split)",
+              fill=(110, 110, 110), font=font)
+    y = 52
+    for split_name, image, caption in items:
+        tokens, lengths = tokens_of(vocab, [caption])
+        with torch.no_grad():
+            txt = model.eval().encode_text(tokens, lengths)
+            drawn = [model.draw(txt, generator=torch.Generator().manual_seed(s))[0] for s in range(4)]
+        tiles = [fit_square(image, cell)] + [from_tensor(x).resize((cell, cell), Image.NEAREST) for x in drawn]
+        for j, tile in enumerate(tiles):
+            picture.paste(tile, (pad + j * (cell + pad), y))
+        draw.text((pad + 5 * (cell + pad), y + 4), "\n".join(wrap(caption, font, text_w - pad)[:4]), fill="black",
+                  font=font)
+        draw.text((pad + 5 * (cell + pad), y + cell - 18), split_name, fill=(110, 110, 110), font=font)
+        y += cell + pad
+    out.parent.mkdir(parents=True, exist_ok=True)
+    picture.save(out)
+    return out
+
+
 def mean_std(values: list[float]) -> dict:
     a = np.asarray(values, dtype=float)
     return {"mean": float(a.mean()), "std": float(a.std(ddof=1)) if len(a) > 1 else 0.0, "values": a.tolist()}
@@ -135,7 +205,12 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--n", type=int, default=1000, help="queries: the first n images of the split")
     p.add_argument("--out", default="assets/results/imagination.json")
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--steps", type=int, help="DDIM steps instead of the checkpoint's (choose on val)")
+    p.add_argument("--guidance", type=float, help="guidance scale instead of the checkpoint's (choose on val)")
+    p.add_argument("--sheet", help="also write a picture of the first run's samples here (PNG)")
     a = p.parse_args(argv)
+    sampler = {k: v for k, v in (("diffusion_sample_steps", a.steps), ("diffusion_guidance", a.guidance))
+               if v is not None}
     torch.set_num_threads(a.threads)
     command = "python -m lookimagine.tools.imagination " + " ".join(argv if argv is not None else sys.argv[1:])
     judge_dir = resolve_checkpoint(a.judge)
@@ -152,7 +227,7 @@ def main(argv: list[str] | None = None) -> None:
         pictures["perfect_sampler"], found = perfect_sampler(ds, [split.captions[r] for r in first], rng)
     ceilings = judge_figures(judge, judge_vocab, split, pictures, n, truth)
     diversity = diversity_captions(a.dataset, ds, split, rng=rng)
-    runs = [run_figures(r, a.dataset, a.split, judge, judge_vocab, n, truth, diversity) for r in a.runs]
+    runs = [run_figures(r, a.dataset, a.split, judge, judge_vocab, n, truth, diversity, sampler) for r in a.runs]
     keys = [k for k in ("r_precision", "r_precision_truth", "probe", "diversity_ratio") if k in runs[0]]
     entry = {"command": command, "split": a.split, "n_queries": n, "n_candidates": 100,
              "branch": runs[0]["branch"], "sampler": runs[0]["sampler"],
@@ -168,6 +243,7 @@ def main(argv: list[str] | None = None) -> None:
     if found is not None:
         entry["perfect_sampler"] = {"r_precision": ceilings["perfect_sampler"]["r_precision"],
                                     "r_precision_truth": ceilings["perfect_sampler"]["r_precision_truth"],
+                                    "probe": perfect_sampler_probe(list(dict.fromkeys(split.captions))[:16]),
                                     "captions_found": found, "pool": SHAPES_POOL}
     if "reconstruction" in runs[0]:
         entry["reconstruction"] = runs[0]["reconstruction"]
@@ -176,6 +252,9 @@ def main(argv: list[str] | None = None) -> None:
     everything[a.dataset] = entry
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(everything, indent=1))
+    if a.sheet:
+        entry["sheet"] = str(sheet(a.runs[0], a.dataset, Path(a.sheet)))
+        out.write_text(json.dumps({**everything, a.dataset: entry}, indent=1))
     print(json.dumps({k: v for k, v in entry.items() if k != "per_seed"}, indent=1))
 
 
