@@ -129,8 +129,9 @@ def run_figures(run: str, dataset: str, split_name: str, judge, judge_vocab, n: 
     fakes = imagine(model, split, first, seed=0)
     figures = judge_figures(judge, judge_vocab, split, {"imagined": fakes}, n, truth)["imagined"]
     distinct = list(dict.fromkeys(split.captions))[:16]
-    out = {"run": str(resolve_checkpoint(run)), "seed": config["train"]["seed"], **figures,
-           "probe": probe(model, vocab, distinct), **diversity_ratio(model, vocab, *diversity)}
+    out = {"run": str(resolve_checkpoint(run)), "seed": config["train"]["seed"],
+           "encoders_from": config["train"].get("init_from"), **figures,
+           "probe": probe(model, vocab, distinct), **(diversity_ratio(model, vocab, *diversity) if diversity else {})}
     if model.diffusion is not None and model.diffusion.autoencoder is not None:
         from ..data.images import images_to_float
 
@@ -146,7 +147,7 @@ def run_figures(run: str, dataset: str, split_name: str, judge, judge_vocab, n: 
     return out
 
 
-def sheet(run: str, dataset: str, out: Path, rows_per_split: int = 5) -> Path:
+def sheet(run: str, dataset: str, out: Path, rows_per_split: int = 5, sampler: dict | None = None) -> Path:
     """A picture of what the branch imagines: for captions of the test split (and, on shapes, of the held-out
     colour–shape pairs), the real picture the caption came with, then 4 samples (seeds 0–3) of ``run``."""
     from PIL import Image, ImageDraw
@@ -154,7 +155,13 @@ def sheet(run: str, dataset: str, out: Path, rows_per_split: int = 5) -> Path:
     from ..data.images import fit_square, from_tensor
     from ..data.preview import _font, wrap
 
+    import dataclasses
+
     model, vocab, config = load_checkpoint(resolve_checkpoint(run))
+    if model.diffusion is not None and sampler:  # the sampler the figures were measured with
+        model.cfg = dataclasses.replace(model.cfg, **sampler)
+        model.diffusion.sample_steps = model.cfg.diffusion_sample_steps
+        model.diffusion.guidance = model.cfg.diffusion_guidance
     train_cfg = from_dict(TrainConfig, config["train"])
     splits = ["test", "test-heldout"] if dataset == "shapes" else ["test"]
     items = []
@@ -208,6 +215,8 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--steps", type=int, help="DDIM steps instead of the checkpoint's (choose on val)")
     p.add_argument("--guidance", type=float, help="guidance scale instead of the checkpoint's (choose on val)")
     p.add_argument("--sheet", help="also write a picture of the first run's samples here (PNG)")
+    p.add_argument("--quick", action="store_true",
+                   help="R-precision and the probe only (no perfect sampler, diversity or sheet): for choosing on val")
     a = p.parse_args(argv)
     sampler = {k: v for k, v in (("diffusion_sample_steps", a.steps), ("diffusion_guidance", a.guidance))
                if v is not None}
@@ -223,12 +232,15 @@ def main(argv: list[str] | None = None) -> None:
     rng = np.random.default_rng(0)
     pictures = {"real": split.images[:n]}
     found = None
-    if a.dataset == "shapes":
+    if a.dataset == "shapes" and not a.quick:
         pictures["perfect_sampler"], found = perfect_sampler(ds, [split.captions[r] for r in first], rng)
     ceilings = judge_figures(judge, judge_vocab, split, pictures, n, truth)
-    diversity = diversity_captions(a.dataset, ds, split, rng=rng)
+    diversity = None if a.quick else diversity_captions(a.dataset, ds, split, rng=rng)
     runs = [run_figures(r, a.dataset, a.split, judge, judge_vocab, n, truth, diversity, sampler) for r in a.runs]
     keys = [k for k in ("r_precision", "r_precision_truth", "probe", "diversity_ratio") if k in runs[0]]
+    if a.quick:
+        for r in runs:
+            r.pop("reconstruction", None)
     entry = {"command": command, "split": a.split, "n_queries": n, "n_candidates": 100,
              "branch": runs[0]["branch"], "sampler": runs[0]["sampler"],
              **{k: mean_std([r[k] for r in runs]) for k in keys},
@@ -253,7 +265,7 @@ def main(argv: list[str] | None = None) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(everything, indent=1))
     if a.sheet:
-        entry["sheet"] = str(sheet(a.runs[0], a.dataset, Path(a.sheet)))
+        entry["sheet"] = str(sheet(a.runs[0], a.dataset, Path(a.sheet), sampler=sampler))
         out.write_text(json.dumps({**everything, a.dataset: entry}, indent=1))
     print(json.dumps({k: v for k, v in entry.items() if k != "per_seed"}, indent=1))
 
