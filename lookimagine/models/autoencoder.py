@@ -7,7 +7,7 @@ that latent, where one denoising step costs a sixteenth of a pixel-space one.
 
 A plain deterministic conv autoencoder, like TAESD (diffusers' ``AutoencoderTiny``) but downsampling
 at its first layer: ``AutoencoderTiny`` keeps every block at one width and its first block at full
-resolution, which costs 2.7 s per training step at batch 64 on one CPU thread, against 0.3 s here.
+resolution, which cost 2.7 s per training step at batch 64 on one (shared) CPU thread.
 ``scale`` (a buffer, saved with the weights) brings the latents to unit variance, measured on the
 training images after training, as Stable Diffusion's ``scaling_factor`` does.
 """

@@ -12,6 +12,7 @@ picture of each, then 4 samples of the first run.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import sys
 from pathlib import Path
@@ -36,13 +37,30 @@ def _split(dataset: str, train_cfg: TrainConfig, split: str):
     return load_dataset(dataset, split, **train_cfg.dataset_kwargs())
 
 
-def perfect_sampler(ds, first_caps: list[str], rng: np.random.Generator) -> tuple[torch.Tensor, float]:
-    """Shapes: for each caption, a training scene it is true of, drawn at random (uint8), and the share found."""
-    from ..data.images import fit_square
+@functools.lru_cache(maxsize=1)
+def _shapes_pool():
+    """(the perfect sampler's training scenes, their scene graphs), loaded once per process."""
+    pool = load_dataset("shapes", "train", **SHAPES_POOL)
+    return pool, [pool.scene_of(i) for i in range(len(pool))]
+
+
+def _pool_truth(captions: list[str]) -> np.ndarray:
+    """(pool scenes, captions) bool: caption j is true of pool scene i, by the checker."""
     from ..data.shapes import truth_matrix
 
-    pool = load_dataset("shapes", "train", **SHAPES_POOL)
-    truth = truth_matrix(first_caps, [pool.scene_of(i) for i in range(len(pool))])  # (scenes, captions)
+    return truth_matrix(captions, _shapes_pool()[1])
+
+
+def _pool_picture(i: int) -> torch.Tensor:
+    """Pool scene i as uint8 (3, 64, 64)."""
+    from ..data.images import fit_square
+
+    return torch.from_numpy(np.asarray(fit_square(_shapes_pool()[0].load_image(int(i)), 64)).copy()).permute(2, 0, 1)
+
+
+def perfect_sampler(ds, first_caps: list[str], rng: np.random.Generator) -> tuple[torch.Tensor, float]:
+    """Shapes: for each caption, a training scene it is true of, drawn at random (uint8), and the share found."""
+    truth = _pool_truth(first_caps)  # (scenes, captions)
     images, found = [], 0
     for j in range(len(first_caps)):
         true_scenes = np.flatnonzero(truth[:, j])
@@ -50,8 +68,7 @@ def perfect_sampler(ds, first_caps: list[str], rng: np.random.Generator) -> tupl
             images.append(torch.full((3, 64, 64), 255, dtype=torch.uint8))
             continue
         found += 1
-        picture = fit_square(pool.load_image(int(rng.choice(true_scenes))), 64)
-        images.append(torch.from_numpy(np.asarray(picture).copy()).permute(2, 0, 1))
+        images.append(_pool_picture(rng.choice(true_scenes)))
     return torch.stack(images), found / len(first_caps)
 
 
@@ -59,16 +76,12 @@ def perfect_sampler_probe(captions: list[str], seed: int = 0) -> float:
     """Shapes: the conditioning probe of a perfect sampler (4 random training scenes each caption is true of):
     what a faithful, diverse generator scores. A caption true of many scenes leaves most of a picture to chance,
     so even a perfect sampler's pictures owe little of their variance to the text."""
-    from ..data.images import fit_square
-    from ..data.shapes import truth_matrix
-
-    pool = load_dataset("shapes", "train", **SHAPES_POOL)
-    truth = truth_matrix(captions, [pool.scene_of(i) for i in range(len(pool))])
+    truth = _pool_truth(captions)
     rng = np.random.default_rng(seed)
 
     def draw(_generator) -> torch.Tensor:
-        return torch.stack([torch.from_numpy(np.asarray(fit_square(pool.load_image(int(rng.choice(
-            np.flatnonzero(truth[:, j])))), 64)).copy()).permute(2, 0, 1).float() for j in range(len(captions))])
+        return torch.stack([_pool_picture(rng.choice(np.flatnonzero(truth[:, j]))).float()
+                            for j in range(len(captions))])
     return conditioning_probe(draw, n_draws=4, seed=seed)
 
 
@@ -77,21 +90,15 @@ def diversity_captions(dataset: str, ds, split, n_captions: int = 16, rng=None) 
 
     shapes: distinct first captions of the split true of ≥ 1% of the perfect sampler's training scenes, with
     4 such scenes at random; emoji: names drawn in ≥ 2 styles in the split, with those drawings."""
-    from ..data.images import fit_square
-
     if dataset == "shapes":
-        from ..data.shapes import truth_matrix
-
-        pool = load_dataset("shapes", "train", **SHAPES_POOL)
         owner = split.image_of_caption.numpy()
         caps = list(dict.fromkeys(split.captions[int(np.flatnonzero(owner == i)[0])] for i in range(len(ds))))
-        truth = truth_matrix(caps, [pool.scene_of(i) for i in range(len(pool))])
+        truth = _pool_truth(caps)
         chosen = [j for j in range(len(caps)) if truth[:, j].mean() >= 0.01][:n_captions]
         stacks = []
         for j in chosen:
             picks = rng.choice(np.flatnonzero(truth[:, j]), size=4, replace=False)
-            stacks.append(torch.stack([torch.from_numpy(np.asarray(fit_square(pool.load_image(int(i)), 64)).copy())
-                                       .permute(2, 0, 1) for i in picks]))
+            stacks.append(torch.stack([_pool_picture(i) for i in picks]))
         return [caps[j] for j in chosen], stacks
     by_name: dict[str, list[int]] = {}
     for i in range(len(ds)):
@@ -112,17 +119,24 @@ def branch_name(cfg: ModelConfig) -> str:
     return cfg.t2i
 
 
-def run_figures(run: str, dataset: str, split_name: str, judge, judge_vocab, n: int, truth, diversity,
-                sampler: dict | None = None) -> dict:
-    """``sampler``: ModelConfig fields of the diffusion sampler to use instead of the checkpoint's
-    (``diffusion_sample_steps``, ``diffusion_guidance``), to choose them on val."""
+def load_with_sampler(run: str, sampler: dict | None = None):
+    """``load_checkpoint`` of a run, its diffusion sampler set from ``sampler`` (ModelConfig fields
+    ``diffusion_sample_steps``, ``diffusion_guidance``) instead of the checkpoint's, as chosen on val."""
     import dataclasses
 
     model, vocab, config = load_checkpoint(resolve_checkpoint(run))
-    model_cfg = dataclasses.replace(from_dict(ModelConfig, config["model"]), **(sampler or {}))
-    if model.diffusion is not None:
-        model.diffusion.sample_steps = model_cfg.diffusion_sample_steps
-        model.diffusion.guidance = model_cfg.diffusion_guidance
+    if model.diffusion is not None and sampler:
+        model.cfg = dataclasses.replace(model.cfg, **sampler)
+        model.diffusion.sample_steps = model.cfg.diffusion_sample_steps
+        model.diffusion.guidance = model.cfg.diffusion_guidance
+    return model, vocab, config
+
+
+def run_figures(run: str, dataset: str, split_name: str, judge, judge_vocab, n: int, truth, diversity,
+                sampler: dict | None = None) -> dict:
+    """``sampler``: see ``load_with_sampler``."""
+    model, vocab, config = load_with_sampler(run, sampler)
+    model_cfg = model.cfg
     ds = _split(dataset, from_dict(TrainConfig, config["train"]), split_name)
     split = encode_split(ds, vocab, image_size=model_cfg.image_size, max_len=20)
     first, _ = first_captions(split, n)
@@ -155,13 +169,7 @@ def sheet(run: str, dataset: str, out: Path, rows_per_split: int = 5, sampler: d
     from ..data.images import fit_square, from_tensor
     from ..data.preview import _font, wrap
 
-    import dataclasses
-
-    model, vocab, config = load_checkpoint(resolve_checkpoint(run))
-    if model.diffusion is not None and sampler:  # the sampler the figures were measured with
-        model.cfg = dataclasses.replace(model.cfg, **sampler)
-        model.diffusion.sample_steps = model.cfg.diffusion_sample_steps
-        model.diffusion.guidance = model.cfg.diffusion_guidance
+    model, vocab, config = load_with_sampler(run, sampler)  # the sampler the figures were measured with
     train_cfg = from_dict(TrainConfig, config["train"])
     splits = ["test", "test-heldout"] if dataset == "shapes" else ["test"]
     items = []
