@@ -24,6 +24,8 @@ SHIP_RULES = {
     "gxn-val": "the seed whose GXN has the best val rsum",
     "stage1-val": "the seed whose stage 1 (the encoders both models start from) has the best val rsum, chosen "
                   "before any GXN was trained, so the choice cannot favour GXN",
+    "median-val-diff": "the seed whose paired val difference (GXN's best val rsum − its equal-epoch baseline's) is "
+                       "the median of the seeds', so the shipped pair shows a typical difference, not the best",
 }
 
 
@@ -44,10 +46,22 @@ def choose_seed(runs_root: Path, dataset: str, rule: str) -> tuple[int, dict[int
         raise SystemExit(f"no finished staged {dataset} GXN runs in {runs_root}")
     if rule == "gxn-val":
         return max(candidates, key=candidates.get), candidates, stage1
+    if rule == "median-val-diff":
+        return median_seed(candidates, val_rsums(runs_root, dataset, "baseline")), candidates, stage1
     seed = max(stage1, key=stage1.get)
     if seed not in candidates:
         raise SystemExit(f"seed {seed} has the best stage 1 but no finished GXN in {runs_root}")
     return seed, candidates, stage1
+
+
+def median_seed(gxn: dict[int, float], baseline: dict[int, float]) -> int:
+    """The seed whose GXN − baseline val difference is the median (with an even count, the lower of the two
+    middle ones; ties to the smaller seed)."""
+    diffs = {s: gxn[s] - baseline[s] for s in sorted(gxn) if s in baseline}
+    if not diffs:
+        raise SystemExit("no seed has both a finished GXN and a finished baseline")
+    ranked = sorted(diffs, key=lambda s: (diffs[s], s))
+    return ranked[(len(ranked) - 1) // 2]
 
 
 def ship(dataset: str, runs_root: Path, assets: Path, command: str, rule: str = "gxn-val",
@@ -69,7 +83,9 @@ def ship(dataset: str, runs_root: Path, assets: Path, command: str, rule: str = 
         shutil.rmtree(out, ignore_errors=True)
         meta = {**config["meta"], "shipped_by": command, "seed_rule": SHIP_RULES[rule],
                 "val_rsum_of_gxn_seeds": candidates,
-                **({"val_rsum_of_stage1_seeds": stage1} if rule == "stage1-val" else {})}
+                **({"val_rsum_of_stage1_seeds": stage1} if rule == "stage1-val" else {}),
+                **({"val_rsum_of_baseline_seeds": val_rsums(runs_root, dataset, "baseline")}
+                   if rule == "median-val-diff" else {})}
         save_checkpoint(out, model, vocab, from_dict(TrainConfig, config["train"]), meta, half=True)
         run_meta = json.loads((run / "run.json").read_text())
         result_path = results / f"{variant}-s{seed}-test.json"
@@ -168,6 +184,7 @@ from the JSONs in `assets/results/` (do not edit it by hand); the rest is writte
 FOREST_PNG = "verdict_forest.png"
 FOREST_ALT = "GXN − baseline, R@1, per dataset, split and direction, with 95% intervals: at equal epochs and at equal wall-clock"
 MARK_FIGURE_START, MARK_FIGURE_END = "<!-- figure:start -->", "<!-- figure:end -->"
+MARK_HEADLINE_START, MARK_HEADLINE_END = "<!-- headline:start -->", "<!-- headline:end -->"
 
 
 def tables(assets: Path, readme: Path, command: str, results_md: Path | None = None) -> dict:
@@ -183,6 +200,8 @@ def tables(assets: Path, readme: Path, command: str, results_md: Path | None = N
     if not staged:
         raise SystemExit("no assets/results/staged/*/verdict.json: run scripts/evaluate_staged.sh first")
     converged = sorted((assets / "results" / "converged").glob("*/verdict.json"))
+    families = {recipe: holm_family(paths, command) for recipe, paths in (("staged", staged), ("converged", converged))
+                if paths}
     forest = forest_figure(staged, converged, assets / "figures" / FOREST_PNG)
     parts, summary = [], {"datasets": {}}
     for path in staged:
@@ -190,6 +209,7 @@ def tables(assets: Path, readme: Path, command: str, results_md: Path | None = N
         parts += more + converged_sections([p for p in converged if p.parent.name == path.parent.name])
         summary["datasets"].update(of_dataset["datasets"])
     summary["command"] = command
+    summary["headline"] = families
     summary["figure"] = str(forest.relative_to(assets.parent)) if forest.is_relative_to(assets.parent) else str(forest)
     bench = benchmark_section(assets / "results")
     if bench:
@@ -216,8 +236,37 @@ def tables(assets: Path, readme: Path, command: str, results_md: Path | None = N
                  f"against the same epochs without generators), at equal wall-clock (against the baseline trained "
                  f"as long as GXN's extra stages take) and, on shapes, with both started from that longer-trained "
                  f"encoder.*")
-        readme.write_text(splice(readme.read_text(), MARK_FIGURE_START, MARK_FIGURE_END, block))
+        text = splice(readme.read_text(), MARK_FIGURE_START, MARK_FIGURE_END, block)
+        readme.write_text(splice(text, MARK_HEADLINE_START, MARK_HEADLINE_END, headline_markdown(families, command)))
     return summary
+
+
+def holm_family(verdicts: list[Path], command: str) -> dict:
+    """The pre-registered headline family of one recipe's verdicts (``evaluation/multiple.py``), Holm-adjusted
+    over all its datasets; each ``verdict.json`` gets its own cells as ``headline`` (read by its tables)."""
+    from .evaluation.multiple import headline, load_plan
+
+    loaded = {p.parent.name: json.loads(p.read_text()) for p in verdicts}
+    family = {**headline(loaded, load_plan()), "command": command}
+    for path in verdicts:
+        v = loaded[path.parent.name]
+        v["headline"] = {**{k: family[k] for k in ("alpha", "family", "examined", "survive", "command")},
+                         "cells": [c for c in family["cells"] if c["dataset"] == path.parent.name]}
+        path.write_text(json.dumps(v, indent=1))
+    return family
+
+
+def headline_markdown(families: dict, command: str) -> str:
+    """The README's headline: what survives Holm correction in each recipe, in plain words."""
+    from .evaluation.multiple import headline_sentence
+
+    names = {"staged": "**Five paired seeds of the staged recipe** (shapes and emoji)",
+             "converged": "**Both started from the longer-trained encoder** (shapes)"}
+    lines = [f"<!-- generated by `{command}` from assets/results/{{staged,converged}}/*/verdict.json and "
+             f"assets/results/preregistered.json -->"]
+    for recipe, family in families.items():
+        lines.append(f"- {names.get(recipe, recipe)}, {family['family']}: {headline_sentence(family)}")
+    return "\n".join(lines)
 
 
 def splice(src: str, start: str, end: str, text: str) -> str:

@@ -132,7 +132,6 @@ def training_summary(runs: Path, dataset: str, seeds: list[int]) -> dict:
 # ---- markdown for RESULTS.md (python -m lookimagine.report) ---------------------------------------------
 SPLIT_TITLES = {"test": "test", "test-heldout": "test-heldout (held-out colour–shape pairs)",
                 "test-style": "test-style (Noto Color Emoji, an artist never seen in training)"}
-PAPER_MARGIN = {"i2t_r1": 4.5, "t2i_r1": 3.0}  # GXN − baseline in the paper (MSCOCO 1K, R@1)
 
 
 def _ms(stat: dict, ci: bool = False) -> str:
@@ -234,7 +233,12 @@ def health_markdown(training: dict) -> str:
 
 def verdict_sentence(summary: dict, dataset: str, against: str = "baseline") -> str:
     """One line per dataset, computed from the paired differences: where GXN is ahead, behind or level.
-    ``against``: "baseline" (equal epochs) or "baseline_wall" (equal wall-clock)."""
+    ``against``: "baseline" (equal epochs) or "baseline_wall" (equal wall-clock). With the Holm-adjusted
+    headline family (``summary["headline"]``, written by ``python -m lookimagine.report``), "ahead" and
+    "behind" are said only of the cells that survive the adjustment; without it, of intervals that exclude 0."""
+    family = summary.get("headline")
+    basis = "equal wall-clock" if against == "baseline_wall" else "equal epochs"
+    cells = {(c["split"], c["metric"]): c for c in (family or {}).get("cells", []) if c["basis"] == basis}
     bits = []
     for split, v in summary["splits"].items():
         d = v.get(f"gxn_minus_{against}")
@@ -242,16 +246,20 @@ def verdict_sentence(summary: dict, dataset: str, against: str = "baseline") -> 
             continue
         words = []
         for key, name in (("i2t_r1", "image→text"), ("t2i_r1", "text→image")):
-            stat = d[key]
-            lo, hi = stat["ci95"] if stat.get("ci95") else (stat["mean"], stat["mean"])
-            state = ("ahead" if lo > 0 else "behind" if hi < 0 else "level (the interval includes 0)")
-            margin = " — at least the paper's margin" if lo >= PAPER_MARGIN[key] else ""
-            words.append(f"{name} R@1 {stat['mean']:+.1f}, {state}{margin}")
+            stat, cell = d[key], cells.get((split, key))
+            if cell is not None:
+                state = cell["verdict"] + f" (Holm p = {cell['holm_p']:.3f})"
+            else:
+                lo, hi = stat["ci95"] if stat.get("ci95") else (stat["mean"], stat["mean"])
+                state = ("ahead" if lo > 0 else "behind" if hi < 0 else "level (the interval includes 0)")
+            words.append(f"{name} R@1 {stat['mean']:+.1f}, {state}")
         bits.append(f"{split}: " + "; ".join(words))
+    held = (f" Holm-adjusted over the {family['examined']} headline cells of this recipe "
+            f"({family['family']}).") if family else ""
     if against == "baseline_wall":
         return (f"**At equal wall-clock** (GXN − the baseline trained as long as GXN's stages 2 and 3 take, paired "
-                f"over seeds): " + " · ".join(bits) + ".")
-    return f"**Verdict on {dataset}** (GXN − baseline, paired over seeds): " + " · ".join(bits) + "."
+                f"over seeds): " + " · ".join(bits) + "." + held)
+    return f"**Verdict on {dataset}** (GXN − baseline, paired over seeds): " + " · ".join(bits) + "." + held
 
 
 def wall_clock_markdown(summary: dict) -> str:
