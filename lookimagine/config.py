@@ -279,8 +279,9 @@ def _build_presets() -> dict[str, Preset]:
         presets[f"{ds}-baseline"] = Preset(f"{ds}-baseline", ModelConfig(), converged,
                                            "stage 1 to convergence: the encoders alone (GXN with the generators off)")
     # wall_epochs: the control's epochs in the time GXN's stages 2 and 3 take (tools/training_speed.py), as
-    # measured in NCHW (equal_wall_clock.nchw, rounded: 15.2 and 23.8); the runs train NHWC, where it is 12.6
-    # and 22.0 (equal_wall_clock.nhwc). Kept as the verdicts' runs used them; docs/model.md says the difference.
+    # measured in NCHW (equal_wall_clock.nchw, rounded: 15.2 and 23.8), the format the verdicts' GXN trained in;
+    # their wall-clock controls trained NHWC, where GXN's stages equal 12.6 and 22.0 (equal_wall_clock.nhwc).
+    # Kept as those runs used them; docs/model.md says the difference.
     presets.update(_staged("emoji", emoji_train, ModelConfig(), imagine, finetune, joint_emoji, wall_epochs=24))
     # shapes, second recipe: a GAN that hears its text (t_l ×16, log-variance from −6), squared error for L1.
     shapes_gan = dict(cond_scale=16.0, cond_init_logvar=-6.0)

@@ -10,6 +10,7 @@ The order of the whole reproduction is in RESULTS.md ("Reproduce the results").
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 import shlex
 import shutil
@@ -65,10 +66,11 @@ def median_seed(gxn: dict[int, float], baseline: dict[int, float]) -> int:
 
 
 def ship(dataset: str, runs_root: Path, assets: Path, command: str, rule: str = "gxn-val",
-         results: Path | None = None) -> dict:
+         results: Path | None = None, sampler: dict | None = None) -> dict:
     """Ship GXN and the control baseline of one staged seed, chosen on val (never test) by ``rule``
     (``SHIP_RULES``). ``results``: the folder of the pair's test evaluations for the model cards (default
-    ``assets/results/staged/<dataset>``)."""
+    ``assets/results/staged/<dataset>``). ``sampler``: a diffusion branch's sampler as chosen on val
+    (``diffusion_sample_steps``, ``diffusion_guidance``), written into the shipped GXN's config."""
     from .config import TrainConfig, from_dict
     from .models.checkpoint import load_checkpoint, save_checkpoint
     from .pipeline.layout import PipelineFolder
@@ -79,11 +81,16 @@ def ship(dataset: str, runs_root: Path, assets: Path, command: str, rule: str = 
     for variant in ("gxn", "baseline"):
         run = runs_root / f"{dataset}-s{seed}" / variant
         model, vocab, config = load_checkpoint(run / "best")
+        if sampler and model.diffusion is not None:
+            model.cfg = dataclasses.replace(model.cfg, **sampler)
+            model.diffusion.sample_steps = model.cfg.diffusion_sample_steps
+            model.diffusion.guidance = model.cfg.diffusion_guidance
         out = PipelineFolder.shipped(dataset, assets).checkpoint(variant)
         shutil.rmtree(out, ignore_errors=True)
         meta = {**config["meta"], "shipped_by": command, "seed_rule": SHIP_RULES[rule],
                 "val_rsum_of_gxn_seeds": candidates,
                 **({"val_rsum_of_stage1_seeds": stage1} if rule == "stage1-val" else {}),
+                **({"sampler": sampler} if sampler and model.diffusion is not None else {}),
                 **({"val_rsum_of_baseline_seeds": val_rsums(runs_root, dataset, "baseline")}
                    if rule == "median-val-diff" else {})}
         save_checkpoint(out, model, vocab, from_dict(TrainConfig, config["train"]), meta, half=True)
@@ -458,13 +465,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--assets", default=str(ASSETS))
     parser.add_argument("--readme", default=str(ROOT / "README.md"), help="its figure block is rewritten")
     parser.add_argument("--results-md", default=str(ROOT / "RESULTS.md"), help="its results block is rewritten")
+    parser.add_argument("--steps", type=int, help="ship: a diffusion branch's sampler steps, as chosen on val")
+    parser.add_argument("--guidance", type=float, help="ship: a diffusion branch's guidance, as chosen on val")
     parser.add_argument("--checkpoint", help="grid: draw with this checkpoint instead of the shipped GXN")
     parser.add_argument("--out", help="grid: write the sheet here")
     args = parser.parse_args(argv)
     command = " ".join(["python -m lookimagine.report", *map(shlex.quote, sys.argv[1:] if argv is None else argv)])
     if args.action == "ship":
+        sampler = {k: v for k, v in (("diffusion_sample_steps", args.steps), ("diffusion_guidance", args.guidance))
+                   if v is not None}
         print(json.dumps(ship(args.dataset, Path(args.runs), Path(args.assets), command, args.rule,
-                              args.results and Path(args.results)), indent=1))
+                              args.results and Path(args.results), sampler or None), indent=1))
     elif args.action == "grid":
         print(grid(args.dataset, Path(args.assets), checkpoint=args.checkpoint and Path(args.checkpoint),
                    out=args.out and Path(args.out)))

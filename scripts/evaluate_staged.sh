@@ -4,7 +4,7 @@
 # Variants: baseline (equal epochs), gxn, and baseline-wall (equal wall-clock) where it was trained.
 # Splits: shapes test + test-heldout (truth protocol); emoji test (three training styles) + test-style (Noto).
 # Generated images are judged by the stage-1 baseline of another seed (seed 0's; seed 1's for seed 0), never by
-# the generator's own encoders. Seeds whose GXN has not finished yet are skipped (re-run to add them).
+# the generator's own encoders (JUDGE overrides). Seeds whose GXN has not finished yet are skipped (re-run to add them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
@@ -20,13 +20,14 @@ esac
 for seed in $seeds; do
   [ -f "$runs/$ds-s$seed/gxn/run.json" ] || { echo "skip $ds seed $seed: not finished"; continue; }
   judge_seed=$(( seed == 0 ? 1 : 0 ))
+  judge=${JUDGE:-$runs/$ds-s$judge_seed/stage1}  # JUDGE: another judge run (e.g. runs/stage1/emoji-s0)
   for variant in baseline gxn baseline-wall; do
     [ -f "$runs/$ds-s$seed/$variant/run.json" ] || continue  # baseline-wall: only where it was trained
     for split in $splits; do
       json=$out/$variant-s$seed-$split.json
       [ -f "$json" ] && continue
       $PY -m lookimagine.evaluate "$runs/$ds-s$seed/$variant" --split "$split" --seed "$seed" \
-        --judge "$runs/$ds-s$judge_seed/stage1" --json "$json" > /dev/null
+        --judge "$judge" --json "$json" > /dev/null
     done
   done
 done

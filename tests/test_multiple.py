@@ -103,7 +103,7 @@ def test_the_wall_clock_basis_stated_in_the_docs_is_the_benchmarks():
         wall = bench["equal_wall_clock"]
         assert PRESETS[f"{ds}-baseline-wall"].train.epochs == round(wall["nchw"]["control_epochs"])
         assert f"**{wall['nhwc']['control_epochs']:.1f}**" in doc and f"{wall['nchw']['control_epochs']:.1f}" in doc
-    assert PRESETS["shapes-baseline-wall"].train.channels_last  # the runs' format is NHWC
+    assert PRESETS["shapes-baseline-wall"].train.channels_last  # the controls' format is NHWC
 
 
 def test_results_states_the_held_out_cell_with_its_json_p_values():
