@@ -98,7 +98,7 @@ def ship(dataset: str, runs_root: Path, assets: Path, command: str, rule: str = 
         result_path = results / f"{variant}-s{seed}-test.json"
         result = json.loads(result_path.read_text()) if result_path.is_file() else None
         (out / "README.md").write_text(model_card(dataset, variant, seed, config, run_meta, result))
-        shipped[variant] = {"path": str(out.relative_to(ROOT)), "seed": seed,
+        shipped[variant] = {"path": str(out.relative_to(ROOT) if out.is_relative_to(ROOT) else out), "seed": seed,
                             "bytes": (out / "model.safetensors").stat().st_size}
     return shipped
 

@@ -48,3 +48,25 @@ def test_median_seed_with_an_even_count_takes_the_lower_middle_and_ties_to_the_s
     assert median_seed({5: 1.0, 2: 1.0, 7: 1.0}, {5: 0.0, 2: 0.0, 7: 0.0}) == 5
     with pytest.raises(SystemExit, match="both"):
         median_seed({0: 1.0}, {1: 0.0})
+
+
+def test_ship_writes_the_sampler_chosen_on_val_into_the_shipped_diffusion_gxn(tmp_path):
+    from tests.conftest import build_tiny_checkpoint
+
+    from lookimagine.models.checkpoint import load_checkpoint
+    from lookimagine.report import ship
+
+    runs_root = tmp_path / "runs"
+    for variant, folder in (("gxn-diffusion", "gxn"), ("baseline", "baseline"), ("baseline", "stage1")):
+        run = runs_root / "shapes-s2" / folder
+        build_tiny_checkpoint(run, variant, 2)
+        (run / "run.json").write_text(json.dumps({"best_val_rsum": 100.0}))
+    assets = tmp_path / "assets"
+    shipped = ship("shapes", runs_root, assets, "test", rule="stage1-val", results=tmp_path / "none",
+                   sampler={"diffusion_guidance": 4.0, "diffusion_sample_steps": 3})
+    assert shipped["gxn"]["seed"] == 2
+    model, _, config = load_checkpoint(assets / "checkpoints" / "shapes" / "gxn")
+    assert model.diffusion.guidance == 4.0 and model.diffusion.sample_steps == 3
+    assert config["model"]["diffusion_guidance"] == 4.0 and config["meta"]["sampler"]["diffusion_sample_steps"] == 3
+    _, _, base = load_checkpoint(assets / "checkpoints" / "shapes" / "baseline")
+    assert "sampler" not in base["meta"]  # the baseline draws nothing
