@@ -58,3 +58,17 @@ def test_the_tool_chooses_on_val_and_reports_test(tiny_models, tmp_path):
         cell = r["test"]["test"][d]
         assert cell["weight"] == c["weight"]
         assert cell["fused_minus_gxn"]["mean"] == pytest.approx(cell["fused"]["mean"] - cell["gxn"]["mean"])
+
+
+def test_results_md_fusion_block_is_generated_from_the_json():
+    from pathlib import Path
+
+    from lookimagine.tools.fusion import MARK_END, MARK_START, markdown
+
+    root = Path(__file__).resolve().parents[1]
+    results = json.loads((root / "assets" / "results" / "fusion.json").read_text())
+    block = (root / "RESULTS.md").read_text().split(MARK_START, 1)[1].split(MARK_END, 1)[0]
+    assert block.strip() == markdown(results).strip()
+    for r in results.values():
+        assert r["command"].startswith("python -m lookimagine.tools.fusion ")
+        assert all(r["test"][s][d]["weight"] == r["chosen"][d]["weight"] for s in r["test"] for d in r["test"][s])
