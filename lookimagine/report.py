@@ -97,13 +97,15 @@ def ship(dataset: str, runs_root: Path, assets: Path, command: str, rule: str = 
         run_meta = json.loads((run / "run.json").read_text())
         result_path = results / f"{variant}-s{seed}-test.json"
         result = json.loads(result_path.read_text()) if result_path.is_file() else None
-        (out / "README.md").write_text(model_card(dataset, variant, seed, config, run_meta, result))
+        (out / "README.md").write_text(model_card(dataset, variant, seed, {**config, "model": dataclasses.asdict(
+            model.cfg)}, run_meta, result, rule))
         shipped[variant] = {"path": str(out.relative_to(ROOT) if out.is_relative_to(ROOT) else out), "seed": seed,
                             "bytes": (out / "model.safetensors").stat().st_size}
     return shipped
 
 
-def model_card(dataset: str, variant: str, seed: int, config: dict, run_meta: dict, result: dict | None) -> str:
+def model_card(dataset: str, variant: str, seed: int, config: dict, run_meta: dict, result: dict | None,
+               rule: str = "gxn-val") -> str:
     from .data.licences import from_train_config
 
     lic = from_train_config({**(config.get("train") or {}), "dataset": dataset})  # the art's licence carries over
@@ -114,8 +116,16 @@ def model_card(dataset: str, variant: str, seed: int, config: dict, run_meta: di
                      f"from that artwork: {lic.name} (credits below).")
     else:
         data_line = "procedurally generated shapes scenes (`lookimagine.data.shapes`)."
-    staged = run_meta.get("preset", "").endswith(("-gxn-ft", "-baseline-ft"))
-    what = ("GXN, staged (paper §3.4): encoders trained alone, then a caption decoder (XE) and a text→image GAN "
+    staged = run_meta.get("preset", "").endswith(("-gxn-ft", "-baseline-ft", "-gxn-latent-ft"))
+    model_cfg = config.get("model") or {}
+    latent = model_cfg.get("t2i") == "diffusion" and model_cfg.get("diffusion_space") == "latent"
+    what = ("GXN, staged (paper §3.4), with a latent diffusion text→image branch: encoders trained alone, then a "
+            "caption decoder (XE) and a text-conditioned `UNet2DConditionModel` that denoises the 16×16×4 latents "
+            "of a per-dataset autoencoder (trained once on the training images), cross-attending to GXN's grounded "
+            "word states, pretrained on the frozen encoders; then everything fine-tuned jointly, the denoising "
+            f"loss reaching the text encoder. Sampler: DDIM, {model_cfg.get('diffusion_sample_steps')} steps, "
+            f"classifier-free guidance {model_cfg.get('diffusion_guidance')}" if variant == "gxn" and latent else
+            "GXN, staged (paper §3.4): encoders trained alone, then a caption decoder (XE) and a text→image GAN "
             "pretrained on the frozen encoders, then everything fine-tuned jointly" if variant == "gxn" and staged
             else "the baseline: the same stage-1 encoders fine-tuned for the same epochs at the same lr, with no "
             "generators" if staged else
@@ -158,8 +168,8 @@ pipeline_tag: feature-extraction
   best epoch on val {run_meta.get('best_epoch')} of {config['train']['epochs']}; {run_meta.get('wall_seconds')} s
   on {run_meta.get('threads')} CPU thread(s), {run_meta.get('samples_per_second')} images/s,
   peak memory {run_meta.get('peak_memory_mb')} MB.
-- **Selection**: best validation rsum over epochs; the GXN seed with the best val rsum was shipped,
-  with the baseline of the same seed.
+- **Selection**: best validation rsum over epochs; the seed shipped is {SHIP_RULES[rule]}, with the baseline of
+  the same seed.
 
 ## Test metrics
 {metrics or '(evaluation JSON not found when this card was written)'}

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Issue 21's figures, on test, with judges that were never judged: the latent diffusion branch's stage-2 seeds
-# (scripts/latent.sh) and, for the "before", the shipped GAN GXN. Judges: stage 1 of seed 0 (scripts/stage1.sh),
+# (scripts/latent.sh) and, for the "before", the GAN GXN that shipped before it. Judges: stage 1 of seed 0 (scripts/stage1.sh),
 # trained to convergence on val; the sampler was chosen on shapes val with another judge (the shipped baseline,
 # assets/results/imagination/val_sampler/).
 #   bash scripts/evaluate_imagination.sh
@@ -10,10 +10,12 @@ PY=${PY:-.venv/bin/python}
 root=${ROOT:-runs/latent_pn}
 $PY -m lookimagine.tools.imagination shapes --runs $root/shapes-s0/stage2 $root/shapes-s1/stage2 $root/shapes-s2/stage2 \
   --judge runs/stage1/shapes-s0 --split test --sheet assets/figures/imagined_latent_shapes.png ${STEPS:+--steps $STEPS} --guidance ${GUIDANCE:-4}
-$PY -m lookimagine.tools.imagination emoji --runs $root/emoji-s4/stage2 \
+# emoji: the shipped recipe, stage 3 of three full-recipe seeds (scripts/latent.sh emoji 2|3|4, ROOT runs/latent)
+$PY -m lookimagine.tools.imagination emoji --runs runs/latent/emoji-s4/stage3 runs/latent/emoji-s2/stage3 runs/latent/emoji-s3/stage3 \
   --judge runs/stage1/emoji-s0 --split test --sheet assets/figures/imagined_latent_emoji.png ${STEPS:+--steps $STEPS} --guidance ${GUIDANCE:-4}
 $PY -m lookimagine.tools.imagination shapes --runs assets/checkpoints/shapes/gxn --judge runs/stage1/shapes-s0 --split test \
   --out assets/results/imagination/gan_shipped.json --sheet assets/figures/imagined_gan_shapes.png
-$PY -m lookimagine.tools.imagination emoji --runs assets/checkpoints/emoji/gxn --judge runs/stage1/emoji-s0 --split test \
+# the GAN GXN that shipped on emoji before the latent branch (seed 4; ship_pair.sh's runs/staged3)
+$PY -m lookimagine.tools.imagination emoji --runs runs/staged3/emoji-s4/gxn --judge runs/stage1/emoji-s0 --split test \
   --out assets/results/imagination/gan_shipped.json --sheet assets/figures/imagined_gan_emoji.png
 $PY -m lookimagine.tools.imagination_report

@@ -70,3 +70,5 @@ def test_ship_writes_the_sampler_chosen_on_val_into_the_shipped_diffusion_gxn(tm
     assert config["model"]["diffusion_guidance"] == 4.0 and config["meta"]["sampler"]["diffusion_sample_steps"] == 3
     _, _, base = load_checkpoint(assets / "checkpoints" / "shapes" / "baseline")
     assert "sampler" not in base["meta"]  # the baseline draws nothing
+    card = (assets / "checkpoints" / "shapes" / "gxn" / "README.md").read_text()
+    assert SHIP_RULES["stage1-val"] in card  # the card says by which rule its seed shipped
