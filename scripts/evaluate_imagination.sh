@@ -15,7 +15,8 @@ $PY -m lookimagine.tools.imagination emoji --runs runs/latent/emoji-s4/stage3 ru
   --judge runs/stage1/emoji-s0 --split test --sheet assets/figures/imagined_latent_emoji.png ${STEPS:+--steps $STEPS} --guidance ${GUIDANCE:-4}
 $PY -m lookimagine.tools.imagination shapes --runs assets/checkpoints/shapes/gxn --judge runs/stage1/shapes-s0 --split test \
   --out assets/results/imagination/gan_shipped.json --sheet assets/figures/imagined_gan_shapes.png
-# the GAN GXN that shipped on emoji before the latent branch (seed 4; ship_pair.sh's runs/staged3)
-$PY -m lookimagine.tools.imagination emoji --runs runs/staged3/emoji-s4/gxn --judge runs/stage1/emoji-s0 --split test \
+# the GAN GXN that shipped on emoji before the latent branch (seed 4; ship_pair.sh's runs/staged3/emoji-s4/gxn):
+#   mkdir -p runs/gan_shipped/emoji && git archive b9d7486 assets/checkpoints/emoji/gxn | tar -x --strip-components 4 -C runs/gan_shipped/emoji
+$PY -m lookimagine.tools.imagination emoji --runs runs/gan_shipped/emoji --judge runs/stage1/emoji-s0 --split test \
   --out assets/results/imagination/gan_shipped.json --sheet assets/figures/imagined_gan_emoji.png
 $PY -m lookimagine.tools.imagination_report

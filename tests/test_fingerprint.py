@@ -24,3 +24,17 @@ def test_a_difference_is_named():
     b = {"dataset": "shapes", "queries": 1, "answers": [{"query": "a red circle", "gxn": {"caption": "x"}}]}
     assert fingerprint.first_difference(a, a) is None
     assert fingerprint.first_difference(a, b) == "shapes query 0 ('a red circle'): gxn differs"
+
+
+def test_pictures_agree_within_the_tolerance_and_nothing_else_does():
+    import numpy as np
+
+    picture = np.full((64, 64, 3), 100, dtype=np.uint8)
+    thumb = fingerprint.thumbnail(picture)
+    assert len(thumb) == 48 and set(thumb) == {100}
+    answer = {"ranking": [["a", 0.5]], "ground_truth_rank": 1, "caption": None, "pictures": [thumb]}
+    nudged = {**answer, "pictures": [[v + fingerprint.PIXEL_TOLERANCE for v in thumb]]}
+    moved = {**answer, "pictures": [[v + fingerprint.PIXEL_TOLERANCE + 1 for v in thumb]]}
+    assert fingerprint.same_answer(answer, nudged) and not fingerprint.same_answer(answer, moved)
+    assert not fingerprint.same_answer(answer, {**answer, "ranking": [["a", 0.5001]]})
+    assert not fingerprint.same_answer(answer, {**answer, "pictures": []})

@@ -112,3 +112,13 @@ def test_results_states_the_held_out_cell_with_its_json_p_values():
                 ("test-heldout", "equal epochs", "t2i_r1"))
     results = (ROOT / "RESULTS.md").read_text()
     assert f"p = {cell['p']:.3f}), has Holm p = {cell['holm_p']:.3f}" in results
+
+
+def test_the_readme_states_the_shipped_pairs_test_differences_from_their_json():
+    readme = (ROOT / "README.md").read_text()
+    pair = ROOT / "assets" / "results" / "pair"
+    for folder, label in ((pair / "shapes", "shapes"), (pair / "emoji", "emoji"),
+                          (pair / "before_latent" / "emoji_gan", "replaced")):
+        d = json.loads((folder / "verdict.json").read_text())["splits"]["test"]["gxn_minus_baseline"]
+        stated = f"{d['i2t_r1']['mean']:+.1f} / {d['t2i_r1']['mean']:+.1f}".replace("-", "−")
+        assert stated in readme, (label, stated)
