@@ -92,9 +92,11 @@ def run(dataset: str, checkpoints: list[str], val_split: str, test_splits: list[
         per = {d: {"w0": [], "fused": []} for d in directions}
         for path, model, vocab, config in models:
             scores = split_scores(model, vocab, config, split, k, seed=seed, n=n)
+            own = r1_at(scores, 0.0)  # both directions at once; each chosen weight once
+            fused = {w: r1_at(scores, w) for w in {chosen[d]["weight"] for d in directions}}
             for d in directions:
-                per[d]["w0"].append(r1_at(scores, 0.0)[d])
-                per[d]["fused"].append(r1_at(scores, chosen[d]["weight"])[d])
+                per[d]["w0"].append(own[d])
+                per[d]["fused"].append(fused[chosen[d]["weight"]][d])
         test[split] = {d: {"weight": chosen[d]["weight"], "gxn": mean_ci(v["w0"]), "fused": mean_ci(v["fused"]),
                            "fused_minus_gxn": paired(v["w0"], v["fused"])} for d, v in per.items()}
     return {"checkpoints": [p for p, *_ in models], "val_split": val_split, "weights": list(weights),
