@@ -81,10 +81,7 @@ def ship(dataset: str, runs_root: Path, assets: Path, command: str, rule: str = 
     for variant in ("gxn", "baseline"):
         run = runs_root / f"{dataset}-s{seed}" / variant
         model, vocab, config = load_checkpoint(run / "best")
-        if sampler and model.diffusion is not None:
-            model.cfg = dataclasses.replace(model.cfg, **sampler)
-            model.diffusion.sample_steps = model.cfg.diffusion_sample_steps
-            model.diffusion.guidance = model.cfg.diffusion_guidance
+        model.set_sampler(sampler)
         out = PipelineFolder.shipped(dataset, assets).checkpoint(variant)
         shutil.rmtree(out, ignore_errors=True)
         meta = {**config["meta"], "shipped_by": command, "seed_rule": SHIP_RULES[rule],

@@ -164,3 +164,27 @@ def test_the_denoising_loss_reaches_the_text_encoder_in_stage_3_and_not_in_stage
     assert logs["share.diffusion"] > 0  # the health record: the denoising loss's share of the encoder gradient
     for k, v in stage3.model.diffusion.autoencoder.state_dict().items():
         assert torch.equal(v, ae_before[k]), k  # the autoencoder came with the stage-2 checkpoint, still frozen
+
+
+def test_set_sampler_changes_the_branch_and_what_a_checkpoint_records():
+    from lookimagine.models.gxn import GXN
+
+    model = GXN(ModelConfig(**TINY_LATENT, vocab_size=20))
+    model.set_sampler({"diffusion_sample_steps": 2, "diffusion_guidance": 6.0})
+    assert (model.diffusion.sample_steps, model.diffusion.guidance) == (2, 6.0)
+    assert (model.cfg.diffusion_sample_steps, model.cfg.diffusion_guidance) == (2, 6.0)
+    model.set_sampler(None)  # nothing chosen: unchanged
+    assert model.cfg.diffusion_sample_steps == 2
+    baseline = GXN(ModelConfig(image_size=32, text_hidden=16, vocab_size=20))
+    baseline.set_sampler({"diffusion_sample_steps": 2})  # no diffusion branch: a no-op
+    assert baseline.cfg == ModelConfig(image_size=32, text_hidden=16, vocab_size=20)
+
+
+def test_the_emoji_denoising_weight_is_the_one_chosen_on_val():
+    """config.py's comment cites assets/results/imagination/val_weight/: the chosen weight must be one measured."""
+    import json
+    from pathlib import Path
+
+    folder = Path(__file__).parents[1] / "assets/results/imagination/val_weight"
+    measured = {json.loads(p.read_text())["train"]["w_diffusion"] for p in folder.glob("latent_emoji-*-stage3.json")}
+    assert get_preset("emoji-gxn-latent-ft").train.w_diffusion in measured

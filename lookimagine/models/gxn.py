@@ -7,6 +7,7 @@ paper's "no generators" row. The GAN discriminator is not part of the model
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import torch
@@ -98,6 +99,16 @@ class GXN(nn.Module):
         if beam > 1:
             return self.caption_decoder.beam_search(img.v_l, self.cfg.max_caption_len, beam)
         return self.caption_decoder.sample(img.v_l, self.cfg.max_caption_len, greedy=True)[0]
+
+    def set_sampler(self, sampler: dict | None) -> None:
+        """Set the diffusion branch's sampler from ModelConfig fields (``diffusion_sample_steps``,
+        ``diffusion_guidance``), as chosen on val, in both ``cfg`` (what a saved checkpoint records) and the
+        branch. A no-op for models without a diffusion branch or an empty ``sampler``."""
+        if self.diffusion is None or not sampler:
+            return
+        self.cfg = dataclasses.replace(self.cfg, **sampler)
+        self.diffusion.sample_steps = self.cfg.diffusion_sample_steps
+        self.diffusion.guidance = self.cfg.diffusion_guidance
 
     def draw(self, txt: TextEmbedding, generator: torch.Generator | None = None,
              sample_condition: bool = True) -> torch.Tensor:

@@ -122,13 +122,8 @@ def branch_name(cfg: ModelConfig) -> str:
 def load_with_sampler(run: str, sampler: dict | None = None):
     """``load_checkpoint`` of a run, its diffusion sampler set from ``sampler`` (ModelConfig fields
     ``diffusion_sample_steps``, ``diffusion_guidance``) instead of the checkpoint's, as chosen on val."""
-    import dataclasses
-
     model, vocab, config = load_checkpoint(resolve_checkpoint(run))
-    if model.diffusion is not None and sampler:
-        model.cfg = dataclasses.replace(model.cfg, **sampler)
-        model.diffusion.sample_steps = model.cfg.diffusion_sample_steps
-        model.diffusion.guidance = model.cfg.diffusion_guidance
+    model.set_sampler(sampler)
     return model, vocab, config
 
 
