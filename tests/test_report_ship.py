@@ -72,3 +72,14 @@ def test_ship_writes_the_sampler_chosen_on_val_into_the_shipped_diffusion_gxn(tm
     assert "sampler" not in base["meta"]  # the baseline draws nothing
     card = (assets / "checkpoints" / "shapes" / "gxn" / "README.md").read_text()
     assert SHIP_RULES["stage1-val"] in card  # the card says by which rule its seed shipped
+
+
+def test_the_model_card_sentence_compares_the_shipped_seed_with_the_mean_over_seeds():
+    from lookimagine.report import seed_against_mean
+
+    stat = lambda values: {"n": len(values), "mean": sum(values) / len(values), "values": values}  # noqa: E731
+    verdict = {"splits": {"test": {"seeds": [1, 2, 3], "gxn_minus_baseline": {"i2t_r1": stat([3.0, -1.0, 1.0]),
+                                                                              "t2i_r1": stat([0.5, 0.0, -2.0])}}}}
+    text = seed_against_mean(verdict, 2)
+    assert "-1.0 image→text and +0.0 text→image" in text and "over all 3 seeds the mean is +1.0 and -0.5" in text
+    assert seed_against_mean(verdict, 7) == ""  # a seed the verdict lacks: no claim
