@@ -316,8 +316,8 @@ def _build_presets() -> dict[str, Preset]:
             f"{ds}-gxn-latent-ft", latent_model, stage3,
             "stage 3, latent diffusion: GXN with the latent diffusion branch, joint fine-tuning from stage 2")
     # The latent recipe's control at equal wall-clock (emoji): the stage-1 baseline fine-tuned like stage 3 for up
-    # to as many epochs as GXN's stages 2 and 3 take — 37.5-45.8 min per seed against 10-15.5 s per control
-    # epoch in the final runs' own records (seeds 1-4, one thread, the other core training): 150-258 epochs,
+    # to as many epochs as GXN's stages 2 and 3 take — 29.9-45.8 min per seed against 8.5-15.5 s per control
+    # epoch in the final runs' own records (seeds 1-5, one thread, the other core busy): 150-258 epochs,
     # so 200 — stopped early once val rsum has not improved for 3 epochs (the stage-1 rule), since a budget
     # 80x the control's own fine-tuning would otherwise be spent training past its best val epoch.
     presets["emoji-baseline-wall-latent"] = Preset(

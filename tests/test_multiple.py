@@ -118,9 +118,26 @@ def test_results_states_the_held_out_cell_with_its_json_p_values():
 
 def test_the_readme_states_the_shipped_pairs_test_differences_from_their_json():
     readme = (ROOT / "README.md").read_text()
+    about = (ROOT / "app.py").read_text().split('ABOUT = """', 1)[1].split('"""', 1)[0]
     pair = ROOT / "assets" / "results" / "pair"
     for folder, label in ((pair / "shapes", "shapes"), (pair / "emoji", "emoji"),
-                          (pair / "before_latent" / "emoji_gan", "replaced")):
+                          (ROOT / "assets" / "results" / "final" / "emoji", "five-seed mean")):
         d = json.loads((folder / "verdict.json").read_text())["splits"]["test"]["gxn_minus_baseline"]
         stated = f"{d['i2t_r1']['mean']:+.1f} / {d['t2i_r1']['mean']:+.1f}".replace("-", "−")
         assert stated in readme, (label, stated)
+        assert stated in about, (label, stated)  # the app's About text states the same figures
+
+
+def test_the_latent_wall_clock_budget_is_what_the_final_runs_took():
+    """config.py's emoji-baseline-wall-latent budget (epochs) lies within GXN's stages 2 and 3 over a control
+    epoch, per seed, in the final runs' own records (verdict.json's training health)."""
+    from lookimagine.config import PRESETS
+
+    path = ROOT / "assets" / "results" / "final" / "emoji" / "verdict.json"
+    if not path.is_file():
+        pytest.skip("no final emoji verdict")
+    per_seed = json.loads(path.read_text())["training"]["per_seed"]
+    ratios = [(r["stage2"]["wall_seconds"] + r["gxn"]["wall_seconds"]) / (r["baseline"]["wall_seconds"] /
+              PRESETS["emoji-baseline-ft"].train.epochs) for r in per_seed.values()]
+    assert len(ratios) >= 4
+    assert min(ratios) <= PRESETS["emoji-baseline-wall-latent"].train.epochs <= max(ratios)
