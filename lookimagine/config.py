@@ -318,7 +318,8 @@ def _build_presets() -> dict[str, Preset]:
     # The latent recipe's control at equal wall-clock (emoji): the stage-1 baseline fine-tuned like stage 3 for up
     # to as many epochs as GXN's stages 2 and 3 take — 29.9-45.8 min per seed against 8.5-15.5 s per control
     # epoch in the final runs' own records (seeds 1-5, one thread, the other core busy): 150-258 epochs,
-    # so 200 — stopped early once val rsum has not improved for 3 epochs (the stage-1 rule), since a budget
+    # so 200 (the training-speed benchmark, measured after the runs, says 182 in NHWC:
+    # assets/results/benchmarks/training_speed_emoji_latent.json; no control came near either) — stopped early once val rsum has not improved for 3 epochs (the stage-1 rule), since a budget
     # 80x the control's own fine-tuning would otherwise be spent training past its best val epoch.
     presets["emoji-baseline-wall-latent"] = Preset(
         "emoji-baseline-wall-latent", ModelConfig(),

@@ -428,16 +428,19 @@ def training_speed_section(benchmarks: Path) -> str:
     rows, notes = [], []
     for path in sorted(benchmarks.glob("training_speed_*.json")):
         b = json.loads(path.read_text())
+        name = b["dataset"] + (", latent diffusion branch" if b.get("recipe") == "latent" else "")
         for stage, r in b["stages"].items():
-            rows.append(f"| {b['dataset']} | {STAGE_NAMES.get(stage, stage)} | {r['nchw']['samples_per_second']:.0f} | "
+            rows.append(f"| {name} | {STAGE_NAMES.get(stage, stage)} | {r['nchw']['samples_per_second']:.0f} | "
                         f"{r['nhwc']['samples_per_second']:.0f} | ×{r['nhwc_speedup']:.2f} | "
                         f"{r['nchw']['epoch_seconds']:.0f} / {r['nhwc']['epoch_seconds']:.0f} |")
         wall = b["equal_wall_clock"]["nchw"]
         c = b.get("compile_gxn")
         compiled = (f"; `torch.compile` of the image encoder and GAN in stage 3: {c['compiled']['samples_per_second']:.0f} "
                     f"against {c['eager']['samples_per_second']:.0f} images/s eager" if c else "")
-        notes.append(f"- {b['dataset']}: GXN's stages 2 and 3 take {wall['gxn_after_stage1_seconds']:.0f} s (NCHW), "
-                     f"{wall['control_epochs']:.1f} epochs of the control — the equal-wall-clock baseline"
+        nhwc = b["equal_wall_clock"]["nhwc"]
+        notes.append(f"- {name}: GXN's stages 2 and 3 take {wall['gxn_after_stage1_seconds']:.0f} s (NCHW), "
+                     f"{wall['control_epochs']:.1f} epochs of the control ({nhwc['gxn_after_stage1_seconds']:.0f} s "
+                     f"and {nhwc['control_epochs']:.1f} in NHWC) — the equal-wall-clock baseline"
                      f"{compiled}. `{b['command']}`")
     if not rows:
         return ""

@@ -74,3 +74,10 @@ def test_the_equal_wall_clock_control_differs_from_the_control_in_epochs_alone()
         wall, ft = get_preset(f"{dataset}-baseline-wall"), get_preset(f"{dataset}-baseline-ft")
         assert wall.model == ft.model and wall.train.epochs > ft.train.epochs
         assert dataclasses.replace(wall.train, epochs=ft.train.epochs) == ft.train
+
+
+def test_the_latent_recipe_times_its_own_stages_2_and_3():
+    presets = speed.stage_presets("emoji", "latent")
+    assert presets["stage2"].name == "emoji-imagine-latent" and presets["gxn"].name == "emoji-gxn-latent-ft"
+    assert presets["stage1"].name == "emoji-baseline" and presets["baseline"].name == "emoji-baseline-ft"
+    assert speed.stage_presets("emoji")["gxn"].name == "emoji-gxn-ft"  # the GAN recipe stays the default

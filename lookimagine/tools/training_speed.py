@@ -2,6 +2,8 @@
 
     python -m lookimagine.tools.training_speed shapes --runs runs/staged2/shapes-s0 \\
         --json assets/results/benchmarks/training_speed_shapes.json
+    python -m lookimagine.tools.training_speed emoji --recipe latent --runs runs/final/emoji-s1 \\
+        --json assets/results/benchmarks/training_speed_emoji_latent.json
 
 For each stage of the staged recipe (``scripts/staged.sh``: stage 1 from scratch, the control's fine-tuning,
 stage 2, stage 3 = GXN), started from the checkpoints of one seed's run, and for each memory format of the
@@ -42,12 +44,15 @@ from ..training.trainer import Trainer
 # stage name → (preset suffix, the run folder its init_from is taken from, or None: from scratch)
 STAGES = {"stage1": ("baseline", None), "baseline": ("baseline-ft", "stage1"), "stage2": ("imagine", "stage1"),
           "gxn": ("gxn-ft", "stage2")}
+# the latent diffusion recipe (scripts/latent.sh): the same stage 1 and control, its own stages 2 and 3
+RECIPES = {"gan": {}, "latent": {"stage2": "imagine-latent", "gxn": "gxn-latent-ft"}}
 FORMATS = {"nchw": False, "nhwc": True}
 
 
-def stage_presets(dataset: str) -> dict[str, Preset]:
-    """{stage: its preset} of a dataset's staged recipe."""
-    return {stage: get_preset(f"{dataset}-{suffix}") for stage, (suffix, _) in STAGES.items()}
+def stage_presets(dataset: str, recipe: str = "gan") -> dict[str, Preset]:
+    """{stage: its preset} of a dataset's staged recipe (``RECIPES``: the GAN branch's or the latent one's)."""
+    return {stage: get_preset(f"{dataset}-{RECIPES[recipe].get(stage, suffix)}")
+            for stage, (suffix, _) in STAGES.items()}
 
 
 def _trainer(preset: Preset, stage: str, runs: Path, channels_last: bool, out: Path) -> Trainer:
@@ -84,10 +89,10 @@ def epoch_overhead(trainer: Trainer) -> float:
 
 
 def measure(dataset: str, runs: Path, warmup: int = 3, steps: int = 12, repeats: int = 2,
-            compile_gxn: bool = False, presets: dict[str, Preset] | None = None) -> dict:
-    """The benchmark (module docstring); ``presets``: {stage: Preset} instead of the dataset's (tests)."""
+            compile_gxn: bool = False, presets: dict[str, Preset] | None = None, recipe: str = "gan") -> dict:
+    """The benchmark (module docstring); ``presets``: {stage: Preset} instead of the recipe's (tests)."""
     torch.set_num_threads(1)
-    presets = presets or stage_presets(dataset)
+    presets = presets or stage_presets(dataset, recipe)
     stages: dict[str, dict] = {}
     for stage, preset in presets.items():
         rates: dict[str, list[float]] = {f: [] for f in FORMATS}
@@ -110,7 +115,7 @@ def measure(dataset: str, runs: Path, warmup: int = 3, steps: int = 12, repeats:
                         "epoch_seconds": round(epoch, 1), "stage_seconds": round(epoch * preset.train.epochs, 1)}
         row["nhwc_speedup"] = round(row["nhwc"]["samples_per_second"] / row["nchw"]["samples_per_second"], 3)
         stages[stage] = row
-    result = {"dataset": dataset, "stages": stages, "equal_wall_clock": {}}
+    result = {"dataset": dataset, "recipe": recipe, "stages": stages, "equal_wall_clock": {}}
     for fmt in FORMATS:
         gxn_extra = stages["stage2"][fmt]["stage_seconds"] + stages["gxn"][fmt]["stage_seconds"]
         control_epoch = stages["baseline"][fmt]["epoch_seconds"]
@@ -144,10 +149,12 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--warmup", type=int, default=3)
     ap.add_argument("--steps", type=int, default=12)
     ap.add_argument("--repeats", type=int, default=2)
-    ap.add_argument("--compile", action="store_true", help="also time torch.compile in stage 3")
+    ap.add_argument("--recipe", choices=sorted(RECIPES), default="gan",
+                    help="stages 2 and 3 of the GAN branch or of the latent diffusion branch")
+    ap.add_argument("--compile", action="store_true", help="also time torch.compile in stage 3 (GAN recipe)")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args(argv)
-    result = measure(args.dataset, args.runs, args.warmup, args.steps, args.repeats, args.compile)
+    result = measure(args.dataset, args.runs, args.warmup, args.steps, args.repeats, args.compile, recipe=args.recipe)
     result.update(command="python -m lookimagine.tools.training_speed " + " ".join(argv if argv is not None else sys.argv[1:]),
                   torch=torch.__version__, machine=platform.processor() or platform.machine(), threads=1)
     text = json.dumps(result, indent=2)
