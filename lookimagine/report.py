@@ -58,7 +58,9 @@ def choose_seed(runs_root: Path, dataset: str, rule: str) -> tuple[int, dict[int
 def median_seed(gxn: dict[int, float], baseline: dict[int, float]) -> int:
     """The seed whose GXN − baseline val difference is the median (with an even count, the lower of the two
     middle ones; ties to the smaller seed)."""
-    diffs = {s: gxn[s] - baseline[s] for s in sorted(gxn) if s in baseline}
+    # rounded: rsums are sums of recalls over a fixed query set, so equal differences are equal up to float
+    # noise (1e-13), which must not decide a tie
+    diffs = {s: round(gxn[s] - baseline[s], 6) for s in sorted(gxn) if s in baseline}
     if not diffs:
         raise SystemExit("no seed has both a finished GXN and a finished baseline")
     ranked = sorted(diffs, key=lambda s: (diffs[s], s))

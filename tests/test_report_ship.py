@@ -46,6 +46,11 @@ def test_median_val_diff_ships_a_typical_pair_not_gxns_best_seed(tmp_path):
 def test_median_seed_with_an_even_count_takes_the_lower_middle_and_ties_to_the_smaller_seed():
     assert median_seed({0: 3.0, 1: 1.0, 2: 2.0, 3: 4.0}, {0: 0.0, 1: 0.0, 2: 0.0, 3: 0.0}) == 2
     assert median_seed({5: 1.0, 2: 1.0, 7: 1.0}, {5: 0.0, 2: 0.0, 7: 0.0}) == 5
+    # equal differences up to float noise are a tie (the final emoji seeds 1 and 2: 0.94664371772802 each)
+    noisy = {1: 386.7469879518072, 2: 381.75559380378655, 3: 390.0, 4: 380.0, 5: 400.0}
+    base = {1: 385.80034423407915, 2: 380.80895008605853, 3: 387.4, 4: 380.5, 5: 397.0}
+    assert noisy[1] - base[1] != noisy[2] - base[2]
+    assert median_seed(noisy, base) == 2  # sorted −0.5 (4), 0.95 (1), 0.95 (2), 2.6 (3), 3.0 (5): the middle
     with pytest.raises(SystemExit, match="both"):
         median_seed({0: 1.0}, {1: 0.0})
 

@@ -259,3 +259,24 @@ def test_result_panels_per_direction(text_result, image_result):
     assert i["gxn_imagine"].startswith("> ")  # a caption
     assert i["gxn_match"] == views.ranking_table(image_result.gxn)
     assert "Ground truth at rank" in i["gxn_badge"]
+
+
+def test_a_difference_the_models_cannot_run_gets_no_card_and_the_rest_do():
+    """A test caption of words the models never saw is refused by the pipeline (QueryError): switching to the
+    model must still build the other cards (it once failed the whole model switch)."""
+    import app
+
+    pipeline = FakePipeline()
+    rows = views.pick_differences(pipeline.differences())
+    bad = next(r for r in rows if r.direction == "text_to_image")
+    refused = pipeline.query_of(bad.direction, bad.query_id)  # a caption: compared by value
+    run = pipeline.run
+
+    def strict_run(query, *args, **kwargs):
+        if isinstance(query, str) and query == refused:
+            raise QueryError("None of the words in the query are in the model's vocabulary")
+        return run(query, *args, **kwargs)
+
+    pipeline.run = strict_run
+    cards, shown = app.Handlers({"fake": pipeline}).difference_cards("fake")
+    assert len(cards) == len(shown) == len(rows) - 1 and bad not in shown
