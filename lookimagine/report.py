@@ -322,39 +322,38 @@ def forest_figure(staged: list[Path], converged: list[Path], out: Path) -> Path:
     return save_forest(figure(rows), out)
 
 
-def final_sections(verdicts: list[Path]) -> list[str]:
-    """The verdicts of the shipped recipe's final seeds (scripts/final_latent.sh)."""
+def recipe_sections(verdicts: list[Path], title: str, what: str, source: str = "") -> list[str]:
+    """Each verdict's tables under ``"<dataset>, <title>"``, then ``what`` the recipe is and where the numbers
+    come from (``source``: the script that made them, before the evaluation folder)."""
     from .evaluation import verdict as vd
 
     parts = []
     for path in verdicts:
-        dataset = path.parent.name
+        dataset, recipe = path.parent.name, path.parent.parent.name
         v = json.loads(path.read_text())
-        parts.append(vd.markdown(v, f"{dataset}, the shipped recipe (final seeds)") + "\n")
-        parts.append(f"Stage 1 to convergence, then the latent diffusion branch's stages 2 and 3 (GXN) against the "
-                     f"same stage 1 fine-tuned for stage 3's epochs without generators (equal epochs) and for up to "
-                     f"as long as GXN's stages 2 and 3 take, stopped early once its val rsum has not improved for "
-                     f"3 epochs (equal wall-clock; how long it actually trained is in the training health above)."
-                     f"\n\n"
-                     f"<sub>`{v['command']}`; `bash scripts/final_latent.sh {dataset}`; evaluation JSONs in "
-                     f"`assets/results/final/{dataset}/`.</sub>\n")
+        parts.append(vd.markdown(v, f"{dataset}, {title}") + "\n")
+        parts.append(f"{what}\n\n<sub>`{v['command']}`; {source.format(dataset=dataset)}evaluation JSONs in "
+                     f"`assets/results/{recipe}/{dataset}/`.</sub>\n")
     return parts
+
+
+def final_sections(verdicts: list[Path]) -> list[str]:
+    """The verdicts of the shipped recipe's final seeds (scripts/final_latent.sh)."""
+    return recipe_sections(
+        verdicts, "the shipped recipe (final seeds)",
+        "Stage 1 to convergence, then the latent diffusion branch's stages 2 and 3 (GXN) against the same stage 1 "
+        "fine-tuned for stage 3's epochs without generators (equal epochs) and for up to as long as GXN's stages 2 "
+        "and 3 take, stopped early once its val rsum has not improved for 3 epochs (equal wall-clock; how long it "
+        "actually trained is in the training health above).", "`bash scripts/final_latent.sh {dataset}`; ")
 
 
 def converged_sections(verdicts: list[Path]) -> list[str]:
     """The verdicts of GXN and its control both started from the longer-trained encoder (scripts/staged_converged.sh)."""
-    from .evaluation import verdict as vd
-
-    parts = []
-    for path in verdicts:
-        dataset = path.parent.name
-        v = json.loads(path.read_text())
-        parts.append(vd.markdown(v, f"{dataset}, both from the longer-trained encoder") + "\n")
-        parts.append(f"Stages 2 and 3 and the 3-epoch control, all started from each seed's equal-wall-clock control "
-                     f"instead of stage 1. The judge of imagined images here is a longer-trained model, so these "
-                     f"R-precision figures are not comparable with the staged ones above.\n\n"
-                     f"<sub>`{v['command']}`; evaluation JSONs in `assets/results/converged/{dataset}/`.</sub>\n")
-    return parts
+    return recipe_sections(
+        verdicts, "both from the longer-trained encoder",
+        "Stages 2 and 3 and the 3-epoch control, all started from each seed's equal-wall-clock control instead of "
+        "stage 1. The judge of imagined images here is a longer-trained model, so these R-precision figures are not "
+        "comparable with the staged ones above.")
 
 
 def staged_sections(verdicts: list[Path], assets: Path) -> tuple[list[str], dict]:

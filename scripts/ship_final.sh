@@ -13,10 +13,8 @@ steps=${STEPS:-10}
 guidance=${GUIDANCE:-6}
 root=runs/final
 out=assets/results/final/$ds
-$PY -m lookimagine.report ship --dataset "$ds" --runs $root --rule median-val-diff --results "$out" \
-  --steps "$steps" --guidance "$guidance"
-seed=$($PY -c "from pathlib import Path; from lookimagine.report import choose_seed
-print(choose_seed(Path('$root'), '$ds', 'median-val-diff')[0])")
+seed=$($PY -m lookimagine.report ship --dataset "$ds" --runs $root --rule median-val-diff --results "$out" \
+  --steps "$steps" --guidance "$guidance" | $PY -c "import json, sys; print(json.load(sys.stdin)['gxn']['seed'])")
 pair=assets/results/pair/$ds
 mkdir -p "$pair"
 rm -f "$pair"/*.json
