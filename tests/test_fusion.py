@@ -48,8 +48,9 @@ def test_the_tool_chooses_on_val_and_reports_test(tiny_models, tmp_path):
 
     out = tmp_path / "fusion.json"
     assert main(["shapes", "--checkpoints", str(tiny_models["gxn"]), "--weights", "0", "0.5", "--k", "3",
-                 "--test-splits", "test", "--n", "60", "--out", str(out)]) == 0
+                 "--test-splits", "test", "--n", "60", "--steps", "2", "--guidance", "1.5", "--out", str(out)]) == 0
     r = json.loads(out.read_text())["shapes"]
+    assert r["sampler"] == {"diffusion_sample_steps": 2, "diffusion_guidance": 1.5}  # what the pictures used
     assert r["command"].startswith("python -m lookimagine.tools.fusion shapes")
     assert set(r["chosen"]) == {"i2t_r1", "t2i_r1"} and r["n_scenes"] == 60
     for d, c in r["chosen"].items():
@@ -72,3 +73,17 @@ def test_results_md_fusion_block_is_generated_from_the_json():
     for r in results.values():
         assert r["command"].startswith("python -m lookimagine.tools.fusion ")
         assert all(r["test"][s][d]["weight"] == r["chosen"][d]["weight"] for s in r["test"] for d in r["test"][s])
+
+
+def test_readme_states_the_emoji_fusion_figures_of_the_json():
+    """The README's query-time fusion sentence quotes fusion.json's emoji test cells (five final seeds)."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    emoji = json.loads((root / "assets" / "results" / "fusion.json").read_text())["emoji"]
+    readme = " ".join((root / "README.md").read_text().split())
+    pictures, captions = emoji["test"]["test"]["t2i_r1"]["fused_minus_gxn"], emoji["test"]["test"]["i2t_r1"]["fused_minus_gxn"]
+    fmt = lambda x: f"{x:+.1f}".replace("-", "−")  # noqa: E731
+    assert f"costs {-pictures['mean']:.1f} points of R@1 on emoji test [{fmt(pictures['ci95'][0])}, " \
+           f"{fmt(pictures['ci95'][1])}] ({len(emoji['checkpoints'])} final seeds".replace("5 final", "five final") in readme
+    assert f"moves image→text by {fmt(captions['mean'])} [{fmt(captions['ci95'][0])}, {fmt(captions['ci95'][1])}]" in readme
