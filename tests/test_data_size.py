@@ -67,9 +67,15 @@ def test_main_writes_json_and_splices_results_md(results, tmp_path):
     md = tmp_path / "RESULTS.md"
     md.write_text(f"before\n{data_size.MARK_START}\nold\n{data_size.MARK_END}\nafter\n")
     out = tmp_path / "shapes.json"
+    plan = tmp_path / "plan.json"
+    plan.write_text(json.dumps({"expected_to_move": [
+        {"size": "1000", "basis": "equal epochs", "metric": "i2t_r1"},
+        {"size": "4000", "basis": "equal wall-clock", "metric": "t2i_r1"}]}))
     data_size.main(["--results", str(results), "--runs", str(tmp_path / "none"), "--out", str(out),
-                    "--figure", str(tmp_path / "f.png"), "--results-md", str(md)])
+                    "--figure", str(tmp_path / "f.png"), "--results-md", str(md), "--plan", str(plan)])
     saved = json.loads(out.read_text())
     assert saved["command"].startswith("python -m lookimagine.tools.data_size --results")
     assert "old" not in md.read_text() and "| fresh" not in md.read_text()
     assert "10,000 fresh / epoch" in md.read_text() and md.read_text().endswith("after\n")
+    assert "1,000 fixed, equal epochs, image→text R@1: +3.0 [" in md.read_text()
+    assert "4,000 fixed, equal wall-clock, text→image R@1: not run" in md.read_text()  # planned, never run

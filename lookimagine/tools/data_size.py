@@ -109,6 +109,16 @@ def markdown(summary: dict) -> str:
                          f"{e['gxn'][d]['mean']:.1f} | {e['baseline-wall'][d]['mean']:.1f} | "
                          f"{diff(e['gxn_minus_baseline'][d])} | {diff(e['gxn_minus_baseline_wall'][d])} |")
     lines += ["", f"{summary['survive']} of {summary['examined']} cells survive Holm correction (α = 0.05).", ""]
+    planned = [(c, summary["sizes"].get(c["size"])) for c in summary.get("plan", {}).get("expected_to_move", [])]
+    if planned:
+        said = []
+        for c, e in planned:
+            basis = next(b for b, (_, name) in BASES.items() if name == c["basis"])
+            stat = e[basis][c["metric"]] if e else None
+            said.append(f"{LABELS.get(c['size'], c['size'])}, {c['basis']}, {DIRECTIONS[c['metric']]}: "
+                        + (diff(stat) if stat else "not run"))
+        lines += [f"Expected to move, as written before the test figures were read ({summary['plan_file']}): "
+                  + "; ".join(said) + ".", ""]
     costs = [c for e in summary["sizes"].values() for c in e.get("runs", {}).values()]
     if costs:
         g = [c["gxn_stages_2_3_seconds"] for c in costs]
@@ -174,6 +184,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--runs", default="runs/data_size", help="the runs (their run.json: costs, stage 1)")
     p.add_argument("--out", default="assets/results/data_size/shapes.json")
     p.add_argument("--figure", default="assets/figures/data_size_shapes.png")
+    p.add_argument("--plan", default="assets/results/data_size/plan.json",
+                   help="the prediction, committed before the test figures were read")
     p.add_argument("--results-md", default="RESULTS.md")
     p.add_argument("--report", action="store_true", help="only write RESULTS.md's block from --out")
     a = p.parse_args(argv)
@@ -187,6 +199,8 @@ def main(argv: list[str] | None = None) -> int:
                    "recipe": "scripts/data_size.sh: the staged GAN recipe of shapes, stage 1 by the first recipe; "
                              "every stage sees as many training pairs at every size",
                    "figure": a.figure, **summary}
+        if Path(a.plan).is_file():
+            summary.update(plan=json.loads(Path(a.plan).read_text()), plan_file=a.plan)
         Path(a.out).parent.mkdir(parents=True, exist_ok=True)
         Path(a.out).write_text(json.dumps(summary, indent=1))
         figure(summary, Path(a.figure))
