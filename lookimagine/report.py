@@ -102,6 +102,14 @@ def ship(dataset: str, runs_root: Path, assets: Path, command: str, rule: str = 
             model.cfg)}, run_meta, result, rule, spread))
         shipped[variant] = {"path": str(out.relative_to(ROOT) if out.is_relative_to(ROOT) else out), "seed": seed,
                             "bytes": (out / "model.safetensors").stat().st_size}
+    verdict_path = results / "verdict.json"
+    if verdict_path.is_file():  # the verdict says which of its seeds ships, and by what rule
+        v = json.loads(verdict_path.read_text())
+        v["shipped"] = {"seed": seed, "rule": rule, "rule_text": SHIP_RULES[rule], "command": command,
+                        "val_rsum_of_gxn_seeds": candidates,
+                        **({"val_rsum_of_baseline_seeds": val_rsums(runs_root, dataset, "baseline")}
+                           if rule == "median-val-diff" else {})}
+        verdict_path.write_text(json.dumps(v, indent=1))
     return shipped
 
 

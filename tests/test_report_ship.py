@@ -67,9 +67,15 @@ def test_ship_writes_the_sampler_chosen_on_val_into_the_shipped_diffusion_gxn(tm
         build_tiny_checkpoint(run, variant, 2)
         (run / "run.json").write_text(json.dumps({"best_val_rsum": 100.0}))
     assets = tmp_path / "assets"
-    shipped = ship("shapes", runs_root, assets, "test", rule="stage1-val", results=tmp_path / "none",
+    results = tmp_path / "results"
+    results.mkdir()
+    (results / "verdict.json").write_text(json.dumps({"command": "verdict", "splits": {}}))
+    shipped = ship("shapes", runs_root, assets, "test", rule="stage1-val", results=results,
                    sampler={"diffusion_guidance": 4.0, "diffusion_sample_steps": 3})
     assert shipped["gxn"]["seed"] == 2
+    said = json.loads((results / "verdict.json").read_text())["shipped"]  # the verdict names the shipped seed
+    assert said["seed"] == 2 and said["rule"] == "stage1-val" and said["rule_text"] == SHIP_RULES["stage1-val"]
+    assert said["command"] == "test" and said["val_rsum_of_gxn_seeds"]
     model, _, config = load_checkpoint(assets / "checkpoints" / "shapes" / "gxn")
     assert model.diffusion.guidance == 4.0 and model.diffusion.sample_steps == 3
     assert config["model"]["diffusion_guidance"] == 4.0 and config["meta"]["sampler"]["diffusion_sample_steps"] == 3
@@ -88,3 +94,12 @@ def test_the_model_card_sentence_compares_the_shipped_seed_with_the_mean_over_se
     text = seed_against_mean(verdict, 2)
     assert "-1.0 image→text and +0.0 text→image" in text and "over all 3 seeds the mean is +1.0 and -0.5" in text
     assert seed_against_mean(verdict, 7) == ""  # a seed the verdict lacks: no claim
+
+
+def test_a_rewritten_verdict_keeps_what_ship_recorded(tmp_path):
+    from lookimagine.evaluation.verdict import main
+
+    (tmp_path / "verdict.json").write_text(json.dumps({"shipped": {"seed": 3, "rule": "median-val-diff"}}))
+    main([str(tmp_path), "--runs", str(tmp_path / "runs"), "--dataset", "shapes", "--seeds", "1"])
+    v = json.loads((tmp_path / "verdict.json").read_text())
+    assert v["shipped"] == {"seed": 3, "rule": "median-val-diff"} and v["command"].startswith("python -m")

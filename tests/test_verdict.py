@@ -60,3 +60,26 @@ def test_the_equal_wall_clock_control_is_paired_over_the_same_seeds(tmp_path):
     # a seed without its equal-wall-clock control: no wall-clock comparison at all, rather than a partial one
     (tmp_path / "baseline-wall-s2-test.json").unlink()
     assert "gxn_minus_baseline_wall" not in verdict(load_results(tmp_path))["test"]
+
+
+def test_training_summary_states_the_wall_clock_basis(tmp_path):
+    """The verdict records, per seed, GXN's stages 2 and 3 against the equal-wall-clock control's time and epochs."""
+    import json
+
+    from lookimagine.evaluation.verdict import training_summary
+
+    def run(stage: str, seconds: float, epochs_run: int, budget: int) -> None:
+        folder = tmp_path / "emoji-s1" / stage
+        folder.mkdir(parents=True)
+        history = [{"epoch": e + 1, "val_rsum": 100.0 + e} for e in range(epochs_run)]
+        folder.joinpath("run.json").write_text(json.dumps({
+            "wall_seconds": seconds, "samples_per_second": 1.0, "best_epoch": epochs_run,
+            "best_val_rsum": 100.0 + epochs_run - 1, "train": {"epochs": budget}, "history": history}))
+
+    run("stage1", 400.0, 40, 40)
+    run("stage2", 2000.0, 20, 20)
+    run("gxn", 100.0, 3, 3)
+    run("baseline-wall", 90.0, 9, 200)  # early-stopped after 9 of up to 200 epochs
+    basis = training_summary(tmp_path, "emoji", [1, 2])["wall_clock_basis"]["per_seed"]
+    assert basis == {1: {"gxn_stages_2_3_seconds": 2100.0, "control_seconds": 90.0, "control_epochs_budget": 200,
+                         "control_epochs_run": 9}}  # seed 2 never ran: left out
