@@ -149,6 +149,9 @@ class TrainConfig:
     # the latent diffusion branch's autoencoder (a folder of ``tools.train_autoencoder``), loaded when a run
     # starts and frozen; later stages find it in their init_from checkpoint
     autoencoder_from: str | None = None
+    # the diffusion UNet's exponential moving average (``training/ema.py``): validated and saved as best/ with
+    # this decay, as Stable Diffusion is trained; None: off
+    ema_decay: float | None = None
     gen_batch: int = 32  # images per step that the generative branch sees (CPU budget)
     gen_start_epoch: int = 0  # generative losses join from this epoch on
     # Matching loss on imagined images (AttnGAN's DAMSM idea): a frozen copy of the starting encoders must

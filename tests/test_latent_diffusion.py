@@ -123,7 +123,7 @@ def test_min_snr_weights_follow_the_paper():
     assert DiffusionT2I(ModelConfig(**TINY_LATENT)).loss_weights(t) is None
 
 
-def _latent_trainer(tmp_path, stage: int, init_from=None):
+def _latent_trainer(tmp_path, stage: int, init_from=None, **changes):
     """A tiny latent-diffusion GXN trainer: stage 2 (frozen encoders, a fresh autoencoder from a folder) or
     stage 3 (joint, everything from ``init_from``)."""
     from lookimagine.training.trainer import Trainer
@@ -135,7 +135,7 @@ def _latent_trainer(tmp_path, stage: int, init_from=None):
         ae.save(tmp_path / "ae")
     train = dataclasses.replace(preset.train, rl_start_epoch=None, epochs=1, init_from=init_from,
                                 autoencoder_from=str(tmp_path / "ae") if stage == 2 else None,
-                                freeze_encoders=stage == 2, w_rank=0.0 if stage == 2 else 1.0)
+                                freeze_encoders=stage == 2, w_rank=0.0 if stage == 2 else 1.0, **changes)
     return Trainer(model, train, tmp_path / f"stage{stage}", progress=False), ae
 
 
@@ -188,3 +188,44 @@ def test_the_emoji_denoising_weight_is_the_one_chosen_on_val():
     folder = Path(__file__).parents[1] / "assets/results/imagination/val_weight"
     measured = {json.loads(p.read_text())["train"]["w_diffusion"] for p in folder.glob("latent_emoji-*-stage3.json")}
     assert get_preset("emoji-gxn-latent-ft").train.w_diffusion in measured
+
+
+def test_ema_averages_warms_up_and_swaps_back():
+    from lookimagine.training.ema import Ema
+
+    layer = torch.nn.Linear(2, 2)
+    start = layer.weight.detach().clone()
+    ema = Ema(layer, decay=0.9)
+    assert ema.current_decay() == pytest.approx(0.1)  # (1 + 0) / (10 + 0): the first steps follow the weights
+    with torch.no_grad():
+        layer.weight.add_(1.0)
+    ema.update()
+    torch.testing.assert_close(ema.shadow["weight"], start + 0.9)  # 0.1 · start + 0.9 · (start + 1)
+    with ema.applied():
+        torch.testing.assert_close(layer.weight, start + 0.9)
+    torch.testing.assert_close(layer.weight, start + 1.0)  # its own weights back after the block
+    fresh = Ema(layer, decay=0.9)
+    fresh.load(ema.tensors())
+    assert fresh.steps == 1 and torch.equal(fresh.shadow["weight"], ema.shadow["weight"])
+    with pytest.raises(ValueError):
+        Ema(layer, decay=1.0)
+
+
+def test_a_run_with_ema_saves_the_average_as_best_and_resumes_it(tmp_path):
+    from lookimagine.models.checkpoint import load_checkpoint
+    from lookimagine.training.state import load_state
+
+    trainer, _ = _latent_trainer(tmp_path, 2, ema_decay=0.99)
+    trainer.fit()
+    unet = "diffusion.unet.conv_out.weight"
+    best, _, _ = load_checkpoint(tmp_path / "stage2" / "best")
+    last, _, _ = load_checkpoint(tmp_path / "stage2" / "last")
+    shadow = trainer.ema.shadow["conv_out.weight"]
+    torch.testing.assert_close(best.state_dict()[unet], shadow)  # best/: the average
+    torch.testing.assert_close(last.state_dict()[unet], trainer.model.state_dict()[unet])  # last/: the raw weights
+    assert not torch.equal(shadow, trainer.model.state_dict()[unet])
+    tensors, _ = load_state(tmp_path / "stage2" / "last")
+    resumed, _ = _latent_trainer(tmp_path, 2, ema_decay=0.99)  # the same folder: resumes after its epoch
+    assert resumed.state.epoch == 1 and resumed.ema.steps == trainer.ema.steps > 0
+    torch.testing.assert_close(resumed.ema.shadow["conv_out.weight"], shadow)
+    assert int(tensors["ema.steps"]) == trainer.ema.steps

@@ -63,8 +63,9 @@ def save_best(out: Path, model: GXN, vocab: Vocabulary, train_cfg: TrainConfig, 
 
 def save_last(out: Path, model: GXN, vocab: Vocabulary, train_cfg: TrainConfig, meta: dict, state: TrainingState,
               optimizers: dict[str, torch.optim.Optimizer], disc: torch.nn.Module | None,
-              gen: torch.Generator) -> None:
-    """``out/last``: the checkpoint, and the resumable state (optimiser moments, discriminator, RNG states)."""
+              gen: torch.Generator, extra: dict[str, torch.Tensor] | None = None) -> None:
+    """``out/last``: the checkpoint, and the resumable state (optimiser moments, discriminator, RNG states, and
+    ``extra`` tensors such as the UNet's moving average)."""
     last = out / "last"
     save_checkpoint(last, model, vocab, train_cfg, meta)
     tensors, info = {}, dataclasses.asdict(state)
@@ -76,6 +77,7 @@ def save_last(out: Path, model: GXN, vocab: Vocabulary, train_cfg: TrainConfig, 
         tensors.update({f"disc.{k}": v.detach().cpu().contiguous() for k, v in disc.state_dict().items()})
     tensors["rng.torch"] = torch.get_rng_state()
     tensors["rng.gen"] = gen.get_state()
+    tensors.update(extra or {})
     save_state(last, tensors, info)
 
 
@@ -99,7 +101,8 @@ def run_meta(identity: dict, model_cfg: ModelConfig, train_cfg: TrainConfig, sta
              device: torch.device, accelerator=None) -> dict:
     """The run's record (``run.json``): configs, the best epoch, speed, memory, the per-epoch history."""
     validated = [r for r in state.history if r["val_rsum"] is not None]
-    best = max(validated, key=lambda r: r["val_rsum"]) if validated else {}
+    # the epoch best/ holds: the best val rsum, or in stage 2 (frozen encoders, val rsum fixed) the latest
+    best = (validated[-1] if train_cfg.freeze_encoders else max(validated, key=lambda r: r["val_rsum"])) if validated else {}
     peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     meta = {**identity, "model": to_dict(model_cfg), "train": to_dict(train_cfg),
             "best_epoch": best.get("epoch"), "best_val_rsum": state.best_rsum,

@@ -22,6 +22,7 @@ only the main process writes (``passes.StepRunner``).
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import sys
@@ -40,6 +41,7 @@ from ..evaluation.cider import CiderD
 from ..models.checkpoint import load_checkpoint
 from ..models.gxn import GXN
 from .data import epoch_batches, framed_images, framing_drawings, fresh_training_set, load_splits, true_pairs
+from .ema import Ema
 from .health import conditioning_probe, gradient_shares
 from .objectives import Judges, discriminator_loss, gan_targets, objective
 from .optimisers import clip_and_step, group_parameters, make_discriminator, make_optimisers
@@ -101,6 +103,8 @@ class Trainer:
         if self.model_cfg.i2t and train_cfg.rl_start_epoch is not None:
             self.cider = CiderD(reference_sets(self.train_split))
         self.gen = torch.Generator().manual_seed(train_cfg.seed)
+        self.ema = (Ema(self.model.diffusion.unet, train_cfg.ema_decay)
+                    if train_cfg.ema_decay and self.model.diffusion is not None else None)
         self.state = TrainingState()
         if resume:
             self._restore(*resume)
@@ -159,6 +163,8 @@ class Trainer:
 
     def _restore(self, tensors: dict, info: dict) -> None:
         self.state = restore(self.out, tensors, info, self.model, self._optimizers(), self.disc, self.gen)
+        if self.ema is not None:
+            self.ema.load(tensors)
         if self.progress:
             print(f"resuming {self.out} after epoch {self.state.epoch} (best val rsum {self.state.best_rsum:.1f})",
                   file=sys.stderr)
@@ -221,6 +227,8 @@ class Trainer:
         self.runner.zero_grad(self.opts.values())
         self.runner.backward(loss)
         logs.update(clip_and_step(self.opts, self.group_params, cfg.grad_clip, self.runner.sync))
+        if self.ema is not None and self.runner.sync:
+            self.ema.update()
         self.runner.zero_grad(self.opts.values(), after_step=True)
         logs.update({k: v.item() for k, v in terms.items()})
         logs["loss"] = loss.item()
@@ -308,21 +316,22 @@ class Trainer:
         cfg, state = self.train_cfg, self.state
         means, seconds, pairs = self._run_epoch(state.epoch)
         validating = (state.epoch + 1) % cfg.val_every == 0 or state.epoch + 1 >= cfg.epochs
-        val = validate(self.model, self.val_split, self.device, self.val_truth) if validating else None
-        record = epoch_record(state.epoch, means, val, self.probe() if validating else None, seconds, pairs)
-        state.history.append(record)
-        best = validating and is_best(val["rsum"], state.best_rsum, cfg)
-        if best:
-            state.best_rsum = max(val["rsum"], state.best_rsum)
-            if self.is_main:
-                save_best(self.out, self.model, self.vocab, cfg, {**self._identity(), "epoch": record["epoch"],
-                                                                   "val": val})
+        with self.ema.applied() if self.ema is not None else contextlib.nullcontext():  # validate, keep the average
+            val = validate(self.model, self.val_split, self.device, self.val_truth) if validating else None
+            record = epoch_record(state.epoch, means, val, self.probe() if validating else None, seconds, pairs)
+            state.history.append(record)
+            best = validating and is_best(val["rsum"], state.best_rsum, cfg)
+            if best:
+                state.best_rsum = max(val["rsum"], state.best_rsum)
+                if self.is_main:
+                    save_best(self.out, self.model, self.vocab, cfg, {**self._identity(), "epoch": record["epoch"],
+                                                                       "val": val})
         state.epoch += 1
         state.stopped_early = stops_early(state.history, state.epoch, cfg)
         state.seconds = time.time() - start
         if self.is_main:
             save_last(self.out, self.model, self.vocab, cfg, self._identity(), state, self._optimizers(), self.disc,
-                      self.gen)
+                      self.gen, self.ema.tensors() if self.ema is not None else None)
         self.runner.wait_for_everyone()
         if self.progress and self.is_main:
             print(epoch_line(record, best), file=sys.stderr)
