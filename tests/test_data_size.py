@@ -79,3 +79,24 @@ def test_main_writes_json_and_splices_results_md(results, tmp_path):
     assert "10,000 fresh / epoch" in md.read_text() and md.read_text().endswith("after\n")
     assert "1,000 fixed, equal epochs, image→text R@1: +3.0 [" in md.read_text()
     assert "4,000 fixed, equal wall-clock, text→image R@1: not run" in md.read_text()  # planned, never run
+
+
+def test_results_md_block_and_readme_sentence_are_the_shipped_curve():
+    """RESULTS.md's data-size block is markdown(shapes.json), and the README's sentence quotes its figures."""
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    summary = json.loads((root / "assets" / "results" / "data_size" / "shapes.json").read_text())
+    assert summary["command"].startswith("python -m lookimagine.tools.data_size")
+    block = (root / "RESULTS.md").read_text().split(data_size.MARK_START, 1)[1].split(data_size.MARK_END, 1)[0]
+    assert block.strip() == data_size.markdown(summary).strip()
+    assert (root / summary["figure"]).is_file()
+    readme = " ".join((root / "README.md").read_text().split())
+    fmt = lambda x: f"{x:+.1f}".replace("-", "−").replace("+", "")  # noqa: E731
+    wall = {s: summary["sizes"][s]["gxn_minus_baseline_wall"] for s in ("1000", "fresh")}
+    bought = summary["sizes"]["1000"]["control_wall_minus_baseline"]
+    assert (f"its gap shrinks from {fmt(wall['fresh']['i2t_r1']['mean'])} / {fmt(wall['fresh']['t2i_r1']['mean'])} "
+            f"R@1 (fresh scenes) to {fmt(wall['1000']['i2t_r1']['mean'])} / {fmt(wall['1000']['t2i_r1']['mean'])} "
+            "(1,000 scenes)") in readme
+    assert f"buy it nothing ({fmt(bought['i2t_r1']['mean'])} / +{fmt(bought['t2i_r1']['mean'])})" in readme
+    assert f"{summary['survive']} of {summary['examined']} cells survive Holm" in readme

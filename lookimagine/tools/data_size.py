@@ -40,7 +40,10 @@ def load(results: Path) -> dict[str, dict[str, dict[int, dict]]]:
         m = _NAME.match(path.name)
         if m:
             variant, size, seed = m.group(1), m.group(2), int(m.group(3))
-            out.setdefault(size, {}).setdefault(variant, {})[seed] = result_metrics(json.loads(path.read_text()))
+            result = json.loads(path.read_text())
+            metrics = result_metrics(result)
+            metrics["selected_epoch"] = result.get("selected_epoch")  # the epoch its checkpoint is from (val)
+            out.setdefault(size, {}).setdefault(variant, {})[seed] = metrics
     return out
 
 
@@ -73,12 +76,17 @@ def curve(results: dict, runs: Path | None = None) -> dict:
         entry: dict = {"seeds": seeds, "label": LABELS.get(size, size)}
         for variant in ("baseline", "gxn", "baseline-wall"):
             entry[variant] = {d: mean_ci([by[variant][s][d] for s in seeds]) for d in DIRECTIONS}
+            entry[variant]["selected_epochs"] = [by[variant][s].get("selected_epoch") for s in seeds]
         for basis, (control, _) in BASES.items():
             entry[basis] = {}
             for d in DIRECTIONS:
                 stat = paired([by[control][s][d] for s in seeds], [by["gxn"][s][d] for s in seeds])
                 stat["p"] = paired_p(stat)
                 entry[basis][d] = stat
+        # descriptive, outside Holm: what the wall-clock control's extra epochs buy the baseline at this size
+        entry["control_wall_minus_baseline"] = {
+            d: paired([by["baseline"][s][d] for s in seeds], [by["baseline-wall"][s][d] for s in seeds])
+            for d in DIRECTIONS}
         if runs is not None:
             costs = {s: run_costs(runs, size, s) for s in seeds}
             entry["runs"] = {str(s): c for s, c in costs.items() if c is not None}
@@ -109,6 +117,17 @@ def markdown(summary: dict) -> str:
                          f"{e['gxn'][d]['mean']:.1f} | {e['baseline-wall'][d]['mean']:.1f} | "
                          f"{diff(e['gxn_minus_baseline'][d])} | {diff(e['gxn_minus_baseline_wall'][d])} |")
     lines += ["", f"{summary['survive']} of {summary['examined']} cells survive Holm correction (α = 0.05).", ""]
+    if all("control_wall_minus_baseline" in e for e in summary["sizes"].values()):
+        bought = "; ".join(f"{e['label']} {e['control_wall_minus_baseline']['i2t_r1']['mean']:+.1f} / "
+                           f"{e['control_wall_minus_baseline']['t2i_r1']['mean']:+.1f}"
+                           for e in summary["sizes"].values())
+        lines += ["What the control's extra epochs buy the baseline (control at equal wall-clock − baseline, "
+                  f"image→text / text→image R@1): {bought}.", ""]
+    if all("selected_epochs" in e["baseline"] for e in summary["sizes"].values()):
+        chosen = "; ".join(f"{e['label']}: " + ", ".join(
+            f"{v} {'/'.join(str(x) for x in e[v]['selected_epochs'])}" for v in ("baseline", "gxn", "baseline-wall"))
+            for e in summary["sizes"].values())
+        lines += [f"The epoch each checkpoint was chosen at on val, per seed: {chosen}.", ""]
     planned = [(c, summary["sizes"].get(c["size"])) for c in summary.get("plan", {}).get("expected_to_move", [])]
     if planned:
         said = []
@@ -192,6 +211,8 @@ def main(argv: list[str] | None = None) -> int:
     if not a.report:
         runs = Path(a.runs) if Path(a.runs).is_dir() else None
         summary = curve(load(Path(a.results)), runs)
+        if runs is None:  # the evaluation JSONs still give each checkpoint's selected epoch
+            summary["runs_note"] = f"{a.runs} was not on this machine: the runs' costs are not in this file"
         if not summary["sizes"]:
             raise SystemExit(f"no size has all three variants in {a.results}")
         used = sys.argv[1:] if argv is None else argv
