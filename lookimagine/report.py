@@ -21,6 +21,7 @@ ROOT = Path(__file__).resolve().parents[1]
 ASSETS = ROOT / "assets"
 
 
+UNET_INT8 = ("diffusion.unet.",)  # what ships in int8 (models/checkpoint.py's quantize)
 SHIP_RULES = {
     "gxn-val": "the seed whose GXN has the best val rsum",
     "stage1-val": "the seed whose stage 1 (the encoders both models start from) has the best val rsum, chosen "
@@ -92,7 +93,10 @@ def ship(dataset: str, runs_root: Path, assets: Path, command: str, rule: str = 
                 **({"sampler": sampler} if sampler and model.diffusion is not None else {}),
                 **({"val_rsum_of_baseline_seeds": val_rsums(runs_root, dataset, "baseline")}
                    if rule == "median-val-diff" else {})}
-        save_checkpoint(out, model, vocab, from_dict(TrainConfig, config["train"]), meta, half=True)
+        # a diffusion UNet ships in int8 (weight-only, per output channel): the checkpoint's ≤ 8 MB budget, at a
+        # cost measured by tools/quantization.py (assets/results/imagination/quantization_emoji.json)
+        save_checkpoint(out, model, vocab, from_dict(TrainConfig, config["train"]), meta, half=True,
+                        quantize=UNET_INT8 if model.diffusion is not None else ())
         run_meta = json.loads((run / "run.json").read_text())
         result_path = results / f"{variant}-s{seed}-test.json"
         result = json.loads(result_path.read_text()) if result_path.is_file() else None
@@ -124,6 +128,11 @@ def seed_against_mean(verdict: dict, seed: int) -> str:
     return (f"On test, this seed's GXN − baseline R@1 is {d['i2t_r1']['values'][i]:+.1f} image→text and "
             f"{d['t2i_r1']['values'][i]:+.1f} text→image; over all {n} seeds the mean is {d['i2t_r1']['mean']:+.1f} "
             f"and {d['t2i_r1']['mean']:+.1f}.")
+
+
+WEIGHTS_LINE = "fp16 weights in `model.safetensors`"
+WEIGHTS_LINE_INT8 = ("fp16 weights in `model.safetensors`, the diffusion UNet's matrices and kernels in int8 with "
+                     "one scale per output channel (`python -m lookimagine.tools.quantization`)")
 
 
 def model_card(dataset: str, variant: str, seed: int, config: dict, run_meta: dict, result: dict | None,
@@ -183,7 +192,7 @@ pipeline_tag: feature-extraction
 # lookimagine pocket {variant} · {dataset}
 
 {what}. Pocket tier: a small CNN and GRUs trained from scratch on a CPU
-(fp16 weights in `model.safetensors`; config and vocabulary in JSON).
+({WEIGHTS_LINE_INT8 if variant == "gxn" and latent else WEIGHTS_LINE}; config and vocabulary in JSON).
 
 - **Data**: {data_line}
 - **Training command**: `{command}` (preset `{run_meta.get('preset')}`, seed {seed});

@@ -229,3 +229,48 @@ def test_a_run_with_ema_saves_the_average_as_best_and_resumes_it(tmp_path):
     assert resumed.state.epoch == 1 and resumed.ema.steps == trainer.ema.steps > 0
     torch.testing.assert_close(resumed.ema.shadow["conv_out.weight"], shadow)
     assert int(tensors["ema.steps"]) == trainer.ema.steps
+
+
+def test_int8_storage_of_the_unet_round_trips_within_its_scale_and_loads(tmp_path):
+    """save_checkpoint(quantize=...): the UNet's matrices and kernels go to int8 with per-channel scales
+    (a smaller file), load back as floats within half a step of the scale, other weights untouched; a
+    quantized value without its scale is refused."""
+    from safetensors.torch import load_file, save_file
+
+    from lookimagine.data.vocab import Vocabulary
+    from lookimagine.errors import CheckpointError
+    from lookimagine.models.checkpoint import (Q8, Q8_SCALE, WEIGHTS, dequantize_state, load_checkpoint,
+                                               quantize_int8, save_checkpoint)
+    from lookimagine.models.gxn import GXN
+
+    w = torch.randn(6, 5, 3, 3) * torch.arange(1, 7).view(6, 1, 1, 1)  # channels of different ranges
+    q, scale = quantize_int8(w)
+    assert q.dtype == torch.int8 and scale.shape == (6, 1, 1, 1) and int(q.abs().max()) == 127
+    assert ((q.float() * scale.float() - w).abs() <= scale.float() / 2 + 1e-6).all()
+
+    vocab = Vocabulary.build(["a red square", "a blue square"], min_count=1)
+    torch.manual_seed(0)
+    model = GXN(ModelConfig(**TINY_LATENT, vocab_size=len(vocab), i2t=True)).eval()
+    plain = save_checkpoint(tmp_path / "fp16", model, vocab, half=True)
+    small = save_checkpoint(tmp_path / "int8", model, vocab, half=True, quantize=("diffusion.unet.",))
+    stored = load_file(str(small / WEIGHTS))
+    quantized = [k for k in stored if k.endswith(Q8)]
+    assert quantized and all(k.startswith("diffusion.unet.") for k in quantized)
+    assert all(stored[k].dtype == torch.int8 and stored[k[: -len(Q8)] + Q8_SCALE].dtype == torch.float16
+               for k in quantized)
+    saved = (plain / WEIGHTS).stat().st_size - (small / WEIGHTS).stat().st_size
+    assert saved >= 0.45 * sum(stored[k].numel() * 2 for k in quantized)  # about half of those fp16 bytes
+    back, _, _ = load_checkpoint(small)
+    ref, _, _ = load_checkpoint(plain)
+    for key, value in ref.state_dict().items():
+        if key + Q8 in stored:
+            step = stored[key + Q8_SCALE].float()
+            assert ((back.state_dict()[key] - model.state_dict()[key]).abs() <= step / 2 + 1e-3).all(), key
+        else:
+            assert torch.equal(back.state_dict()[key], value), key  # everything else is the fp16 checkpoint
+    broken = {k: v for k, v in stored.items() if not k.endswith(Q8_SCALE)}
+    with pytest.raises(ValueError, match="q8scale"):
+        dequantize_state(broken)
+    save_file(broken, str(small / WEIGHTS))
+    with pytest.raises(CheckpointError, match="unreadable"):
+        load_checkpoint(small)

@@ -36,15 +36,50 @@ CONFIG, WEIGHTS, VOCAB = "config.json", "model.safetensors", "vocab.json"
 FORMAT = "lookimagine-checkpoint-v1"
 
 
+# Weight-only int8 storage (``save_checkpoint(quantize=...)``): a weight matrix or conv kernel under one of the
+# given prefixes is stored as int8 ``<key>.q8`` with one fp16 scale per output channel, ``<key>.q8scale``
+# (symmetric: w ≈ q · scale, |q| ≤ 127), and turned back into floats on load; compute stays in float.
+Q8, Q8_SCALE = ".q8", ".q8scale"
+Q8_MIN_NUMEL = 1024  # smaller tensors (biases, norms, tiny kernels) stay fp16: int8 saves nothing worth the error
+
+
+def quantize_int8(w: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """(int8 values, fp16 scales of shape [out, 1, …]) of a float tensor [out, …], per output channel."""
+    w = w.float()
+    peak = w.abs().amax(dim=tuple(range(1, w.ndim)), keepdim=True)
+    scale = (peak / 127.0).clamp_min(1e-12).half()  # rounded to fp16 first, so q is computed with the stored scale
+    q = torch.round(w / scale.float()).clamp(-127, 127).to(torch.int8)
+    return q, scale
+
+
+def dequantize_state(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """``state`` with every ``<key>.q8`` / ``<key>.q8scale`` pair turned back into a float ``<key>``."""
+    out = {k: v for k, v in state.items() if not k.endswith((Q8, Q8_SCALE))}
+    for key in (k for k in state if k.endswith(Q8)):
+        name = key[: -len(Q8)]
+        scale = state.get(name + Q8_SCALE)
+        if scale is None:
+            raise ValueError(f"{key} has no {name + Q8_SCALE}")
+        out[name] = state[key].float() * scale.float()
+    return out
+
+
 def save_checkpoint(directory: str | Path, model: GXN, vocab: Vocabulary, train_cfg: TrainConfig | None = None,
-                    meta: dict | None = None, half: bool = False) -> Path:
-    """Write config.json, model.safetensors (fp16 if ``half``) and vocab.json into ``directory``."""
+                    meta: dict | None = None, half: bool = False, quantize: Sequence[str] = ()) -> Path:
+    """Write config.json, model.safetensors (fp16 if ``half``) and vocab.json into ``directory``.
+    ``quantize``: key prefixes (e.g. ``("diffusion.unet.",)``) whose weight matrices and kernels are stored as
+    int8 with per-output-channel scales (weight-only; loading turns them back into floats)."""
     directory = Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
     state = {k: v.detach().cpu().contiguous() for k, v in model.state_dict().items()}
+    quantized = {}
+    for key in [k for k, v in state.items() if k.startswith(tuple(quantize)) and v.is_floating_point()
+                and v.ndim >= 2 and v.numel() >= Q8_MIN_NUMEL]:
+        q, scale = quantize_int8(state.pop(key))
+        quantized[key + Q8], quantized[key + Q8_SCALE] = q, scale
     if half:
         state = {k: v.half() if v.is_floating_point() else v for k, v in state.items()}
-    save_file(state, str(directory / WEIGHTS), metadata={"format": FORMAT})
+    save_file({**state, **quantized}, str(directory / WEIGHTS), metadata={"format": FORMAT})
     vocab.save(directory / VOCAB)
     config = {"format": FORMAT, "model": to_dict(model.cfg),
               "train": to_dict(train_cfg) if train_cfg is not None else None, "meta": meta or {}}
@@ -94,7 +129,7 @@ def load_checkpoint(directory: str | Path, device: str | torch.device = "cpu") -
     if not weights_path.is_file():
         raise CheckpointError(f"{weights_path}: missing")
     try:
-        state = upgrade_state_dict(load_file(str(weights_path)))
+        state = dequantize_state(upgrade_state_dict(load_file(str(weights_path))))
     except (SafetensorError, OSError, ValueError) as e:
         raise CheckpointError(f"{weights_path}: unreadable safetensors file ({e})") from None
     model = GXN(model_cfg)
