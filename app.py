@@ -102,10 +102,11 @@ pocket latent diffusion model (a UNet over a small autoencoder's latents, as Sta
 people, couples, hearts and skin tones you can recognise. On **shapes** it still draws with a GAN:
 blobs of the right colours, counts and rough places, not outlines. On emoji, over five paired seeds of
 the shipped recipe, GXN is about one point of R@1 ahead of its baseline at equal epochs (test +1.4 / +1.2),
-but no cell survives correction for the 8 compared, and a baseline given GXN's training time is level
+but no cell survives correction for the 16 compared, and a baseline given GXN's training time is level
 with it; the shipped emoji pair is seed 2, the one with the median val difference (test +1.6 / +2.3).
-Shapes ships the GAN GXN of the seed with the best stage-1 val (test −1.7 / −0.8); over five seeds of
-its earlier, shorter recipe GXN was level at equal epochs and behind at equal training time. The Benchmark tab has the measured
+On shapes, over five paired seeds of its shipped recipe (the GAN on the same converged stage 1), GXN −
+baseline is −2.0 / −0.2 R@1 on test at equal epochs and −2.9 / +0.3 at equal training time; the shipped shapes pair is
+seed 4, the median val difference (test −3.5 / +0.3). The Benchmark tab has the measured
 numbers and RESULTS.md the analysis.
 
 ### How to read the page

@@ -6,8 +6,8 @@
 # The control at equal wall-clock gets as many epochs as fit, at the equal-epoch control's own measured speed,
 # in the time this very seed's stages 2 and 3 took (their run.json wall_seconds: measured in the format and on
 # the machine the runs use), early-stopped on val after 3 epochs without gain, as emoji's latent control is.
-# Each seed's run records (run.json) are copied to assets/results/final/shapes/records/, since runs/ is not
-# kept; evaluated on test and test-heldout with the judge of seed 0 (never a paired seed). One thread per run.
+# Each seed's run records (run.json) are copied to assets/results/final/shapes/records/<ds>-s<seed>/<stage>/,
+# since runs/ is not kept (the verdict's --runs and report ship's choice of seed can read them there); evaluated on test and test-heldout with the judge of seed 0 (never a paired seed). One thread per run.
 # Resumable: finished stages and evaluations are kept.
 #   bash scripts/final_shapes.sh 1 2 3          (seeds → runs/final/shapes-s<seed>/, assets/results/final/shapes/)
 #   bash scripts/final_shapes.sh judge          (the judge: stage 1 of seed 0 → runs/stage1/shapes-s0)
@@ -40,9 +40,9 @@ EOF
 )
   train "$ds-baseline-wall" "$root/baseline-wall" --set init_from="$root/stage1/best" \
     --set epochs="$wall_epochs" --set early_stop_patience=3
-  for stage in stage1 baseline stage2 gxn baseline-wall; do
-    mkdir -p "$out/records/$ds-s$seed"
-    cp "$root/$stage/run.json" "$out/records/$ds-s$seed/$stage.json"
+  for stage in stage1 baseline stage2 gxn baseline-wall; do  # laid out as runs/final is: --runs can read it
+    mkdir -p "$out/records/$ds-s$seed/$stage"
+    cp "$root/$stage/run.json" "$out/records/$ds-s$seed/$stage/run.json"
   done
   echo "trained $ds seed $seed (control at equal wall-clock: up to $wall_epochs epochs)"
 done

@@ -50,6 +50,10 @@ def test_the_readme_states_the_json_figures(results):
         e = results[ds]
         assert f"{e['r_precision']['mean']:.1f}%" in limits, ds
         assert f"{e['r_precision_real']:.1f}%" in limits, ds
+    gan = json.loads((ROOT / "assets" / "results" / "imagination" / "gan_shipped.json").read_text())["shapes"]
+    # the GAN that ships on shapes, over its final seeds
+    assert f"{gan['r_precision']['mean']:.1f}% over its five" in limits and len(gan["seeds"]) == 5
+    assert f"real pictures {gan['r_precision_real']:.1f}%" in limits and f"probe {gan['probe']['mean']:.2f}" in limits
 
 
 def test_bars_are_the_issues():

@@ -121,7 +121,8 @@ def test_the_readme_states_the_shipped_pairs_test_differences_from_their_json():
     about = (ROOT / "app.py").read_text().split('ABOUT = """', 1)[1].split('"""', 1)[0]
     pair = ROOT / "assets" / "results" / "pair"
     for folder, label in ((pair / "shapes", "shapes"), (pair / "emoji", "emoji"),
-                          (ROOT / "assets" / "results" / "final" / "emoji", "five-seed mean")):
+                          (ROOT / "assets" / "results" / "final" / "emoji", "five-seed mean"),
+                          (ROOT / "assets" / "results" / "final" / "shapes", "five-seed mean, shapes")):
         d = json.loads((folder / "verdict.json").read_text())["splits"]["test"]["gxn_minus_baseline"]
         stated = f"{d['i2t_r1']['mean']:+.1f} / {d['t2i_r1']['mean']:+.1f}".replace("-", "−")
         assert stated in readme, (label, stated)
