@@ -310,7 +310,7 @@ def headline_markdown(families: dict, command: str) -> str:
     """The README's headline: what survives Holm correction in each recipe, in plain words."""
     from .evaluation.multiple import headline_sentence
 
-    final = sorted(c["dataset"] for c in families.get("final", {}).get("cells", []))
+    final = {c["dataset"] for c in families.get("final", {}).get("cells", [])}
     names = {"final": "**Five paired seeds of the shipped recipe** (converged stage 1; emoji: the latent diffusion "
                       "imagine branch" + ("; shapes: the GAN)" if "shapes" in final else ")"),
              "staged": "**Five paired seeds of the staged recipe** (shapes and emoji)",

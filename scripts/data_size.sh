@@ -37,17 +37,7 @@ train shapes-baseline-first "$root/stage1" "${data[@]}" "${s1[@]}"
 train shapes-baseline-ft "$root/baseline" --set init_from="$root/stage1/best" "${data[@]}" "${s3[@]}"
 train shapes-imagine "$root/stage2" --set init_from="$root/stage1/best" "${s2[@]}"
 train shapes-gxn-ft "$root/gxn" --set init_from="$root/stage2/best" "${data[@]}" "${s3[@]}"
-# the equal-wall-clock control's epochs: (stage 2 + stage 3 seconds) / the equal-epoch control's seconds per epoch
-wall_epochs=$($PY - "$root" "$every" <<'EOF'
-import json, sys
-root, every = sys.argv[1], int(sys.argv[2])
-run = lambda name: json.load(open(f"{root}/{name}/run.json"))
-base = run("baseline")
-per_epoch = base["wall_seconds"] / base["train"]["epochs"]
-gxn_seconds = run("stage2")["wall_seconds"] + run("gxn")["wall_seconds"]
-print(max(every, round(gxn_seconds / per_epoch)))
-EOF
-)
+wall_epochs=$(control_epochs "$root" "$every")
 train shapes-baseline-wall "$root/baseline-wall" --set init_from="$root/stage1/best" "${data[@]}" \
   --set epochs="$wall_epochs" --set val_every="$every"
 for variant in baseline gxn baseline-wall; do

@@ -29,15 +29,7 @@ for seed in "$@"; do
   train "$ds-baseline-ft" "$root/baseline" --set init_from="$root/stage1/best"
   train "$ds-imagine" "$root/stage2" --set init_from="$root/stage1/best"
   train "$ds-gxn-ft" "$root/gxn" --set init_from="$root/stage2/best"
-  # the equal-wall-clock control's budget: (stage 2 + stage 3 seconds) / the equal-epoch control's s per epoch
-  wall_epochs=$($PY - "$root" <<'EOF'
-import json, sys
-run = lambda name: json.load(open(f"{sys.argv[1]}/{name}/run.json"))
-base = run("baseline")
-per_epoch = base["wall_seconds"] / base["train"]["epochs"]
-print(max(1, round((run("stage2")["wall_seconds"] + run("gxn")["wall_seconds"]) / per_epoch)))
-EOF
-)
+  wall_epochs=$(control_epochs "$root")
   train "$ds-baseline-wall" "$root/baseline-wall" --set init_from="$root/stage1/best" \
     --set epochs="$wall_epochs" --set early_stop_patience=3
   for stage in stage1 baseline stage2 gxn baseline-wall; do  # laid out as runs/final is: --runs can read it
