@@ -152,6 +152,9 @@ class TrainConfig:
     # the diffusion UNet's exponential moving average (``training/ema.py``): validated and saved as best/ with
     # this decay, as Stable Diffusion is trained; None: off
     ema_decay: float | None = None
+    # encode the training pictures with the frozen autoencoder once per picture set (``training/latents.py``),
+    # not once a step: the same training math, ~13% of a denoising step saved; false: the old per-step encode
+    cache_latents: bool = True
     gen_batch: int = 32  # images per step that the generative branch sees (CPU budget)
     gen_start_epoch: int = 0  # generative losses join from this epoch on
     # Matching loss on imagined images (AttnGAN's DAMSM idea): a frozen copy of the starting encoders must
@@ -306,9 +309,11 @@ def _build_presets() -> dict[str, Preset]:
                                            diffusion_prediction="v_prediction", diffusion_min_snr=5.0,
                                            diffusion_pooled=True, diffusion_context_norm=True)
         ae = f"runs/autoencoder/{ds}"
+        # validated every 5 epochs: with the encoders frozen its val rsum cannot move, so validation only records
+        # the conditioning probe, and every epoch's cost 10% of the stage (training_speed_emoji_latent_cache.json)
         stage2 = dataclasses.replace(base, freeze_encoders=True, w_rank=0.0, batch_size=64, gen_batch=64,
                                      gen_lr=1e-3, epochs=20, lr_schedule="cosine", early_stop_patience=None,
-                                     autoencoder_from=ae)
+                                     autoencoder_from=ae, val_every=5)
         gen_keys = ("gen_batch", "w_caption")
         stage3 = dataclasses.replace(base, **finetune, **{k: fine[k] for k in gen_keys}, gen_lr=2e-4,
                                      w_diffusion=w_diffusion, autoencoder_from=None)

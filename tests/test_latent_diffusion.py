@@ -8,6 +8,7 @@ import torch
 
 from lookimagine import losses
 from lookimagine.config import ModelConfig, get_preset
+from lookimagine.data.images import images_to_float
 from lookimagine.models.autoencoder import LatentAutoencoder, psnr
 from lookimagine.models.t2i_diffusion import DiffusionT2I
 from lookimagine.training.health import conditioning_probe
@@ -274,3 +275,29 @@ def test_int8_storage_of_the_unet_round_trips_within_its_scale_and_loads(tmp_pat
     save_file(broken, str(small / WEIGHTS))
     with pytest.raises(CheckpointError, match="unreadable"):
         load_checkpoint(small)
+
+
+def test_cached_latents_train_as_the_per_step_encode_does_and_a_new_picture_set_is_encoded_anew(tmp_path):
+    from lookimagine.data.batching import iterate_batches
+
+    logs = {}
+    for cache in (True, False):
+        torch.manual_seed(0)  # the same tiny model and autoencoder for both
+        trainer, _ = _latent_trainer(tmp_path / str(cache), 2, cache_latents=cache)
+        assert (trainer.latent_cache is not None) == cache
+        batch = next(iterate_batches(trainer.train_split, 16, torch.Generator().manual_seed(0)))
+        logs[cache] = trainer.step(batch, epoch=0)
+    assert logs[True]["diffusion"] == pytest.approx(logs[False]["diffusion"], rel=1e-4)
+
+    cache = _latent_trainer(tmp_path / "fill", 2)[0].latent_cache
+    images = torch.randint(0, 256, (5, 3, 32, 32), dtype=torch.uint8)
+    calls = []
+    encode = cache.autoencoder.encode
+    cache.autoencoder.encode = lambda x: calls.append(len(x)) or encode(x)
+    first = cache.latents(images, torch.tensor([3, 1]))
+    again = cache.latents(images, torch.tensor([1]))
+    assert calls == [5]  # the whole set once, then served from the cache
+    torch.testing.assert_close(again[0], first[1])
+    torch.testing.assert_close(first, encode(images_to_float(images[[3, 1]])), rtol=1e-4, atol=1e-5)
+    cache.latents(images.clone(), torch.tensor([0]))  # another set (an epoch's framed pictures): encoded anew
+    assert calls == [5, 5]

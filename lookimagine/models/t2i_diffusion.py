@@ -111,16 +111,18 @@ class DiffusionT2I(nn.Module):
         return (self.context_norm(ctx) if self.context_norm is not None else ctx), mask
 
     def predict_noise(self, images: torch.Tensor, states: torch.Tensor, mask: torch.Tensor,
-                      generator: torch.Generator | None = None, drop_prob: float | None = None):
+                      generator: torch.Generator | None = None, drop_prob: float | None = None,
+                      x0: torch.Tensor | None = None):
         """Noise images (B, 3, H, W) in [-1, 1] at random timesteps → (prediction, target, weights): the
         prediction and its target (ε, or v with v-prediction), each (B, C, s, s), and per-sample loss weights
         (B,) or None.
 
         The weighted squared error between them is the training loss (``losses.diffusion``); its gradient
-        reaches the text states (never the frozen autoencoder).
+        reaches the text states (never the frozen autoencoder). ``x0``: the images already in the UNet's space
+        (the trainer's ``LatentCache``); None: ``to_space(images)``.
         """
         drop_prob = self.drop_prob if drop_prob is None else drop_prob
-        x0 = self.to_space(images)
+        x0 = self.to_space(images) if x0 is None else x0
         ctx, ctx_mask = self.context(states, mask)
         drop = torch.rand(x0.shape[0], generator=generator, device=x0.device) < drop_prob
         if drop.any():

@@ -10,6 +10,12 @@ set so that the training latents have unit variance, and the val PSNR is measure
 weights (``autoencoder.safetensors`` + ``autoencoder.json``) and ``record.json`` (the command, the
 seconds, the PSNR). Every ``--save-every`` steps the weights and step count are saved, and a rerun
 resumes from them (Adam's moments start afresh).
+
+A checkpoint with the latent branch carries its (frozen) autoencoder, so a new stage 2 need not train one
+again (35 min on one thread): ``--from-checkpoint`` writes that one to ``<out>`` instead, bit for bit.
+
+    python -m lookimagine.tools.train_autoencoder emoji --out runs/autoencoder/emoji \
+        --from-checkpoint assets/checkpoints/emoji/gxn
 """
 
 from __future__ import annotations
@@ -98,6 +104,20 @@ def train(dataset: str, out: Path, steps: int, batch: int, lr: float, seed: int,
     return record
 
 
+def extract(checkpoint: str | Path, out: Path, command: str) -> dict:
+    """Write the autoencoder that a latent-branch checkpoint carries to ``out`` (weights, config, record)."""
+    from ..models.checkpoint import load_checkpoint
+
+    model, _, _ = load_checkpoint(checkpoint)
+    diffusion = getattr(model, "diffusion", None)
+    if diffusion is None or diffusion.autoencoder is None:
+        raise SystemExit(f"{checkpoint} has no latent diffusion branch, hence no autoencoder")
+    record = {"command": command, "from_checkpoint": str(checkpoint)}
+    diffusion.autoencoder.save(out, meta={"from_checkpoint": str(checkpoint)})
+    (out / "record.json").write_text(json.dumps(record, indent=1))
+    return record
+
+
 def main(argv: list[str] | None = None) -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("dataset", choices=["shapes", "emoji"])
@@ -110,9 +130,13 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--latent-channels", type=int, default=4)
     p.add_argument("--save-every", type=int, default=250)
     p.add_argument("--threads", type=int, default=1)
+    p.add_argument("--from-checkpoint", help="write the autoencoder this latent-branch checkpoint carries instead")
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
     command = "python -m lookimagine.tools.train_autoencoder " + " ".join(argv if argv is not None else sys.argv[1:])
+    if a.from_checkpoint:
+        print(json.dumps(extract(a.from_checkpoint, Path(a.out), command), indent=1))
+        return
     record = train(a.dataset, Path(a.out), a.steps, a.batch, a.lr, a.seed, tuple(int(c) for c in a.channels.split(",")),
                    a.latent_channels, a.save_every, command)
     print(json.dumps(record, indent=1))

@@ -12,7 +12,10 @@ convolutions (NCHW, the format of every run before ``channels_last``; NHWC), in 
   ``--steps`` batches after ``--warmup``; formats alternate and the whole round repeats ``--repeats`` times,
   so a drift in other load on the machine hits both alike (the median is kept);
 - the per-epoch cost outside the steps: validation, the conditioning probe of a model that draws, and a
-  fresh training set (shapes).
+  fresh training set (shapes), counted for the epochs that validate (``val_every``);
+- the latent diffusion branch: encoding the training pictures once into the trainer's latent cache
+  (``training/latents.py``; once a run, or once an epoch where the picture set changes), and the same NHWC
+  steps without the cache (every batch encoded afresh, as before it), in the same rounds.
 From those: seconds per epoch and per stage, and how many epochs of the control fit in the time GXN spends
 on stages 2 and 3 — the ``{dataset}-baseline-wall`` preset's ``epochs`` (GXN against its baseline at equal
 wall-clock). The training records' own samples/s are not used for that: how fast a run went depended on
@@ -55,9 +58,10 @@ def stage_presets(dataset: str, recipe: str = "gan") -> dict[str, Preset]:
             for stage, (suffix, _) in STAGES.items()}
 
 
-def _trainer(preset: Preset, stage: str, runs: Path, channels_last: bool, out: Path) -> Trainer:
+def _trainer(preset: Preset, stage: str, runs: Path, channels_last: bool, out: Path,
+             cache_latents: bool = True) -> Trainer:
     init = STAGES[stage][1]
-    cfg = dataclasses.replace(preset.train, num_threads=1, channels_last=channels_last,
+    cfg = dataclasses.replace(preset.train, num_threads=1, channels_last=channels_last, cache_latents=cache_latents,
                               init_from=str(runs / init / "best") if init else None)
     return Trainer(preset.model, cfg, out, preset=preset.name, progress=False)
 
@@ -77,15 +81,16 @@ def time_steps(trainer: Trainer, warmup: int, steps: int) -> tuple[float, float]
     return sum(b.images.shape[0] for b in todo[warmup:]) / seconds, t1 - t0
 
 
-def epoch_overhead(trainer: Trainer) -> float:
-    """Seconds of an epoch spent outside the training steps: validation, the probe, a fresh training set."""
+def epoch_overhead(trainer: Trainer) -> tuple[float, float]:
+    """Seconds of an epoch spent outside the training steps: (validation and the probe, a fresh training set)."""
     trainer.val_truth  # noqa: B018 - the checker's truth is computed once per run, not per epoch: not timed
     t0 = time.perf_counter()
     validate(trainer.model, trainer.val_split, trainer.device, trainer.val_truth)
     trainer.probe()
+    t1 = time.perf_counter()
     if trainer.train_cfg.fresh_data:
         trainer.next_training_set(1)
-    return time.perf_counter() - t0
+    return t1 - t0, time.perf_counter() - t1
 
 
 def measure(dataset: str, runs: Path, warmup: int = 3, steps: int = 12, repeats: int = 2,
@@ -96,24 +101,56 @@ def measure(dataset: str, runs: Path, warmup: int = 3, steps: int = 12, repeats:
     stages: dict[str, dict] = {}
     for stage, preset in presets.items():
         rates: dict[str, list[float]] = {f: [] for f in FORMATS}
-        overhead, n_images = [], 0
+        cache: dict[str, list[float]] = {f: [] for f in FORMATS}
+        uncached: list[float] = []
+        overhead, fresh, n_images = [], [], 0
         for _ in range(repeats):
             for fmt, channels_last in FORMATS.items():
                 with tempfile.TemporaryDirectory() as tmp:
                     trainer = _trainer(preset, stage, runs, channels_last, Path(tmp))
                     n_images = trainer.train_split.images.shape[0]
+                    if trainer.latent_cache is not None:  # the set's latents, encoded before the steps
+                        t0 = time.perf_counter()
+                        trainer.latent_cache.fill(trainer.epoch_images)
+                        cache[fmt].append(time.perf_counter() - t0)
                     rates[fmt].append(time_steps(trainer, warmup, steps)[0])
                     if fmt == "nchw":
-                        overhead.append(epoch_overhead(trainer))
+                        validation, new_set = epoch_overhead(trainer)
+                        overhead.append(validation + new_set)
+                        fresh.append(new_set)
                 print(f"{dataset} {stage} {fmt}: {rates[fmt][-1]:.1f} samples/s", file=sys.stderr)
+            if cache["nhwc"]:  # the latent cache's worth: the same NHWC steps encoding every batch afresh
+                with tempfile.TemporaryDirectory() as tmp:
+                    trainer = _trainer(preset, stage, runs, True, Path(tmp), cache_latents=False)
+                    uncached.append(time_steps(trainer, warmup, steps)[0])
+                print(f"{dataset} {stage} nhwc, no latent cache: {uncached[-1]:.1f} samples/s", file=sys.stderr)
         row = {"preset": preset.name, "epochs": preset.train.epochs, "images_per_epoch": n_images,
                "epoch_overhead_seconds": round(statistics.median(overhead), 2)}
+        # the latent cache encodes its picture set once a run, or once an epoch where the set changes;
+        # validation (the overhead) runs every val_every epochs and after the last
+        new_set_each_epoch = preset.train.fresh_data or preset.train.framing_augment > 0
+        epochs, every = preset.train.epochs, preset.train.val_every
+        row["validations"] = sum(1 for e in range(epochs) if (e + 1) % every == 0 or e + 1 == epochs)
         for fmt in FORMATS:
             sps = statistics.median(rates[fmt])
             epoch = n_images / sps + row["epoch_overhead_seconds"]
+            new_set = statistics.median(fresh)
+            seconds = ((n_images / sps + new_set) * epochs
+                       + (row["epoch_overhead_seconds"] - new_set) * row["validations"])
             row[fmt] = {"samples_per_second": round(sps, 1), "runs": [round(r, 1) for r in rates[fmt]],
-                        "epoch_seconds": round(epoch, 1), "stage_seconds": round(epoch * preset.train.epochs, 1)}
+                        "epoch_seconds": round(epoch, 1), "stage_seconds": round(seconds, 1)}
+            if cache[fmt]:
+                fill = statistics.median(cache[fmt])
+                row[fmt]["latent_cache_seconds"] = round(fill, 1)
+                if new_set_each_epoch:
+                    row[fmt]["epoch_seconds"] = round(epoch + fill, 1)
+                row[fmt]["stage_seconds"] = round(seconds + fill * (epochs if new_set_each_epoch else 1), 1)
         row["nhwc_speedup"] = round(row["nhwc"]["samples_per_second"] / row["nchw"]["samples_per_second"], 3)
+        if uncached:
+            row["nhwc_no_latent_cache"] = {"samples_per_second": round(statistics.median(uncached), 1),
+                                           "runs": [round(r, 1) for r in uncached]}
+            row["latent_cache_speedup"] = round(row["nhwc"]["samples_per_second"]
+                                                / row["nhwc_no_latent_cache"]["samples_per_second"], 3)
         stages[stage] = row
     result = {"dataset": dataset, "recipe": recipe, "stages": stages, "equal_wall_clock": {}}
     for fmt in FORMATS:

@@ -54,9 +54,10 @@ class TrainingPass(nn.Module):
 
     def forward(self, images: torch.Tensor, tokens: torch.Tensor, lengths: torch.Tensor, generator: torch.Generator,
                 freeze_encoders: bool = False, rank: bool = True, ss_prob: float | None = None, rl: bool = False,
-                gen_batch: int = 0) -> PassOutputs:
+                gen_batch: int = 0, latents: torch.Tensor | None = None) -> PassOutputs:
         """rank: compute s*; ss_prob None: no captioner step; rl: also the sampled and greedy decodes;
-        gen_batch: how many of the batch's captions the text→image branch learns from (0: none)."""
+        gen_batch: how many of the batch's captions the text→image branch learns from (0: none);
+        latents: the first gen_batch images already encoded by the diffusion branch's autoencoder (or None)."""
         model = self.model
         with torch.set_grad_enabled(not freeze_encoders and torch.is_grad_enabled()):
             out = PassOutputs(model.encode_image(images), model.encode_text(tokens, lengths))
@@ -76,7 +77,7 @@ class TrainingPass(nn.Module):
         if model.diffusion is not None and gen_batch:
             txt = out.txt
             out.noise_pred, out.noise, out.noise_weight = model.diffusion.predict_noise(
-                images[:gen_batch], txt.states[:gen_batch], txt.mask[:gen_batch], generator)
+                images[:gen_batch], txt.states[:gen_batch], txt.mask[:gen_batch], generator, x0=latents)
         return out
 
 

@@ -43,6 +43,7 @@ from ..models.gxn import GXN
 from .data import epoch_batches, framed_images, framing_drawings, fresh_training_set, load_splits, true_pairs
 from .ema import Ema
 from .health import conditioning_probe, gradient_shares
+from .latents import LatentCache
 from .objectives import Judges, discriminator_loss, gan_targets, objective
 from .optimisers import clip_and_step, group_parameters, make_discriminator, make_optimisers
 from .passes import DiscriminatorPass, StepRunner, TrainingPass, make_accelerator
@@ -105,6 +106,11 @@ class Trainer:
         self.gen = torch.Generator().manual_seed(train_cfg.seed)
         self.ema = (Ema(self.model.diffusion.unet, train_cfg.ema_decay)
                     if train_cfg.ema_decay and self.model.diffusion is not None else None)
+        diffusion = self.model.diffusion
+        self.latent_cache = (LatentCache(diffusion.autoencoder, self.device, self.memory_format)
+                             if train_cfg.cache_latents and diffusion is not None and diffusion.autoencoder is not None
+                             else None)
+        self.epoch_images = self.train_split.images  # the pictures the epoch's batches index (framed or not)
         self.state = TrainingState()
         if resume:
             self._restore(*resume)
@@ -207,10 +213,13 @@ class Trainer:
         tokens, lengths = batch.tokens.to(self.device), batch.lengths.to(self.device)
         gen_on, gamma = epoch >= cfg.gen_start_epoch, rl_weight(cfg, epoch)
         pairs = true_pairs(cfg, self.train_split, self.train_ds, batch)
+        gen_batch = min(cfg.gen_batch, images.shape[0]) if gen_on else 0
+        latents = (self.latent_cache.latents(self.epoch_images, batch.image_index[:gen_batch])
+                   if self.latent_cache is not None and gen_batch else None)
         # 1. the forward pass
         out = self.training_pass(images, tokens, lengths, self.gen, freeze_encoders=cfg.freeze_encoders,
                                  rank=cfg.w_rank > 0, ss_prob=scheduled_sampling(cfg, epoch) if gen_on else None,
-                                 rl=gen_on and gamma > 0, gen_batch=min(cfg.gen_batch, images.shape[0]) if gen_on else 0)
+                                 rl=gen_on and gamma > 0, gen_batch=gen_batch, latents=latents)
         # 2. the discriminator's step
         judges = Judges(self.disc, self.critic, self._rewards if self.cider is not None else None)
         real = gan_targets(images[:out.fake.shape[0]], out.fake) if out.fake is not None else None
@@ -282,6 +291,7 @@ class Trainer:
         if self.drawings is not None:
             split = dataclasses.replace(split, images=framed_images(split, self.drawings, cfg.framing_augment,
                                                                     cfg.seed, epoch))
+        self.epoch_images = split.images  # a new set (fresh scenes, framed pictures): the latent cache re-encodes
         batches, n_batches = epoch_batches(split, cfg.batch_size, self.gen, self.accelerator,
                                            all_captions=cfg.all_captions)
         bar = tqdm(batches, total=n_batches, desc=f"epoch {epoch + 1}/{cfg.epochs}", disable=not self.progress,

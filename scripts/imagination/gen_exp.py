@@ -31,10 +31,12 @@ p.add_argument("--w_kl", type=float, default=0.001); p.add_argument("--w_l1", ty
 p.add_argument("--w_match", type=float, default=1.0); p.add_argument("--w_l2", type=float, default=0.0); p.add_argument("--cond", default="tl")  # tl | tlth | scene
 p.add_argument("--eval_every", type=int, default=500); p.add_argument("--n_eval", type=int, default=500)
 p.add_argument("--gen_channels", type=int, default=16); p.add_argument("--noise_dim", type=int, default=64)
-p.add_argument("--cond_dim", type=int, default=64); p.add_argument("--no_d", action="store_true"); p.add_argument("--cond_scale", type=float, default=1.0); p.add_argument("--logvar_init", type=float, default=0.0)
+p.add_argument("--cond_dim", type=int, default=64); p.add_argument("--arch", default="fc")  # fc | coord
+p.add_argument("--w_ms", type=float, default=0.0)  # mode seeking (MSGAN): 1 / (|G(c,z1)-G(c,z2)| / |z1-z2|)
+p.add_argument("--no_d", action="store_true"); p.add_argument("--cond_scale", type=float, default=1.0); p.add_argument("--logvar_init", type=float, default=0.0)
 a = p.parse_args()
 torch.set_num_threads(1); torch.manual_seed(0)
-out = f"runs/exp10/{a.name}"; os.makedirs(out, exist_ok=True)
+out = f"runs/exp21/{a.name}"; os.makedirs(out, exist_ok=True)
 enc, vocab, cfg = load_checkpoint(a.init); enc.eval().requires_grad_(False)
 judge, jvocab, _ = load_checkpoint(a.judge)
 kw = {"styles": tuple(cfg["train"]["styles"])} if a.dataset == "emoji" else {}
@@ -70,7 +72,11 @@ with torch.no_grad():
     ca.phi[0].bias[a.cond_dim:] += a.logvar_init
 _ca_fwd = ca.forward
 ca.forward = lambda c, generator=None, sample=True: _ca_fwd(c * a.cond_scale, generator=generator, sample=sample)
-G = Generator(a.cond_dim, a.noise_dim, a.gen_channels, 64)
+if a.arch == "coord":
+    from coord_generator import CoordGenerator
+    G = CoordGenerator(a.cond_dim, a.noise_dim, a.gen_channels, 64)
+else:
+    G = Generator(a.cond_dim, a.noise_dim, a.gen_channels, 64)
 D = Discriminator(cdim_in, a.cond_dim, 16, 64)
 optG = torch.optim.Adam(list(ca.parameters()) + list(G.parameters()), lr=a.lr, betas=(0.5, 0.999))
 optD = torch.optim.Adam(D.parameters(), lr=a.lr, betas=(0.5, 0.999))
@@ -118,6 +124,10 @@ def evaluate(step):
     r = rprec(sc, first, owner, truth)
     seen = list(dict.fromkeys(first[:16].tolist()))
     r["probe"] = conditioning_probe(lambda gg: draw(vcond(seen), gg), n_draws=4, seed=0)
+    from lookimagine.evaluation.imagination import mean_pairwise_distance
+    u8 = lambda x: ((x.clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)  # noqa: E731
+    stacks = torch.stack([u8(draw(vcond(seen), torch.Generator().manual_seed(k))) for k in range(4)], 1)
+    r["samples_distance"] = float(np.mean([mean_pairwise_distance(x) for x in stacks]))
     r["step"] = step
     G.train(); ca.train()
     return r, torch.cat(fakes)
@@ -144,7 +154,8 @@ for step in range(1, a.steps + 1):
     # one caption per image in the batch (dedupe images) -- fine with 100k captions
     real = images_to_float(C["images"][img_rows]); c = condition(rows)
     t_c, mu, logvar = ca(c, generator=gen)
-    fake = G(t_c, torch.randn((a.batch, a.noise_dim), generator=gen))
+    z_used = torch.randn((a.batch, a.noise_dim), generator=gen)
+    fake = G(t_c, z_used)
     loss = 0
     if not a.no_d and a.w_gan > 0:
         d_real, d_fake = D(real, c), D(fake.detach(), c)
@@ -153,6 +164,11 @@ for step in range(1, a.steps + 1):
         D.requires_grad_(False); gl = losses.generator_loss(D(fake, c)); D.requires_grad_(True)
         loss = loss + a.w_gan * gl; logs["g"] = gl.item(); logs["dfake"] = torch.sigmoid(d_fake).mean().item()
     kl = losses.kl_loss(mu, logvar); loss = loss + a.w_kl * kl
+    if a.w_ms > 0:  # a second drawing of the same codes from other noise: make them differ
+        z1, z2 = z_used, torch.randn((a.batch, a.noise_dim), generator=gen)
+        fake2 = G(t_c, z2)
+        lz = (fake - fake2).abs().mean() / (z1 - z2).abs().mean()
+        ms = 1 / (lz + 1e-5); loss = loss + a.w_ms * ms; logs["ms"] = ms.item()
     if a.w_l1 > 0:
         l1 = (fake - real).abs().mean(); loss = loss + a.w_l1 * l1; logs["l1"] = l1.item()
     if a.w_l2 > 0:
