@@ -25,6 +25,7 @@ FIGURE = ROOT / "assets" / "figures" / "imagination_shapes_generators.png"
 EXPERIMENTS = {
     "f2_text": "fc generator, text, GAN + matching + squared error 20 (the shipped stage 2's losses)",
     "f2b_text": "f2 again, by a harness that also measures the samples' spread (samples_distance)",
+    "f7_text_long": "f2 (the shipped generator and losses, from text) for 6,000 steps (validated every 1,500)",
     "f5_text_ms": "f2 + the mode-seeking term (weight 1)",
     "c2_text": "coord generator, text, GAN + matching + squared error 20",
     "f3_text_nomse": "fc generator, text, GAN + matching, no squared error",
@@ -75,7 +76,7 @@ def grid_of(name: str) -> Path | None:
     return grids[-1] if grids else None
 
 
-def sheet(names: list[str], columns: int = 4) -> None:
+def sheet(names: list[str], columns: int = 3) -> None:
     """The experiments' grids (each: 10 val captions, the real picture then 4 samples), the first six rows of
     each, under their names, ``columns`` to a row; f2b is f2 again and is left out."""
     from PIL import Image, ImageDraw
