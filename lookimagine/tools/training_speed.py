@@ -131,10 +131,10 @@ def measure(dataset: str, runs: Path, warmup: int = 3, steps: int = 12, repeats:
         new_set_each_epoch = preset.train.fresh_data or preset.train.framing_augment > 0
         epochs, every = preset.train.epochs, preset.train.val_every
         row["validations"] = sum(1 for e in range(epochs) if (e + 1) % every == 0 or e + 1 == epochs)
+        new_set = statistics.median(fresh)
         for fmt in FORMATS:
             sps = statistics.median(rates[fmt])
             epoch = n_images / sps + row["epoch_overhead_seconds"]
-            new_set = statistics.median(fresh)
             seconds = ((n_images / sps + new_set) * epochs
                        + (row["epoch_overhead_seconds"] - new_set) * row["validations"])
             row[fmt] = {"samples_per_second": round(sps, 1), "runs": [round(r, 1) for r in rates[fmt]],

@@ -2,8 +2,8 @@
 
 The latent diffusion branch's autoencoder is trained once per dataset and frozen in every stage
 (``tools/train_autoencoder.py``), so a picture's latent never changes while the pictures do not. Emoji's
-stage 2 shows the same 7,923 pictures for 20 epochs, and encoding each batch again at every step cost about
-13% of a denoising step. The cache encodes a set of pictures once (without gradients, in large batches) and
+stage 2 shows the same 7,923 pictures for 20 epochs, and encoding each batch again at every step cost it 7.5%
+of its speed (``assets/results/benchmarks/training_speed_emoji_latent_cache.json``). The cache encodes a set of pictures once (without gradients, in large batches) and
 serves each step's rows by image index; a new set (shapes' fresh scenes, emoji's framed pictures of an
 epoch) is encoded anew, which costs what encoding its batches would have.
 """
