@@ -100,13 +100,14 @@ more grounded; retrieval itself ranks by similarity in the joint space (*match*)
 The pocket models here are small and trained in minutes on a CPU. On **emoji** GXN imagines with a
 pocket latent diffusion model (a UNet over a small autoencoder's latents, as Stable Diffusion does):
 people, couples, hearts and skin tones you can recognise. On **shapes** it still draws with a GAN:
-blobs of the right colours, counts and rough places, not outlines. On emoji, over five paired seeds of
-the shipped recipe, GXN is about one point of R@1 ahead of its baseline at equal epochs (test +1.4 / +1.2),
+the right colours, counts and places in rough outlines (a cross or a star now and then), not clean
+shapes. On emoji, over five paired seeds of the shipped recipe, GXN is about one point of R@1 ahead
+of its baseline at equal epochs (test +1.4 / +1.2),
 but no cell survives correction for the 16 compared, and a baseline given GXN's training time is level
 with it; the shipped emoji pair is seed 2, the one with the median val difference (test +1.6 / +2.3).
 On shapes, over five paired seeds of its shipped recipe (the GAN on the same converged stage 1), GXN −
-baseline is −2.0 / −0.2 R@1 on test at equal epochs and −2.9 / +0.3 at equal training time; the shipped shapes pair is
-seed 4, the median val difference (test −3.5 / +0.3). The Benchmark tab has the measured
+baseline is −0.3 / −0.8 R@1 on test at equal epochs and −1.1 / −0.1 at equal training time, level;
+the shipped shapes pair is seed 4, the median val difference (test +1.2 / +0.1). The Benchmark tab has the measured
 numbers and RESULTS.md the analysis.
 
 ### How to read the page

@@ -460,6 +460,9 @@ def training_speed_section(benchmarks: Path) -> str:
                   if "latent_cache_speedup" in r]
         if cached:  # measured after the latent cache (and stage 2's validation every 5 epochs) landed
             name += ", latent cache"
+        stage2_epochs = b["stages"].get("stage2", {}).get("epochs", 3)
+        if stage2_epochs != 3:  # measured after shapes' GAN stage 2 grew from the staged recipe's 3 epochs
+            name += f", stage 2 of {stage2_epochs} epochs"
         for stage, r in b["stages"].items():
             rows.append(f"| {name} | {STAGE_NAMES.get(stage, stage)} | {r['nchw']['samples_per_second']:.0f} | "
                         f"{r['nhwc']['samples_per_second']:.0f} | ×{r['nhwc_speedup']:.2f} | "

@@ -26,7 +26,8 @@ else
   train "${STAGE1_PRESET:-$ds-baseline}" "$root/stage1"
 fi
 train "$ds-baseline-ft" "$root/baseline" --set init_from="$root/stage1/best"
-train "$ds-imagine" "$root/stage2" --set init_from="$root/stage1/best"
+# stage 2 as these runs trained it: 3 epochs (shapes' preset now trains 30, issue 21)
+train "$ds-imagine" "$root/stage2" --set init_from="$root/stage1/best" --set epochs=3
 train "$ds-gxn-ft" "$root/gxn" --set init_from="$root/stage2/best"
 [ "${WALL:-1}" = 0 ] || train "$ds-baseline-wall" "$root/baseline-wall" --set init_from="$root/stage1/best"
 echo "done $ds $seed"

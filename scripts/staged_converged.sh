@@ -16,6 +16,7 @@ mkdir -p "$root"
 ln -sfn "$(realpath "$src")" "$root/stage1"
 source scripts/train_stage.sh  # train <preset> <out> [--set KEY=VALUE ...]
 train "$ds-baseline-ft" "$root/baseline" --set init_from="$root/stage1/best"
-train "$ds-imagine" "$root/stage2" --set init_from="$root/stage1/best"
+# stage 2 as these runs trained it: 3 epochs (shapes' preset now trains 30, issue 21)
+train "$ds-imagine" "$root/stage2" --set init_from="$root/stage1/best" --set epochs=3
 train "$ds-gxn-ft" "$root/gxn" --set init_from="$root/stage2/best"
 echo "done $ds $seed"

@@ -1,5 +1,6 @@
 """Training speed: NHWC convolutions train the same model, and the speed benchmark measures every stage."""
 
+import json
 import dataclasses
 
 import pytest
@@ -81,3 +82,18 @@ def test_the_latent_recipe_times_its_own_stages_2_and_3():
     assert presets["stage2"].name == "emoji-imagine-latent" and presets["gxn"].name == "emoji-gxn-latent-ft"
     assert presets["stage1"].name == "emoji-baseline" and presets["baseline"].name == "emoji-baseline-ft"
     assert speed.stage_presets("emoji")["gxn"].name == "emoji-gxn-ft"  # the GAN recipe stays the default
+
+
+def test_the_report_names_a_benchmark_of_a_longer_stage_2(tmp_path):
+    from lookimagine.report import training_speed_section
+    row = {"nchw": {"samples_per_second": 100.0, "epoch_seconds": 60.0},
+           "nhwc": {"samples_per_second": 130.0, "epoch_seconds": 46.0}, "nhwc_speedup": 1.3}
+    wall = {"gxn_after_stage1_seconds": 1500.0, "control_epochs": 60.0}
+    for name, epochs in (("training_speed_shapes.json", 3), ("training_speed_shapes_long.json", 30)):
+        (tmp_path / name).write_text(json.dumps({
+            "dataset": "shapes", "command": "python -m lookimagine.tools.training_speed shapes",
+            "stages": {"stage2": dict(row, preset="shapes-imagine", epochs=epochs)},
+            "equal_wall_clock": {"nchw": wall, "nhwc": wall}}))
+    section = training_speed_section(tmp_path)
+    assert section.count("| shapes | ") == 1  # the staged recipe's 3 epochs keep the plain name
+    assert "| shapes, stage 2 of 30 epochs | " in section
