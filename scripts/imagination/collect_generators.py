@@ -27,9 +27,11 @@ EXPERIMENTS = {
     "f2b_text": "f2 again, by a harness that also measures the samples' spread (samples_distance)",
     "f7_text_long": "f2 (the shipped generator and losses, from text) for 6,000 steps (validated every 1,500)",
     "f5_text_ms": "f2 + the mode-seeking term (weight 1)",
+    "f9_text_ms01": "f2 + the mode-seeking term at a tenth of the weight (0.1)",
     "c2_text": "coord generator, text, GAN + matching + squared error 20",
     "f3_text_nomse": "fc generator, text, GAN + matching, no squared error",
     "c3_text_nomse": "coord generator, text, GAN + matching, no squared error",
+    "f8_text_nomse_spread": "f3 again, by the harness that measures the samples' spread (samples_distance)",
     "f4_scene": "fc generator, told the scene, squared error alone",
     "c4_scene": "coord generator, told the scene, squared error alone",
     "f6_scene_long": "f4 for 8,000 steps (validated every 2,000)",
@@ -78,10 +80,10 @@ def grid_of(name: str) -> Path | None:
 
 def sheet(names: list[str], columns: int = 3) -> None:
     """The experiments' grids (each: 10 val captions, the real picture then 4 samples), the first six rows of
-    each, under their names, ``columns`` to a row; f2b is f2 again and is left out."""
+    each, under their names, ``columns`` to a row; f2b and f8 repeat f2 and f3 and are left out."""
     from PIL import Image, ImageDraw
 
-    names = [n for n in names if n != "f2b_text"]
+    names = [n for n in names if n not in ("f2b_text", "f8_text_nomse_spread")]
     grids = [Image.open(grid_of(n)).convert("RGB") for n in names]
     w, h = grids[0].width + 8, 6 * 66 + 20
     rows = (len(grids) + columns - 1) // columns
