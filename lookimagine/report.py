@@ -461,7 +461,7 @@ def training_speed_section(benchmarks: Path) -> str:
         if cached:  # measured after the latent cache (and stage 2's validation every 5 epochs) landed
             name += ", latent cache"
         stage2_epochs = b["stages"].get("stage2", {}).get("epochs", 3)
-        if stage2_epochs != 3:  # measured after shapes' GAN stage 2 grew from the staged recipe's 3 epochs
+        if b.get("recipe", "gan") == "gan" and stage2_epochs != 3:  # shapes' GAN stage 2 grew from 3 epochs
             name += f", stage 2 of {stage2_epochs} epochs"
         for stage, r in b["stages"].items():
             rows.append(f"| {name} | {STAGE_NAMES.get(stage, stage)} | {r['nchw']['samples_per_second']:.0f} | "

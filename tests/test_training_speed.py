@@ -89,11 +89,14 @@ def test_the_report_names_a_benchmark_of_a_longer_stage_2(tmp_path):
     row = {"nchw": {"samples_per_second": 100.0, "epoch_seconds": 60.0},
            "nhwc": {"samples_per_second": 130.0, "epoch_seconds": 46.0}, "nhwc_speedup": 1.3}
     wall = {"gxn_after_stage1_seconds": 1500.0, "control_epochs": 60.0}
-    for name, epochs in (("training_speed_shapes.json", 3), ("training_speed_shapes_long.json", 30)):
+    for name, dataset, recipe, epochs in (("training_speed_shapes.json", "shapes", "gan", 3),
+                                          ("training_speed_shapes_long.json", "shapes", "gan", 30),
+                                          ("training_speed_emoji_latent.json", "emoji", "latent", 20)):
         (tmp_path / name).write_text(json.dumps({
-            "dataset": "shapes", "command": "python -m lookimagine.tools.training_speed shapes",
-            "stages": {"stage2": dict(row, preset="shapes-imagine", epochs=epochs)},
+            "dataset": dataset, "recipe": recipe, "command": "python -m lookimagine.tools.training_speed",
+            "stages": {"stage2": dict(row, preset=f"{dataset}-imagine", epochs=epochs)},
             "equal_wall_clock": {"nchw": wall, "nhwc": wall}}))
     section = training_speed_section(tmp_path)
     assert section.count("| shapes | ") == 1  # the staged recipe's 3 epochs keep the plain name
     assert "| shapes, stage 2 of 30 epochs | " in section
+    assert "| emoji, latent diffusion branch | " in section  # the latent stage 2 is not the GAN's
