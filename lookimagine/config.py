@@ -73,6 +73,11 @@ class ModelConfig:
     cond_scale: float = 1.0
     cond_init_logvar: float = 0.0
     noise_dim: int = 64
+    # cVAE-GAN (BicycleGAN's first half, Zhu et al. 2017): while training, an encoder gives the noise z of the very
+    # picture a caption came with, and the pixel loss (w_l1, w_mse) compares that drawing only; the drawing from
+    # prior noise meets D and the critic. What a caption leaves open then goes into z instead of being averaged
+    # away. Sampling still draws z ~ N(0, I); the encoder is never used after training. false: no encoder.
+    z_encoder: bool = False
     gen_channels: int = 16  # generator width at 64×64 is gen_channels; 4×4 has 8×
     disc_channels: int = 16
     diffusion_size: int = 32  # the pixel-space diffusion branch works at 32×32 to fit the CPU budget
@@ -170,6 +175,12 @@ class TrainConfig:
     # uncertain that value is the background, so L1 draws blanks; squared error draws the mean, a blob in the
     # right colour where the shape may be (assets/results/analysis/imagination_shapes.json: e3 vs e2).
     w_mse: float = 0.0
+    # Mode seeking (MSGAN, Mao et al. 2019): w_ms / (|G(t_c, z1) − G(t_c, z2)| / |z1 − z2|), the GAN drawing
+    # each caption twice from other noise. A caption true of many scenes should be drawn as many; squared
+    # error and the matching critic pull every drawing of it to one (issue 21's diversity bar). 0: off.
+    w_ms: float = 0.0
+    # the cVAE-GAN's KL(q(z | x) || N(0, I)) (ModelConfig.z_encoder), summed over z's dims, mean over the batch
+    w_kl_z: float = 0.01
     # Staging (paper §3.4): start from a trained checkpoint (its encoders; generators too when present),
     # and optionally keep the encoders frozen while the generative branches learn to imagine.
     init_from: str | None = None

@@ -231,3 +231,66 @@ def test_the_fixed_shapes_training_set_is_the_same_scenes_every_epoch_and_fresh_
     fresh = dataclasses.replace(fixed, fresh_data=True)
     assert train_dataset(fresh, epoch=1).all_captions() != train_dataset(fresh, epoch=2).all_captions()
     assert train_dataset(fresh, epoch=1).all_captions() == train_dataset(fresh, epoch=1).all_captions()
+
+
+def test_the_mode_seeking_term_draws_twice_and_pushes_the_drawings_apart(tmp_path):
+    """w_ms > 0: the GAN draws each caption twice from one t_c and two noises, the term is logged and
+    minimising it alone moves G's two drawings of a caption apart; w_ms = 0 draws once (the recorded steps)."""
+    from lookimagine.data.batching import iterate_batches
+    from lookimagine.training.objectives import Judges, generator_term
+
+    preset = get_preset("tiny-gxn")
+    trainer = Trainer(preset.model, dataclasses.replace(preset.train, w_ms=1.0), tmp_path, progress=False)
+    batch = next(iterate_batches(trainer.train_split, 16, torch.Generator().manual_seed(0)))
+    logs = trainer.step(batch, epoch=1)
+    assert logs["ms"] > 0
+    model = trainer.model.train()
+    tokens, lengths = batch.tokens, batch.lengths
+    once = trainer.training_pass(batch.images, tokens, lengths, torch.Generator().manual_seed(1), gen_batch=8)
+    assert once.fake2 is None and once.noise_gap is None
+
+    def spread_and_term() -> tuple[float, torch.Tensor]:
+        out = trainer.training_pass(batch.images, tokens, lengths, torch.Generator().manual_seed(1),
+                                    gen_batch=8, mode_seeking=True)
+        cfg = dataclasses.replace(trainer.train_cfg, w_gan=0.0, w_kl=0.0, w_l1=0.0, w_mse=0.0, w_match=0.0)
+        term = generator_term(out.fake, out.mu, out.logvar, out.fake, out.txt.t_l[:8], tokens[:8], lengths[:8],
+                              None, cfg, Judges(trainer.disc, None, None), {}, out.fake2, out.noise_gap)
+        return float((out.fake - out.fake2).detach().abs().mean()), term
+
+    before, term = spread_and_term()
+    opt = torch.optim.Adam(model.gan.parameters(), lr=1e-2)
+    for _ in range(5):
+        opt.zero_grad()
+        spread_and_term()[1].backward()
+        opt.step()
+    after, _ = spread_and_term()
+    assert after > 1.5 * before
+
+
+def test_the_noise_encoder_takes_the_pixel_loss_and_leaves_sampling_alone(tmp_path):
+    """cVAE-GAN (ModelConfig.z_encoder): training logs the posterior drawing's D loss and KL, the pixel loss is
+    taken on the drawing from the real picture's noise (so it reaches the encoder), and drawing at sampling time
+    uses neither the encoder nor anything but t_l and the random numbers."""
+    from lookimagine.data.batching import iterate_batches
+
+    preset = get_preset("tiny-gxn")
+    model_cfg = dataclasses.replace(preset.model, z_encoder=True)
+    trainer = Trainer(model_cfg, dataclasses.replace(preset.train, w_mse=1.0, w_l1=0.0), tmp_path, progress=False)
+    batch = next(iterate_batches(trainer.train_split, 16, torch.Generator().manual_seed(0)))
+    model = trainer.model
+    assert any(p is q for p in trainer.group_params["generator"] for q in model.z_encoder.parameters())
+    logs = trainer.step(batch, epoch=1)
+    assert {"g_rec", "kl_z", "mse"} <= set(logs) and logs["kl_z"] >= 0
+    out = trainer.training_pass(batch.images, batch.tokens, batch.lengths, torch.Generator().manual_seed(1),
+                                gen_batch=8)
+    real = torch.nn.functional.interpolate(batch.images[:8], size=out.fake.shape[-2:], mode="area")
+    (out.fake_rec - real).pow(2).mean().backward()
+    assert all(p.grad is not None and p.grad.abs().sum() > 0 for p in model.z_encoder.parameters())
+    model.eval()
+    txt = model.encode_text(batch.tokens[:4], batch.lengths[:4])
+    drawn = model.draw(txt, generator=torch.Generator().manual_seed(3))
+    encoder, model.z_encoder = model.z_encoder, None
+    try:
+        assert torch.equal(drawn, model.draw(txt, generator=torch.Generator().manual_seed(3)))
+    finally:
+        model.z_encoder = encoder

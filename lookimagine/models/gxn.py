@@ -11,13 +11,14 @@ import dataclasses
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ..config import ModelConfig
 from .caption_decoder import CaptionDecoder
 from .image_encoder import ImageEncoder
 from .similarity import combined_similarity, to_joint_space
-from .t2i_gan import ConditioningAugmentation, Generator
+from .t2i_gan import ConditioningAugmentation, Generator, NoiseEncoder
 from .text_encoder import TextEncoder
 
 
@@ -56,10 +57,12 @@ class GXN(nn.Module):
         self.caption_decoder = (CaptionDecoder(cfg.vocab_size, cfg.word_dim, cfg.decoder_hidden, cfg.embed_dim)
                                 if cfg.i2t else None)
         # ``gan`` is the GAN's generator network; ``generator=`` arguments are random-number generators (diffusers)
-        self.cond_aug = self.gan = self.diffusion = None
+        self.cond_aug = self.gan = self.diffusion = self.z_encoder = None
         if cfg.t2i == "gan":
             self.cond_aug = ConditioningAugmentation(cfg.embed_dim, cfg.cond_dim, cfg.cond_scale, cfg.cond_init_logvar)
             self.gan = Generator(cfg.cond_dim, cfg.noise_dim, cfg.gen_channels, cfg.draw_size or cfg.image_size)
+            if cfg.z_encoder:  # training only (cVAE-GAN): sampling draws z from N(0, I)
+                self.z_encoder = NoiseEncoder(cfg.noise_dim, cfg.draw_size or cfg.image_size)
         elif cfg.t2i == "diffusion":
             from .t2i_diffusion import DiffusionT2I  # imports diffusers only when needed
 
@@ -127,3 +130,29 @@ class GXN(nn.Module):
         t_c, mu, logvar = self.cond_aug(t_l, generator=generator, sample=sample_condition)
         z = torch.randn((t_c.shape[0], self.cfg.noise_dim), generator=generator, device=t_c.device)
         return self.gan(t_c, z), mu, logvar
+
+    def draw_gan_posterior(self, t_l: torch.Tensor, real: torch.Tensor, generator: torch.Generator | None = None):
+        """The cVAE-GAN's two drawings of each t_l (B, E) from one conditioning sample t_c: G(t_c, z) with
+        z ~ N(0, I), and G(t_c, z_x) with z_x ~ q(z | x) the noise encoder's reading of ``real`` (B, 3, S, S), the
+        picture the caption came with. Returns (prior drawing, posterior drawing, μ, logvar, KL(q(z | x) ||
+        N(0, I)) summed over z's dims and averaged over the batch)."""
+        t_c, mu, logvar = self.cond_aug(t_l, generator=generator)
+        z = torch.randn((t_c.shape[0], self.cfg.noise_dim), generator=generator, device=t_c.device)
+        fake = self.gan(t_c, z)
+        if real.shape[-1] != fake.shape[-1]:
+            real = F.interpolate(real, size=fake.shape[-2:], mode="area")
+        mu_z, logvar_z = self.z_encoder(real)
+        eps = torch.randn(mu_z.shape, generator=generator, device=mu_z.device, dtype=mu_z.dtype)
+        rec = self.gan(t_c, mu_z + eps * (0.5 * logvar_z).exp())
+        kl_z = (-0.5 * (1 + logvar_z - mu_z.pow(2) - logvar_z.exp()).sum(dim=1)).mean()
+        return fake, rec, mu, logvar, kl_z
+
+    def draw_gan_twice(self, t_l: torch.Tensor, generator: torch.Generator | None = None):
+        """Two drawings of each t_l (B, E) from one conditioning sample t_c and two noises z1, z2, for the
+        mode-seeking term (MSGAN, Mao et al. 2019). Returns (fake1, fake2 (B, 3, S, S), μ, logvar,
+        |z1 − z2| (B,), the mean absolute noise difference per row)."""
+        t_c, mu, logvar = self.cond_aug(t_l, generator=generator)
+        z1 = torch.randn((t_c.shape[0], self.cfg.noise_dim), generator=generator, device=t_c.device)
+        z2 = torch.randn((t_c.shape[0], self.cfg.noise_dim), generator=generator, device=t_c.device)
+        # two calls, not one of twice the batch: G's BatchNorm sees the batches it sees without the term
+        return self.gan(t_c, z1), self.gan(t_c, z2), mu, logvar, (z1 - z2).abs().mean(dim=1)

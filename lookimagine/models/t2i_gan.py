@@ -46,6 +46,25 @@ def up_block(c_in: int, c_out: int) -> nn.Sequential:
                          nn.BatchNorm2d(c_out), nn.ReLU(inplace=True))
 
 
+class NoiseEncoder(nn.Module):
+    """q(z | x) of the cVAE-GAN: images (B, 3, S, S) in [-1, 1] → μ, log-variance (B, Z). Four stride-2 convs
+    (S → S/16), then a linear layer. The log-variance is clamped to [−8, 2]: unclamped it ran off to 1e35
+    nats of KL and then NaN in a scratch run."""
+
+    def __init__(self, noise_dim: int, image_size: int = 64, widths: tuple[int, ...] = (16, 32, 64, 64)) -> None:
+        super().__init__()
+        layers, c = [], 3
+        for w in widths:
+            layers += [nn.Conv2d(c, w, 4, 2, 1), nn.LeakyReLU(0.2, inplace=True)]
+            c = w
+        self.conv = nn.Sequential(*layers)
+        self.fc = nn.Linear(c * (image_size // 2 ** len(widths)) ** 2, 2 * noise_dim)
+
+    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        mu, logvar = self.fc(self.conv(images).flatten(1)).chunk(2, dim=1)
+        return mu, logvar.clamp(-8.0, 2.0)
+
+
 class Generator(nn.Module):
     """(t_c (B, C), z (B, Z)) → images (B, 3, 64, 64) in [-1, 1]."""
 

@@ -2,7 +2,7 @@
 
     L = w_rank·L_rank                                          Look and Match, §3.1: ranking on s*
       + w_caption·[(1−γ)·L_xe + γ·L_rl]                        Imagine image → text, §3.2
-      + w_gan·(L_G + w_kl·L_KL) + w_l1·L1 + w_mse·MSE + w_match·L_match    Imagine text → image, §3.3
+      + w_gan·(L_G + w_kl·L_KL) + w_l1·L1 + w_mse·MSE + w_match·L_match + w_ms·L_ms    Imagine text → image, §3.3
       + w_diffusion·L_diff                                     the diffusion branch (not in the paper)
 
 and the matching-aware discriminator's loss L_D, which its own optimiser minimises before L is formed.
@@ -87,13 +87,18 @@ def captioning_term(out: PassOutputs, tokens: torch.Tensor, image_index: torch.T
 
 def generator_term(fake: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor, real: torch.Tensor,
                    t_l: torch.Tensor, tokens: torch.Tensor, lengths: torch.Tensor, true_pairs: torch.Tensor | None,
-                   cfg: TrainConfig, judges: Judges, logs: dict) -> torch.Tensor:
-    """w_gan·(L_G + w_kl·KL) + w_l1·L1 + w_mse·MSE + w_match·L_match (§3.3, and ours) for G drawings
+                   cfg: TrainConfig, judges: Judges, logs: dict, fake2: torch.Tensor | None = None,
+                   noise_gap: torch.Tensor | None = None, fake_rec: torch.Tensor | None = None,
+                   kl_z: torch.Tensor | None = None) -> torch.Tensor:
+    """w_gan·(L_G + w_kl·KL) + w_l1·L1 + w_mse·MSE + w_match·L_match + w_ms·L_ms (§3.3, and ours) for G drawings
     fake (G, 3, S, S) of t_l (G, E), real (G, 3, S, S) the images the captions describe.
 
     L_G: fool D on (fake, true text); KL: conditioning augmentation's N(μ, σ²) kept near N(0, I);
     L1 / MSE: pixel reconstruction of the described image; L_match: the frozen critic must retrieve each
-    caption from its drawing (in-batch ranking). D and the critic see detached text."""
+    caption from its drawing (in-batch ranking); L_ms: MSGAN's mode seeking, 1 / (|fake − fake2| / |z1 − z2|),
+    when fake2 (a second drawing of the same t_c from noise noise_gap (G,) away) is given. With the cVAE-GAN's
+    fake_rec (the drawing from the real picture's own noise) the pixel losses compare fake_rec, not fake, it
+    must fool D too, and w_kl_z·kl_z keeps its noise near N(0, I). D and the critic see detached text."""
     disc, t_det = judges.disc, t_l.detach()
     disc.requires_grad_(False)  # G's loss must not leave gradients in D
     g = losses.generator_loss(disc(fake, t_det))
@@ -101,14 +106,27 @@ def generator_term(fake: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor, r
     kl = losses.kl_loss(mu, logvar)
     logs["g"], logs["kl"] = g.item(), kl.item()
     term = cfg.w_gan * (g + cfg.w_kl * kl)
+    rec = fake
+    if fake_rec is not None:
+        disc.requires_grad_(False)
+        g_rec = losses.generator_loss(disc(fake_rec, t_det))
+        disc.requires_grad_(True)
+        logs["g_rec"], logs["kl_z"] = g_rec.item(), kl_z.item()
+        term = term + cfg.w_gan * g_rec + cfg.w_kl_z * kl_z
+        rec = fake_rec
     if cfg.w_l1 > 0:
-        l1 = (fake - real).abs().mean()
+        l1 = (rec - real).abs().mean()
         logs["l1"] = l1.item()
         term = term + cfg.w_l1 * l1
     if cfg.w_mse > 0:
-        mse = (fake - real).pow(2).mean()
+        mse = (rec - real).pow(2).mean()
         logs["mse"] = mse.item()
         term = term + cfg.w_mse * mse
+    if fake2 is not None and cfg.w_ms > 0:
+        # MSGAN's ratio over the batch: how far the two drawings lie apart for how far their noises do
+        ms = 1.0 / ((fake - fake2).abs().mean() / noise_gap.mean() + 1e-5)
+        logs["ms"] = ms.item()
+        term = term + cfg.w_ms * ms
     if judges.critic is not None:
         critic = judges.critic
         with torch.no_grad():
@@ -136,7 +154,8 @@ def objective(out: PassOutputs, tokens: torch.Tensor, lengths: torch.Tensor, ima
         logs.update(judges.d_logs)
         pairs = true_pairs[:gb, :gb] if true_pairs is not None else None
         terms["gan"] = generator_term(out.fake, out.mu, out.logvar, real, out.txt.t_l[:gb], tokens[:gb],
-                                      lengths[:gb], pairs, cfg, judges, logs)
+                                      lengths[:gb], pairs, cfg, judges, logs, out.fake2, out.noise_gap,
+                                      out.fake_rec, out.kl_z)
     if out.noise_pred is not None:
         terms["diffusion"] = cfg.w_diffusion * losses.noise_prediction_loss(
             out.noise_pred, out.noise, out.noise_weight)

@@ -15,7 +15,7 @@ from .schedules import base_lr, betas
 
 # Module groups of GXN: each has its own optimiser and its own gradient clip.
 GROUPS = {"encoders": ("image_encoder", "text_encoder"), "caption_decoder": ("caption_decoder",),
-          "generator": ("cond_aug", "gan"), "diffusion": ("diffusion",)}
+          "generator": ("cond_aug", "gan", "z_encoder"), "diffusion": ("diffusion",)}
 
 
 def group_parameters(model: GXN) -> dict[str, list[torch.nn.Parameter]]:

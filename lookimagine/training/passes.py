@@ -38,6 +38,10 @@ class PassOutputs:
     mu: torch.Tensor | None = None
     logvar: torch.Tensor | None = None
     fake: torch.Tensor | None = None
+    fake2: torch.Tensor | None = None  # (G, 3, S, S): a second drawing of the same t_c from other noise (mode seeking)
+    noise_gap: torch.Tensor | None = None  # (G,): |z1 − z2| of fake and fake2
+    fake_rec: torch.Tensor | None = None  # (G, 3, S, S): the cVAE-GAN's drawing from the real picture's own noise
+    kl_z: torch.Tensor | None = None  # (): its KL(q(z | x) || N(0, I))
     noise_pred: torch.Tensor | None = None
     noise: torch.Tensor | None = None
     noise_weight: torch.Tensor | None = None  # (G,) per-sample weights of the denoising loss, or None
@@ -54,10 +58,12 @@ class TrainingPass(nn.Module):
 
     def forward(self, images: torch.Tensor, tokens: torch.Tensor, lengths: torch.Tensor, generator: torch.Generator,
                 freeze_encoders: bool = False, rank: bool = True, ss_prob: float | None = None, rl: bool = False,
-                gen_batch: int = 0, latents: torch.Tensor | None = None) -> PassOutputs:
+                gen_batch: int = 0, latents: torch.Tensor | None = None, mode_seeking: bool = False) -> PassOutputs:
         """rank: compute s*; ss_prob None: no captioner step; rl: also the sampled and greedy decodes;
         gen_batch: how many of the batch's captions the text→image branch learns from (0: none);
-        latents: the first gen_batch images already encoded by the diffusion branch's autoencoder (or None)."""
+        latents: the first gen_batch images already encoded by the diffusion branch's autoencoder (or None);
+        mode_seeking: the GAN draws each caption twice, from one t_c and two noises (fake2, noise_gap). A GAN
+        with a noise encoder (cVAE-GAN) also draws each caption from its picture's own noise (fake_rec, kl_z)."""
         model = self.model
         with torch.set_grad_enabled(not freeze_encoders and torch.is_grad_enabled()):
             out = PassOutputs(model.encode_image(images), model.encode_text(tokens, lengths))
@@ -72,7 +78,15 @@ class TrainingPass(nn.Module):
                                                                          generator=generator)
                 with torch.no_grad():
                     out.greedy, _ = model.caption_decoder.sample(v_l.detach(), max_len, greedy=True)
-        if model.gan is not None and gen_batch:
+        if model.gan is not None and gen_batch and model.z_encoder is not None:
+            if mode_seeking:
+                raise ValueError("the mode-seeking term and the noise encoder are not built to train together")
+            out.fake, out.fake_rec, out.mu, out.logvar, out.kl_z = model.draw_gan_posterior(
+                out.txt.t_l[:gen_batch], images[:gen_batch], generator)
+        elif model.gan is not None and gen_batch and mode_seeking:
+            out.fake, out.fake2, out.mu, out.logvar, out.noise_gap = model.draw_gan_twice(
+                out.txt.t_l[:gen_batch], generator)
+        elif model.gan is not None and gen_batch:
             out.fake, out.mu, out.logvar = model.draw_gan(out.txt.t_l[:gen_batch], generator)
         if model.diffusion is not None and gen_batch:
             txt = out.txt

@@ -219,7 +219,8 @@ class Trainer:
         # 1. the forward pass
         out = self.training_pass(images, tokens, lengths, self.gen, freeze_encoders=cfg.freeze_encoders,
                                  rank=cfg.w_rank > 0, ss_prob=scheduled_sampling(cfg, epoch) if gen_on else None,
-                                 rl=gen_on and gamma > 0, gen_batch=gen_batch, latents=latents)
+                                 rl=gen_on and gamma > 0, gen_batch=gen_batch, latents=latents,
+                                 mode_seeking=cfg.w_ms > 0)
         # 2. the discriminator's step
         judges = Judges(self.disc, self.critic, self._rewards if self.cider is not None else None)
         real = gan_targets(images[:out.fake.shape[0]], out.fake) if out.fake is not None else None

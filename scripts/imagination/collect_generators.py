@@ -11,7 +11,10 @@ The experiments (scripts/imagination/gen_exp.py, one CPU thread each, the other 
   (weight 20, as shipped) or without it; and the scene itself (every object's shape, colour, size and place)
   with squared error alone: what a generator of that kind learns in the same steps when nothing is ambiguous;
 - the mode-seeking term of MSGAN (Mao et al., 2019; weight 1): two drawings of one code from different noise
-  must differ, the issue's "diversity terms".
+  must differ, the issue's "diversity terms";
+- a cVAE-GAN (BicycleGAN's first half, Zhu et al., 2017; --z_encoder): the squared error is taken on the drawing
+  from the described picture's own noise (read by an encoder), not on the one from prior noise, so it stops
+  pulling every drawing of a caption to the caption's mean picture.
 """
 import ast
 import json
@@ -28,6 +31,9 @@ EXPERIMENTS = {
     "f7_text_long": "f2 (the shipped generator and losses, from text) for 6,000 steps (validated every 1,500)",
     "f5_text_ms": "f2 + the mode-seeking term (weight 1)",
     "f9_text_ms01": "f2 + the mode-seeking term at a tenth of the weight (0.1)",
+    "f10_cvae": "f2 as a cVAE-GAN: a noise encoder reads z from the described picture, the squared error compares "
+                "that drawing only; KL weight 0.01 (a first try with the log-variance unclamped went to NaN)",
+    "f11_cvae_kl003": "f10 with the KL weight at 0.03",
     "c2_text": "coord generator, text, GAN + matching + squared error 20",
     "f3_text_nomse": "fc generator, text, GAN + matching, no squared error",
     "c3_text_nomse": "coord generator, text, GAN + matching, no squared error",

@@ -33,6 +33,11 @@ p.add_argument("--eval_every", type=int, default=500); p.add_argument("--n_eval"
 p.add_argument("--gen_channels", type=int, default=16); p.add_argument("--noise_dim", type=int, default=64)
 p.add_argument("--cond_dim", type=int, default=64); p.add_argument("--arch", default="fc")  # fc | coord
 p.add_argument("--w_ms", type=float, default=0.0)  # mode seeking (MSGAN): 1 / (|G(c,z1)-G(c,z2)| / |z1-z2|)
+# cVAE-GAN (BicycleGAN's first half, Zhu et al. 2017): an encoder gives the noise of the very picture the caption
+# describes, and the pixel loss is taken on that drawing only; the drawing from prior noise meets D and the critic.
+# The pixel loss then no longer pulls every drawing of a caption to its mean: what the caption leaves open goes
+# into z. --w_kl_z weighs KL(q(z|x) || N(0, I)) (summed over z's dims, mean over the batch).
+p.add_argument("--z_encoder", action="store_true"); p.add_argument("--w_kl_z", type=float, default=0.01)
 p.add_argument("--no_d", action="store_true"); p.add_argument("--cond_scale", type=float, default=1.0); p.add_argument("--logvar_init", type=float, default=0.0)
 a = p.parse_args()
 torch.set_num_threads(1); torch.manual_seed(0)
@@ -78,7 +83,19 @@ if a.arch == "coord":
 else:
     G = Generator(a.cond_dim, a.noise_dim, a.gen_channels, 64)
 D = Discriminator(cdim_in, a.cond_dim, 16, 64)
-optG = torch.optim.Adam(list(ca.parameters()) + list(G.parameters()), lr=a.lr, betas=(0.5, 0.999))
+class ZEncoder(nn.Module):
+    """(B, 3, 64, 64) in [-1, 1] -> μ, log-variance (B, noise_dim): q(z | x) of the cVAE-GAN."""
+    def __init__(self, noise_dim: int) -> None:
+        super().__init__()
+        layers, c = [], 3
+        for w in (16, 32, 64, 64):  # 64 -> 32 -> 16 -> 8 -> 4
+            layers += [nn.Conv2d(c, w, 4, 2, 1), nn.LeakyReLU(0.2, inplace=True)]; c = w
+        self.conv = nn.Sequential(*layers); self.fc = nn.Linear(c * 16, 2 * noise_dim)
+    def forward(self, x):
+        return self.fc(self.conv(x).flatten(1)).chunk(2, dim=1)
+E = ZEncoder(a.noise_dim) if a.z_encoder else None
+optG = torch.optim.Adam(list(ca.parameters()) + list(G.parameters()) + (list(E.parameters()) if E else []),
+                        lr=a.lr, betas=(0.5, 0.999))
 optD = torch.optim.Adam(D.parameters(), lr=a.lr, betas=(0.5, 0.999))
 gen = torch.Generator().manual_seed(0)
 n_cap = len(C["tokens"])
@@ -156,13 +173,24 @@ for step in range(1, a.steps + 1):
     t_c, mu, logvar = ca(c, generator=gen)
     z_used = torch.randn((a.batch, a.noise_dim), generator=gen)
     fake = G(t_c, z_used)
+    rec = fake  # the drawing the pixel loss compares with the real picture
     loss = 0
+    if E is not None:
+        mu_z, lv_z = E(real)
+        lv_z = lv_z.clamp(-8.0, 2.0)  # unclamped, the log-variance ran off to 1e35 nats of KL and then NaN
+        z_enc = mu_z + (0.5 * lv_z).exp() * torch.randn(mu_z.shape, generator=gen)
+        rec = G(t_c, z_enc)
+        kl_z = (-0.5 * (1 + lv_z - mu_z.pow(2) - lv_z.exp()).sum(1)).mean()
+        loss = loss + a.w_kl_z * kl_z; logs["kl_z"] = kl_z.item()
     if not a.no_d and a.w_gan > 0:
         d_real, d_fake = D(real, c), D(fake.detach(), c)
         d_loss = losses.discriminator_loss(d_real, d_fake, D(real, c.roll(1, 0)))
         optD.zero_grad(); d_loss.backward(); torch.nn.utils.clip_grad_norm_(D.parameters(), 2.0); optD.step()
         D.requires_grad_(False); gl = losses.generator_loss(D(fake, c)); D.requires_grad_(True)
         loss = loss + a.w_gan * gl; logs["g"] = gl.item(); logs["dfake"] = torch.sigmoid(d_fake).mean().item()
+        if E is not None:  # the encoded drawing must look real too (cVAE-GAN)
+            D.requires_grad_(False); gl_rec = losses.generator_loss(D(rec, c)); D.requires_grad_(True)
+            loss = loss + a.w_gan * gl_rec; logs["g_rec"] = gl_rec.item()
     kl = losses.kl_loss(mu, logvar); loss = loss + a.w_kl * kl
     if a.w_ms > 0:  # a second drawing of the same codes from other noise: make them differ
         z1, z2 = z_used, torch.randn((a.batch, a.noise_dim), generator=gen)
@@ -170,9 +198,9 @@ for step in range(1, a.steps + 1):
         lz = (fake - fake2).abs().mean() / (z1 - z2).abs().mean()
         ms = 1 / (lz + 1e-5); loss = loss + a.w_ms * ms; logs["ms"] = ms.item()
     if a.w_l1 > 0:
-        l1 = (fake - real).abs().mean(); loss = loss + a.w_l1 * l1; logs["l1"] = l1.item()
+        l1 = (rec - real).abs().mean(); loss = loss + a.w_l1 * l1; logs["l1"] = l1.item()
     if a.w_l2 > 0:
-        l2 = (fake - real).pow(2).mean(); loss = loss + a.w_l2 * l2; logs["l2"] = l2.item()
+        l2 = (rec - real).pow(2).mean(); loss = loss + a.w_l2 * l2; logs["l2"] = l2.item()
     if a.w_match > 0:
         tp = None
         if a.dataset == "shapes":
@@ -188,4 +216,5 @@ for step in range(1, a.steps + 1):
 sheet(a.steps)
 json.dump({"command": "python scripts/imagination/gen_exp.py " + " ".join(sys.argv[1:]), "args": vars(a), "history": hist},
           open(f"{out}/result.json", "w"), indent=1)
-save_file({**{f"ca.{k}": v.contiguous() for k, v in ca.state_dict().items()}, **{f"G.{k}": v.contiguous() for k, v in G.state_dict().items()}}, f"{out}/gen.safetensors")
+save_file({**{f"ca.{k}": v.contiguous() for k, v in ca.state_dict().items()}, **{f"G.{k}": v.contiguous() for k, v in G.state_dict().items()},
+           **({f"E.{k}": v.contiguous() for k, v in E.state_dict().items()} if E else {})}, f"{out}/gen.safetensors")
