@@ -78,6 +78,9 @@ class ModelConfig:
     # prior noise meets D and the critic. What a caption leaves open then goes into z instead of being averaged
     # away. Sampling still draws z ~ N(0, I); the encoder is never used after training. false: no encoder.
     z_encoder: bool = False
+    # the noise encoder also reads the caption (t_l, detached): q(z | x, t). z then needs to carry only what the
+    # caption leaves open; with q(z | x) alone it took over the colours on shapes val. Needs z_encoder.
+    z_encoder_text: bool = False
     gen_channels: int = 16  # generator width at 64×64 is gen_channels; 4×4 has 8×
     disc_channels: int = 16
     diffusion_size: int = 32  # the pixel-space diffusion branch works at 32×32 to fit the CPU budget

@@ -294,3 +294,20 @@ def test_the_noise_encoder_takes_the_pixel_loss_and_leaves_sampling_alone(tmp_pa
         assert torch.equal(drawn, model.draw(txt, generator=torch.Generator().manual_seed(3)))
     finally:
         model.z_encoder = encoder
+
+
+def test_a_text_aware_noise_encoder_reads_the_caption(tmp_path):
+    """z_encoder_text: q(z | x, t) — the same picture under two captions gets two posteriors."""
+    from lookimagine.data.batching import iterate_batches
+
+    preset = get_preset("tiny-gxn")
+    model_cfg = dataclasses.replace(preset.model, z_encoder=True, z_encoder_text=True)
+    trainer = Trainer(model_cfg, dataclasses.replace(preset.train, w_mse=1.0, w_l1=0.0), tmp_path, progress=False)
+    batch = next(iterate_batches(trainer.train_split, 16, torch.Generator().manual_seed(0)))
+    assert "kl_z" in trainer.step(batch, epoch=1)
+    model = trainer.model.eval()
+    t_l = model.encode_text(batch.tokens[:2], batch.lengths[:2]).t_l
+    picture = torch.nn.functional.interpolate(batch.images[:1], size=model.cfg.draw_size or model.cfg.image_size,
+                                              mode="area").expand(2, -1, -1, -1)
+    mu, _ = model.z_encoder(picture, t_l)
+    assert not torch.allclose(mu[0], mu[1])

@@ -62,7 +62,8 @@ class GXN(nn.Module):
             self.cond_aug = ConditioningAugmentation(cfg.embed_dim, cfg.cond_dim, cfg.cond_scale, cfg.cond_init_logvar)
             self.gan = Generator(cfg.cond_dim, cfg.noise_dim, cfg.gen_channels, cfg.draw_size or cfg.image_size)
             if cfg.z_encoder:  # training only (cVAE-GAN): sampling draws z from N(0, I)
-                self.z_encoder = NoiseEncoder(cfg.noise_dim, cfg.draw_size or cfg.image_size)
+                self.z_encoder = NoiseEncoder(cfg.noise_dim, cfg.draw_size or cfg.image_size,
+                                              text_dim=cfg.embed_dim if cfg.z_encoder_text else 0)
         elif cfg.t2i == "diffusion":
             from .t2i_diffusion import DiffusionT2I  # imports diffusers only when needed
 
@@ -141,7 +142,8 @@ class GXN(nn.Module):
         fake = self.gan(t_c, z)
         if real.shape[-1] != fake.shape[-1]:
             real = F.interpolate(real, size=fake.shape[-2:], mode="area")
-        mu_z, logvar_z = self.z_encoder(real)
+        # the caption (detached: the encoder must not train the text encoder) scaled as conditioning augmentation's
+        mu_z, logvar_z = self.z_encoder(real, t_l.detach() * self.cond_aug.input_scale)
         eps = torch.randn(mu_z.shape, generator=generator, device=mu_z.device, dtype=mu_z.dtype)
         rec = self.gan(t_c, mu_z + eps * (0.5 * logvar_z).exp())
         kl_z = (-0.5 * (1 + logvar_z - mu_z.pow(2) - logvar_z.exp()).sum(dim=1)).mean()

@@ -51,17 +51,23 @@ class NoiseEncoder(nn.Module):
     (S → S/16), then a linear layer. The log-variance is clamped to [−8, 2]: unclamped it ran off to 1e35
     nats of KL and then NaN in a scratch run."""
 
-    def __init__(self, noise_dim: int, image_size: int = 64, widths: tuple[int, ...] = (16, 32, 64, 64)) -> None:
+    def __init__(self, noise_dim: int, image_size: int = 64, widths: tuple[int, ...] = (16, 32, 64, 64),
+                 text_dim: int = 0) -> None:
         super().__init__()
         layers, c = [], 3
         for w in widths:
             layers += [nn.Conv2d(c, w, 4, 2, 1), nn.LeakyReLU(0.2, inplace=True)]
             c = w
         self.conv = nn.Sequential(*layers)
-        self.fc = nn.Linear(c * (image_size // 2 ** len(widths)) ** 2, 2 * noise_dim)
+        self.fc = nn.Linear(c * (image_size // 2 ** len(widths)) ** 2 + text_dim, 2 * noise_dim)
+        self.text_dim = text_dim
 
-    def forward(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        mu, logvar = self.fc(self.conv(images).flatten(1)).chunk(2, dim=1)
+    def forward(self, images: torch.Tensor, text: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+        """text (B, text_dim): the caption's t_l when built with text_dim > 0 (q(z | x, t))."""
+        h = self.conv(images).flatten(1)
+        if self.text_dim:
+            h = torch.cat([h, text], dim=1)
+        mu, logvar = self.fc(h).chunk(2, dim=1)
         return mu, logvar.clamp(-8.0, 2.0)
 
 
