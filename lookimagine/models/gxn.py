@@ -129,8 +129,12 @@ class GXN(nn.Module):
         G(t_c, z) with z ~ N(0, I), in that order from ``generator``. Returns (images (B, 3, S, S) in [-1, 1],
         μ (B, C), logvar (B, C)); the trainer's KL term needs μ and logvar."""
         t_c, mu, logvar = self.cond_aug(t_l, generator=generator, sample=sample_condition)
-        z = torch.randn((t_c.shape[0], self.cfg.noise_dim), generator=generator, device=t_c.device)
+        z = self._noise(t_c, generator)
         return self.gan(t_c, z), mu, logvar
+
+    def _noise(self, t_c: torch.Tensor, generator: torch.Generator | None) -> torch.Tensor:
+        """z ~ N(0, I), (B, noise_dim), for the B conditioning samples t_c."""
+        return torch.randn((t_c.shape[0], self.cfg.noise_dim), generator=generator, device=t_c.device)
 
     def draw_gan_posterior(self, t_l: torch.Tensor, real: torch.Tensor, generator: torch.Generator | None = None):
         """The cVAE-GAN's two drawings of each t_l (B, E) from one conditioning sample t_c: G(t_c, z) with
@@ -138,7 +142,7 @@ class GXN(nn.Module):
         picture the caption came with. Returns (prior drawing, posterior drawing, μ, logvar, KL(q(z | x) ||
         N(0, I)) summed over z's dims and averaged over the batch)."""
         t_c, mu, logvar = self.cond_aug(t_l, generator=generator)
-        z = torch.randn((t_c.shape[0], self.cfg.noise_dim), generator=generator, device=t_c.device)
+        z = self._noise(t_c, generator)
         fake = self.gan(t_c, z)
         if real.shape[-1] != fake.shape[-1]:
             real = F.interpolate(real, size=fake.shape[-2:], mode="area")
@@ -154,7 +158,7 @@ class GXN(nn.Module):
         mode-seeking term (MSGAN, Mao et al. 2019). Returns (fake1, fake2 (B, 3, S, S), μ, logvar,
         |z1 − z2| (B,), the mean absolute noise difference per row)."""
         t_c, mu, logvar = self.cond_aug(t_l, generator=generator)
-        z1 = torch.randn((t_c.shape[0], self.cfg.noise_dim), generator=generator, device=t_c.device)
-        z2 = torch.randn((t_c.shape[0], self.cfg.noise_dim), generator=generator, device=t_c.device)
+        z1 = self._noise(t_c, generator)
+        z2 = self._noise(t_c, generator)
         # two calls, not one of twice the batch: G's BatchNorm sees the batches it sees without the term
         return self.gan(t_c, z1), self.gan(t_c, z2), mu, logvar, (z1 - z2).abs().mean(dim=1)

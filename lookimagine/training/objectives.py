@@ -100,17 +100,20 @@ def generator_term(fake: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor, r
     fake_rec (the drawing from the real picture's own noise) the pixel losses compare fake_rec, not fake, it
     must fool D too, and w_kl_z·kl_z keeps its noise near N(0, I). D and the critic see detached text."""
     disc, t_det = judges.disc, t_l.detach()
-    disc.requires_grad_(False)  # G's loss must not leave gradients in D
-    g = losses.generator_loss(disc(fake, t_det))
-    disc.requires_grad_(True)
+
+    def fool(drawing: torch.Tensor) -> torch.Tensor:
+        disc.requires_grad_(False)  # G's loss must not leave gradients in D
+        g = losses.generator_loss(disc(drawing, t_det))
+        disc.requires_grad_(True)
+        return g
+
+    g = fool(fake)
     kl = losses.kl_loss(mu, logvar)
     logs["g"], logs["kl"] = g.item(), kl.item()
     term = cfg.w_gan * (g + cfg.w_kl * kl)
     rec = fake
     if fake_rec is not None:
-        disc.requires_grad_(False)
-        g_rec = losses.generator_loss(disc(fake_rec, t_det))
-        disc.requires_grad_(True)
+        g_rec = fool(fake_rec)
         logs["g_rec"], logs["kl_z"] = g_rec.item(), kl_z.item()
         term = term + cfg.w_gan * g_rec + cfg.w_kl_z * kl_z
         rec = fake_rec

@@ -17,7 +17,7 @@ from lookimagine.data import load_dataset
 from lookimagine.data.batching import encode_split
 from lookimagine.data.images import images_to_float, from_tensor
 from lookimagine.models.checkpoint import load_checkpoint
-from lookimagine.models.t2i_gan import ConditioningAugmentation, Generator, Discriminator
+from lookimagine.models.t2i_gan import ConditioningAugmentation, Generator, Discriminator, NoiseEncoder
 from lookimagine.data.shapes import SHAPES, COLOURS
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))  # measure.py
 
@@ -83,17 +83,7 @@ if a.arch == "coord":
 else:
     G = Generator(a.cond_dim, a.noise_dim, a.gen_channels, 64)
 D = Discriminator(cdim_in, a.cond_dim, 16, 64)
-class ZEncoder(nn.Module):
-    """(B, 3, 64, 64) in [-1, 1] -> μ, log-variance (B, noise_dim): q(z | x) of the cVAE-GAN."""
-    def __init__(self, noise_dim: int) -> None:
-        super().__init__()
-        layers, c = [], 3
-        for w in (16, 32, 64, 64):  # 64 -> 32 -> 16 -> 8 -> 4
-            layers += [nn.Conv2d(c, w, 4, 2, 1), nn.LeakyReLU(0.2, inplace=True)]; c = w
-        self.conv = nn.Sequential(*layers); self.fc = nn.Linear(c * 16, 2 * noise_dim)
-    def forward(self, x):
-        return self.fc(self.conv(x).flatten(1)).chunk(2, dim=1)
-E = ZEncoder(a.noise_dim) if a.z_encoder else None
+E = NoiseEncoder(a.noise_dim) if a.z_encoder else None  # q(z | x), log-variance clamped to [-8, 2]
 optG = torch.optim.Adam(list(ca.parameters()) + list(G.parameters()) + (list(E.parameters()) if E else []),
                         lr=a.lr, betas=(0.5, 0.999))
 optD = torch.optim.Adam(D.parameters(), lr=a.lr, betas=(0.5, 0.999))
@@ -177,7 +167,6 @@ for step in range(1, a.steps + 1):
     loss = 0
     if E is not None:
         mu_z, lv_z = E(real)
-        lv_z = lv_z.clamp(-8.0, 2.0)  # unclamped, the log-variance ran off to 1e35 nats of KL and then NaN
         z_enc = mu_z + (0.5 * lv_z).exp() * torch.randn(mu_z.shape, generator=gen)
         rec = G(t_c, z_enc)
         kl_z = (-0.5 * (1 + lv_z - mu_z.pow(2) - lv_z.exp()).sum(1)).mean()

@@ -36,7 +36,7 @@ def spreads(run: str, captions: list[str], true_distance: float, n_samples: int 
     model.eval()
     tokens, lengths = tokens_of(vocab, captions)
     t_l = model.encode_text(tokens, lengths).t_l
-    mu = model.cond_aug(t_l, sample=False)[0]
+    mu, _, logvar = model.cond_aug(t_l, sample=False)
     noise_dim = model.cfg.noise_dim
 
     def sampled_tc(seed: int) -> torch.Tensor:
@@ -53,8 +53,7 @@ def spreads(run: str, captions: list[str], true_distance: float, n_samples: int 
         samples = torch.stack([to_u8(draw(s)) for s in range(n_samples)], 1)  # (K, n, 3, S, S)
         distance = float(np.mean([mean_pairwise_distance(x) for x in samples]))
         out[name] = {"samples_distance": distance, "diversity_ratio": distance / true_distance}
-    sigma = model.cond_aug.phi(t_l * model.cond_aug.input_scale).chunk(2, dim=-1)[1].mul(0.5).exp()
-    out["t_c_sigma_mean"] = float(sigma.mean())
+    out["t_c_sigma_mean"] = float(logvar.mul(0.5).exp().mean())
     out["t_c_mu_norm_mean"] = float(mu.norm(dim=1).mean())
     return out
 
