@@ -83,6 +83,9 @@ class ModelConfig:
     z_encoder_text: bool = False
     gen_channels: int = 16  # generator width at 64×64 is gen_channels; 4×4 has 8×
     disc_channels: int = 16
+    # the discriminator's minibatch-std group (``t2i_gan.MinibatchStd``, ProGAN): D sees how varied each group
+    # of drawings is, against real pictures', so near-copies of one picture are easy to spot. 0: off.
+    disc_mbstd: int = 0
     diffusion_size: int = 32  # the pixel-space diffusion branch works at 32×32 to fit the CPU budget
     diffusion_channels: tuple[int, ...] = (32, 64, 64)
     diffusion_train_steps: int = 1000

@@ -8,7 +8,7 @@ import torch
 from lookimagine import losses
 from lookimagine.config import PRESETS, ModelConfig, get_preset
 from lookimagine.models.gxn import GXN
-from lookimagine.models.t2i_gan import ConditioningAugmentation, Discriminator
+from lookimagine.models.t2i_gan import ConditioningAugmentation, Discriminator, MinibatchStd
 
 V = 30
 
@@ -130,6 +130,24 @@ def test_greedy_and_beam_decoding_end_and_pad():
         for row in out.tolist():  # nothing but padding after <eos>
             if 2 in row:
                 assert all(t == 0 for t in row[row.index(2) + 1:])
+
+
+def test_minibatch_std_sees_how_varied_each_group_is():
+    """MinibatchStd appends one map: 0 for a group of copies, larger for a varied group, the same value for every
+    member of a group; a batch that is not a multiple of the group uses smaller groups; D takes it at any size."""
+    torch.manual_seed(0)
+    one = torch.randn(1, 8, 4, 4)
+    varied = torch.randn(8, 8, 4, 4)
+    copies = MinibatchStd(4)(one.expand(8, -1, -1, -1).contiguous())
+    assert copies.shape == (8, 9, 4, 4) and torch.allclose(copies[:, 8], torch.full((8, 4, 4), 1e-4), atol=1e-4)
+    spread = MinibatchStd(4)(varied)[:, 8, 0, 0]
+    assert (spread > 0.5).all()
+    groups = [[i for i in range(8) if i % 2 == k] for k in range(2)]  # B/g = 2 groups: members i % 2
+    assert all(torch.allclose(spread[g], spread[g[0]].expand(len(g))) for g in groups)
+    assert MinibatchStd(4)(varied[:6]).shape == (6, 9, 4, 4)  # groups of 3
+    cfg = get_preset("tiny-gxn").model
+    disc = Discriminator(cfg.embed_dim, cfg.cond_dim, cfg.disc_channels, cfg.image_size, mbstd_group=4)
+    assert disc(torch.randn(6, 3, cfg.image_size, cfg.image_size), torch.randn(6, cfg.embed_dim)).shape == (6,)
 
 
 def test_conditioning_augmentation_scale_and_initial_variance():

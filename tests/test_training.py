@@ -2,13 +2,14 @@
 
 import dataclasses
 import json
+import math
 
 import pytest
 import torch
 from safetensors.torch import load_file
 
 from lookimagine import losses
-from lookimagine.config import get_preset
+from lookimagine.config import PRESETS, get_preset
 from lookimagine.evaluation.evaluate_checkpoint import evaluate_checkpoint
 from lookimagine.models.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from lookimagine.training.trainer import Trainer
@@ -265,6 +266,26 @@ def test_the_mode_seeking_term_draws_twice_and_pushes_the_drawings_apart(tmp_pat
         opt.step()
     after, _ = spread_and_term()
     assert after > 1.5 * before
+
+
+def test_the_discriminator_takes_a_minibatch_std_map_when_asked(tmp_path):
+    """ModelConfig.disc_mbstd: the trainer's D appends the group-spread map (one more input channel to its
+    joint head) and trains with it; 0 (every preset) builds the D of the recorded steps."""
+    from lookimagine.data.batching import iterate_batches
+
+    preset = get_preset("tiny-gxn")
+    assert all(p.model.disc_mbstd == 0 for p in PRESETS.values())
+    plain = Trainer(preset.model, preset.train, tmp_path / "plain", progress=False)
+    assert plain.disc.mbstd is None
+    trainer = Trainer(dataclasses.replace(preset.model, disc_mbstd=4), preset.train, tmp_path / "mbstd",
+                      progress=False)
+    assert trainer.disc.mbstd.group == 4
+    assert trainer.disc.joint[0].in_channels == plain.disc.joint[0].in_channels + 1
+    batch = next(iterate_batches(trainer.train_split, 16, torch.Generator().manual_seed(0)))
+    before = [p.detach().clone() for p in trainer.disc.joint.parameters()]
+    logs = trainer.step(batch, epoch=1)
+    assert all(math.isfinite(logs[k]) for k in ("d", "g"))
+    assert any(not torch.equal(b, p) for b, p in zip(before, trainer.disc.joint.parameters()))
 
 
 def test_the_noise_encoder_takes_the_pixel_loss_and_leaves_sampling_alone(tmp_path):

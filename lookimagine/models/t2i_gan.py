@@ -90,10 +90,30 @@ class Generator(nn.Module):
         return self.to_rgb(self.ups(x))
 
 
-class Discriminator(nn.Module):
-    """Matching-aware: (images (B, 3, 64, 64), t_l (B, E)) → logits (B,), real-and-matching vs not."""
+class MinibatchStd(nn.Module):
+    """ProGAN's minibatch standard deviation (Karras et al. 2018), StyleGAN's grouping: (B, C, H, W) →
+    (B, C + 1, H, W), the extra map each sample's group's feature spread (std over the group, averaged over
+    C, H and W). D can then tell a batch of near-copies from a batch as varied as real pictures, which is
+    what a collapsed generator draws. Groups of ``group`` samples (fewer when B is not a multiple of it)."""
 
-    def __init__(self, embed_dim: int, cond_dim: int, channels: int, image_size: int = 64) -> None:
+    def __init__(self, group: int = 4) -> None:
+        super().__init__()
+        self.group = group
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b, c, h, w = x.shape
+        g = max(d for d in range(1, min(self.group, b) + 1) if b % d == 0)
+        y = x.reshape(g, b // g, c, h, w)  # sample i is member i // (B/g) of group i % (B/g)
+        y = (y.var(dim=0, unbiased=False) + 1e-8).sqrt().mean(dim=(1, 2, 3))  # (B/g,)
+        return torch.cat([x, y.repeat(g)[:, None, None, None].expand(b, 1, h, w)], dim=1)
+
+
+class Discriminator(nn.Module):
+    """Matching-aware: (images (B, 3, 64, 64), t_l (B, E)) → logits (B,), real-and-matching vs not.
+    ``mbstd_group`` > 0 appends a minibatch-std map (``MinibatchStd``) to the 4×4 features; 0: none."""
+
+    def __init__(self, embed_dim: int, cond_dim: int, channels: int, image_size: int = 64,
+                 mbstd_group: int = 0) -> None:
         super().__init__()
         n_down = (image_size // 4).bit_length() - 1
         layers, c_in = [], 3
@@ -105,11 +125,14 @@ class Discriminator(nn.Module):
             layers += [nn.LeakyReLU(0.2, inplace=True)]
             c_in = c_out
         self.down = nn.Sequential(*layers)  # → (B, c_in, 4, 4)
+        self.mbstd = MinibatchStd(mbstd_group) if mbstd_group > 0 else None
         self.text = nn.Sequential(nn.Linear(embed_dim, cond_dim), nn.LeakyReLU(0.2))
-        self.joint = nn.Sequential(nn.Conv2d(c_in + cond_dim, c_in, 1), nn.LeakyReLU(0.2, inplace=True),
-                                   nn.Conv2d(c_in, 1, 4))
+        self.joint = nn.Sequential(nn.Conv2d(c_in + (self.mbstd is not None) + cond_dim, c_in, 1),
+                                   nn.LeakyReLU(0.2, inplace=True), nn.Conv2d(c_in, 1, 4))
 
     def forward(self, images: torch.Tensor, t_l: torch.Tensor) -> torch.Tensor:
         x = self.down(images)
+        if self.mbstd is not None:
+            x = self.mbstd(x)
         text = self.text(t_l)[:, :, None, None].expand(-1, -1, x.shape[2], x.shape[3])
         return self.joint(torch.cat([x, text], dim=1)).flatten()

@@ -45,8 +45,8 @@ def make_discriminator(model_cfg: ModelConfig, cfg: TrainConfig, device: torch.d
                        memory_format: torch.memory_format) -> tuple[Discriminator, torch.optim.Optimizer]:
     """The matching-aware discriminator at the size the GAN draws, and its Adam (the generator's lr, β1 0.5)."""
     c = model_cfg
-    disc = Discriminator(c.embed_dim, c.cond_dim, c.disc_channels, c.draw_size or c.image_size
-                         ).to(device, memory_format=memory_format)
+    disc = Discriminator(c.embed_dim, c.cond_dim, c.disc_channels, c.draw_size or c.image_size,
+                         mbstd_group=c.disc_mbstd).to(device, memory_format=memory_format)
     return disc, torch.optim.Adam(disc.parameters(), lr=base_lr(cfg, "generator"), betas=(0.5, 0.999))
 
 
