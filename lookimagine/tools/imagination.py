@@ -156,15 +156,19 @@ def run_figures(run: str, dataset: str, split_name: str, judge, judge_vocab, n: 
     return out
 
 
-def sheet(run: str, dataset: str, out: Path, rows_per_split: int = 5, sampler: dict | None = None) -> Path:
+def sheet(run: str, dataset: str, out: Path, rows_per_split: int = 5, sampler: dict | None = None,
+          loaded: tuple | None = None, label: str = "") -> Path:
     """A picture of what the branch imagines: for captions of the test split (and, on shapes, of the held-out
-    colour–shape pairs), the real picture the caption came with, then 4 samples (seeds 0–3) of ``run``."""
+    colour–shape pairs), the real picture the caption came with, then 4 samples (seeds 0–3) of ``run``.
+    ``loaded``: (model, vocab, config) already loaded (and perhaps changed) instead of loading ``run``;
+    ``label``: said after the branch in the title."""
     from PIL import Image, ImageDraw
 
     from ..data.images import fit_square, from_tensor
     from ..data.preview import _font, wrap
 
-    model, vocab, config = load_with_sampler(run, sampler)  # the sampler the figures were measured with
+    # the sampler the figures were measured with
+    model, vocab, config = loaded if loaded is not None else load_with_sampler(run, sampler)
     train_cfg = from_dict(TrainConfig, config["train"])
     splits = ["test", "test-heldout"] if dataset == "shapes" else ["test"]
     items = []
@@ -180,7 +184,7 @@ def sheet(run: str, dataset: str, out: Path, rows_per_split: int = 5, sampler: d
     cfg = model.cfg
     how = (f"{branch_name(cfg)}, DDIM {cfg.diffusion_sample_steps} steps, guidance {cfg.diffusion_guidance}"
            if cfg.t2i == "diffusion" else "GAN")
-    draw.text((pad, 8), f"GXN imagines · {dataset} ({how}) · {run}", fill="black", font=bold)
+    draw.text((pad, 8), f"GXN imagines · {dataset} ({how}{label}) · {run}", fill="black", font=bold)
     draw.text((pad, 28), "real picture  |  four samples of its caption (seeds 0-3)  |  the caption (split)",
               fill=(110, 110, 110), font=font)
     y = 52
