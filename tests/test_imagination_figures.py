@@ -72,3 +72,31 @@ def test_bars_are_the_issues():
     assert restated[2] == 0.35 and restated[3] is False and restated[0].startswith("restated:")
     emoji = bars("emoji", {**entry, "r_precision_real": 55.0})
     assert emoji[0][2] == 11.0 and emoji[0][3] is True  # max(10, 0.2 × 55) = 11 ≤ 12
+
+
+def _pool_seeds():
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("pool_seeds", ROOT / "scripts" / "imagination" / "pool_seeds.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.pool
+
+
+def test_pooling_seeds_keeps_one_copy_of_each_and_refuses_what_does_not_compare():
+    pool = _pool_seeds()
+    judge = {"path": "runs/stage1/emoji-s0/best", "seed": 0, "val_rsum": 376.6, "best_epoch": 40}
+    base = {"split": "test", "n_queries": 1000, "n_candidates": 100, "branch": "latent diffusion",
+            "sampler": {"name": "DDIM", "steps": 10, "guidance": 6.0}, "judge": judge}
+    run = lambda seed, r, p: {"seed": seed, "run": f"s{seed}", "r_precision": r, "probe": p}  # noqa: E731
+    a = {**base, "per_seed": [run(4, 30.0, 0.5), run(2, 34.0, 0.4)]}
+    b = {**base, "per_seed": [run(1, 32.0, 0.6), run(2, 34.0, 0.4)]}
+    pooled = pool([a, b])
+    assert pooled["seeds"] == [1, 2, 4] and pooled["r_precision"]["values"] == [32.0, 34.0, 30.0]
+    assert abs(pooled["probe"]["mean"] - 0.5) < 1e-9
+    with pytest.raises(ValueError, match="judge"):
+        pool([a, {**b, "judge": {**judge, "val_rsum": 380.0}}])
+    with pytest.raises(ValueError, match="sampler"):
+        pool([a, {**b, "sampler": {"name": "DDIM", "steps": 10, "guidance": 8.0}}])
+    with pytest.raises(ValueError, match="seed 2 measured twice"):
+        pool([a, {**b, "per_seed": [run(2, 31.0, 0.4)]}])
