@@ -4,7 +4,9 @@
 
 Writes the part between ``<!-- imagination:start -->`` and ``<!-- imagination:end -->``: per dataset, the
 branch and its sampler, the judge, every figure against issue 21's bars (mean ± std over the seeds, each seed's
-value; on shapes also the bars restated against a faithful sampler) and the sheet of samples.
+value; on shapes also the bars restated against a faithful sampler) and the sheet of samples. A dataset whose
+seeds were measured by several runs of ``tools.imagination`` is shown pooled over all of them (``--pooled``,
+``scripts/imagination/pool_seeds.py``'s output), its inputs named.
 """
 
 from __future__ import annotations
@@ -63,6 +65,29 @@ def bars(dataset: str, e: dict, feasibility: dict | None = None) -> list[tuple[s
     return rows
 
 
+POOLED_FIGURES = ("r_precision", "r_precision_truth", "probe", "diversity_ratio")
+
+
+def with_pooled(results: dict, pooled: list[dict]) -> dict:
+    """``results`` with each pooled dataset's seeds and figures taken from its pooled file (the sheet, the real
+    pictures' figures and the reconstructions stay). A pool measured on another split, judge or sampler is refused."""
+    out = dict(results)
+    for p in pooled:
+        e = results.get(p["dataset"])
+        if e is None:
+            continue
+        for key in ("split", "n_queries", "n_candidates", "sampler", "branch"):
+            if p[key] != e[key]:
+                raise ValueError(f"{p['dataset']}: the pooled {key} {p[key]!r} is not {e[key]!r}")
+        if p["judge"] != e["judge"]:
+            raise ValueError(f"{p['dataset']}: the pooled judge {p['judge']} is not {e['judge']}")
+        merged = {**e, "seeds": p["seeds"], **{k: p[k] for k in POOLED_FIGURES if k in p}}
+        merged["command"] = p["command"]
+        merged["pooled_from"] = [f"`{i['command']}` (seeds {', '.join(map(str, i['seeds']))})" for i in p["inputs"]]
+        out[p["dataset"]] = merged
+    return out
+
+
 def _ms(d: dict, digits: int = 1) -> str:
     values = ", ".join(f"{v:.{digits}f}" for v in d["values"])
     return f"{d['mean']:.{digits}f} ± {d['std']:.{digits}f} ({values})"
@@ -96,6 +121,8 @@ def section(dataset: str, e: dict, title: str = "", feasibility: dict | None = N
     lines += ["", "| bar (issue 21) | figure | bar | met |", "|---|---|---|---|"]
     lines += [f"| {what} | {fig:.2f} | {bar:.2f} | {'yes' if ok else '**no**'} |" for what, fig, bar, ok in bars(dataset, e, feasibility)]
     lines.append(f"\n`{e['command']}`\n")
+    if e.get("pooled_from"):
+        lines.append("Pooling the seeds measured by " + " and ".join(e["pooled_from"]) + "\n")
     if e.get("sheet"):
         lines.append(f"![what GXN imagines, {dataset}]({e['sheet']})\n")
     return "\n".join(lines)
@@ -124,12 +151,18 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--feasibility", default="assets/results/imagination/bar_feasibility.json",
                    help="scripts/imagination/bar_feasibility.py's figures, for the restated shapes bars "
                         "(skipped when the file is missing)")
+    p.add_argument("--pooled", nargs="*", default=["assets/results/imagination/emoji_all_seeds.json"],
+                   help="scripts/imagination/pool_seeds.py outputs: their datasets are shown over all the pooled "
+                        "seeds (a missing file is skipped)")
     a = p.parse_args(argv)
     command = "python -m lookimagine.tools.imagination_report " + shlex.join(sys.argv[1:] if argv is None else argv)
     before = json.loads(Path(a.before).read_text()) if a.before and Path(a.before).is_file() else None
     feasibility = (json.loads(Path(a.feasibility).read_text())
                    if a.feasibility and Path(a.feasibility).is_file() else None)
-    text = markdown(json.loads(Path(a.json).read_text()), command.strip(), a.json, before, feasibility)
+    pooled = [json.loads(Path(f).read_text()) for f in a.pooled if Path(f).is_file()]
+    results = with_pooled(json.loads(Path(a.json).read_text()), pooled)
+    source = a.json + "".join(f" and {f}" for f in a.pooled if Path(f).is_file())
+    text = markdown(results, command.strip(), source, before, feasibility)
     md = Path(a.results_md)
     src = md.read_text()
     if MARK_START not in src:

@@ -17,7 +17,10 @@ import math
 import sys
 from pathlib import Path
 
-import numpy as np
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+
+from lookimagine.evaluation.verdict import mean_ci  # noqa: E402
 
 FIGURES = ("r_precision", "r_precision_truth", "probe", "diversity_ratio")
 SAME = ("split", "n_queries", "n_candidates", "sampler", "branch")
@@ -48,9 +51,8 @@ def pool(entries: list[dict]) -> dict:
     out = {"seeds": seeds}
     for key in FIGURES:
         if all(key in by_seed[s] for s in seeds):
-            values = np.array([by_seed[s][key] for s in seeds], dtype=float)
-            out[key] = {"mean": float(values.mean()), "std": float(values.std(ddof=1)) if len(values) > 1 else 0.0,
-                        "values": values.tolist()}
+            stat = mean_ci([by_seed[s][key] for s in seeds])  # mean, std and the 95% t-interval over seeds
+            out[key] = {"mean": stat["mean"], "std": stat["std"] or 0.0, "ci95": stat["ci95"], "values": stat["values"]}
     out["per_seed"] = [{"seed": s, "run": by_seed[s]["run"], **{k: by_seed[s][k] for k in FIGURES if k in by_seed[s]}}
                        for s in seeds]
     return out
