@@ -6,6 +6,7 @@ import json
 import re
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from lookimagine.tools.imagination_report import MARK_END, MARK_START, bars, markdown, with_pooled
@@ -84,12 +85,7 @@ def test_bars_are_the_issues():
 
 
 def _pool_seeds():
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("pool_seeds", ROOT / "scripts" / "imagination" / "pool_seeds.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.pool
+    return _script("pool_seeds").pool
 
 
 def test_pooling_seeds_keeps_one_copy_of_each_and_refuses_what_does_not_compare():
@@ -130,3 +126,24 @@ def test_a_pool_replaces_the_figures_and_refuses_another_judge():
         with_pooled({"emoji": base}, [{**pool, "judge": {**judge, "val_rsum": 301.0}}])
     with pytest.raises(ValueError, match="sampler"):
         with_pooled({"emoji": base}, [{**pool, "sampler": {**sampler, "guidance": 8.0}}])
+
+
+def _script(name: str):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / "imagination" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_exact_misses_splits_each_query_into_exact_another_true_or_false():
+    outcomes = _script("exact_misses").outcomes
+    # 3 queries, 4 captions; each pool: the true caption first, then the other three
+    pools = np.array([[0, 1, 2, 3], [1, 0, 2, 3], [2, 0, 1, 3]])
+    scores = np.array([[0.9, 0.1, 0.2, 0.3],    # query 0: its own caption wins
+                       [0.5, 0.4, 0.1, 0.1],    # query 1: caption 0 wins, and it is true of the scene
+                       [0.2, 0.2, 0.2, 0.2]])   # query 2: a tie, which counts against; caption 0 is false
+    truth = np.array([[1, 0, 0, 0], [1, 1, 0, 0], [0, 0, 1, 0]], dtype=bool)
+    kind, winner = outcomes(scores, pools, truth)
+    assert kind.tolist() == [0, 1, 2] and winner.tolist() == [0, 0, 0]
