@@ -65,7 +65,19 @@ def bars(dataset: str, e: dict, feasibility: dict | None = None) -> list[tuple[s
     return rows
 
 
-POOLED_FIGURES = ("r_precision", "r_precision_truth", "probe", "diversity_ratio")
+FIGURES = ("r_precision", "r_precision_truth", "probe", "diversity_ratio")  # per seed, pooled over seeds
+COMPARED = ("split", "n_queries", "n_candidates", "sampler", "branch")
+_JUDGE = ("path", "seed", "val_rsum")
+
+
+def check_comparable(entry: dict, other: dict) -> None:
+    """Two measurements of one dataset's imagination can be pooled only with the same split, queries, sampler,
+    branch and judge; ``ValueError`` saying what differs otherwise (``scripts/imagination/pool_seeds.py`` too)."""
+    for key in COMPARED:
+        if entry[key] != other[key]:
+            raise ValueError(f"{key} differs: {entry[key]!r} against {other[key]!r}")
+    if any(entry["judge"][k] != other["judge"][k] for k in _JUDGE):
+        raise ValueError(f"the judge differs: {entry['judge']} against {other['judge']}")
 
 
 def with_pooled(results: dict, pooled: list[dict]) -> dict:
@@ -76,12 +88,8 @@ def with_pooled(results: dict, pooled: list[dict]) -> dict:
         e = results.get(p["dataset"])
         if e is None:
             continue
-        for key in ("split", "n_queries", "n_candidates", "sampler", "branch"):
-            if p[key] != e[key]:
-                raise ValueError(f"{p['dataset']}: the pooled {key} {p[key]!r} is not {e[key]!r}")
-        if p["judge"] != e["judge"]:
-            raise ValueError(f"{p['dataset']}: the pooled judge {p['judge']} is not {e['judge']}")
-        merged = {**e, "seeds": p["seeds"], **{k: p[k] for k in POOLED_FIGURES if k in p}}
+        check_comparable(p, e)
+        merged = {**e, "seeds": p["seeds"], **{k: p[k] for k in FIGURES if k in p}}
         merged["command"] = p["command"]
         merged["pooled_from"] = [f"`{i['command']}` (seeds {', '.join(map(str, i['seeds']))})" for i in p["inputs"]]
         out[p["dataset"]] = merged
@@ -159,9 +167,9 @@ def main(argv: list[str] | None = None) -> int:
     before = json.loads(Path(a.before).read_text()) if a.before and Path(a.before).is_file() else None
     feasibility = (json.loads(Path(a.feasibility).read_text())
                    if a.feasibility and Path(a.feasibility).is_file() else None)
-    pooled = [json.loads(Path(f).read_text()) for f in a.pooled if Path(f).is_file()]
-    results = with_pooled(json.loads(Path(a.json).read_text()), pooled)
-    source = a.json + "".join(f" and {f}" for f in a.pooled if Path(f).is_file())
+    pooled_files = [f for f in a.pooled if Path(f).is_file()]
+    results = with_pooled(json.loads(Path(a.json).read_text()), [json.loads(Path(f).read_text()) for f in pooled_files])
+    source = a.json + "".join(f" and {f}" for f in pooled_files)
     text = markdown(results, command.strip(), source, before, feasibility)
     md = Path(a.results_md)
     src = md.read_text()

@@ -73,10 +73,12 @@ def breakdown(kind: np.ndarray, winner: np.ndarray, first: np.ndarray, captions:
     return out
 
 
+_SINGULAR = {plural: noun for noun, plural in PLURALS.items()}
+
+
 def _words(caption: str, vocabulary) -> set[str]:
     """The words of ``vocabulary`` in a caption, plural shape nouns read as their singular."""
-    singular = {plural: noun for noun, plural in PLURALS.items()}
-    return {singular.get(w, w) for w in caption.split()} & set(vocabulary)
+    return {_SINGULAR.get(w, w) for w in caption.split()} & set(vocabulary)
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -21,21 +21,14 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from lookimagine.evaluation.verdict import mean_ci  # noqa: E402
-
-FIGURES = ("r_precision", "r_precision_truth", "probe", "diversity_ratio")
-SAME = ("split", "n_queries", "n_candidates", "sampler", "branch")
+from lookimagine.tools.imagination_report import COMPARED, FIGURES, check_comparable  # noqa: E402
 
 
 def pool(entries: list[dict]) -> dict:
     """entries: ``tools.imagination`` dataset entries → {figure: {mean, std, values}, seeds, per_seed}."""
     first = entries[0]
     for e in entries[1:]:
-        for key in SAME:
-            if e[key] != first[key]:
-                raise ValueError(f"{key} differs: {e[key]!r} against {first[key]!r}")
-        judge = {k: e["judge"][k] for k in ("path", "seed", "val_rsum")}
-        if judge != {k: first["judge"][k] for k in ("path", "seed", "val_rsum")}:
-            raise ValueError(f"the judge differs: {e['judge']} against {first['judge']}")
+        check_comparable(e, first)
     by_seed: dict[int, dict] = {}
     for e in entries:
         for run in e["per_seed"]:
@@ -68,7 +61,7 @@ def main(argv: list[str] | None = None) -> None:
     result = {"what": __doc__.split("\n")[0], "command": "python scripts/imagination/pool_seeds.py "
               + " ".join(sys.argv[1:] if argv is None else argv), "dataset": a.dataset,
               "inputs": [{"file": f, "command": e["command"], "seeds": e["seeds"]} for f, e in zip(a.inputs, entries)],
-              **{k: entries[0][k] for k in SAME}, "judge": entries[0]["judge"],
+              **{k: entries[0][k] for k in COMPARED}, "judge": entries[0]["judge"],
               "r_precision_real": entries[0]["r_precision_real"], **pool(entries)}
     Path(a.out).write_text(json.dumps(result, indent=1) + "\n")
     print(json.dumps({k: result[k] for k in ("seeds", *[f for f in FIGURES if f in result])}, indent=1))
