@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 SIMILARITIES = ("order", "cosine")
+MATCH_SWAP_KINDS = ("shapes", "colours", "shapes+colours")  # what a hard negative of the critic swaps
 RANKING_LOSSES = ("sum", "max")  # paper: sum over negatives; VSE++: hardest negative
 T2I_BRANCHES = ("none", "gan", "diffusion")
 POOLS = ("mean", "flatten", "attention")
@@ -173,6 +174,13 @@ class TrainConfig:
     # retrieve the caption from the generated image. Its gradient reaches the text encoder only through the
     # generator (the paper's path), never through the frozen critic. Needs init_from.
     w_match: float = 0.0
+    # The critic's hard negatives (shapes only): each drawing must also be nearer its caption than the same
+    # caption with one shape noun (or colour word, ``match_swap_kinds``) swapped and false of the scene
+    # (``training.data.swapped_captions``), by the ranking margin. In-batch negatives rarely differ from the
+    # caption by an outline alone, and outlines are where the GAN's exact R-precision is lost (RESULTS.md, "Two
+    # more levers", points 10 and 12: on val it traded outlines for colours). Needs init_from. 0: off.
+    w_match_swap: float = 0.0
+    match_swap_kinds: str = "shapes"  # which words a hard negative swaps: "shapes", "colours", "shapes+colours"
     # Reconstruction: L1 between the image imagined from a caption and the image it describes (pix2pix's
     # L1 + GAN). A caption says less than its image, so alone it draws the average image the text allows;
     # it is what teaches a small generator to follow its condition within a CPU budget; the GAN sharpens.
@@ -201,7 +209,8 @@ class TrainConfig:
     grad_accum: int = 1
 
     def __post_init__(self) -> None:
-        _check_choices(self, lr_schedule=LR_SCHEDULES, ranking_loss=RANKING_LOSSES)
+        _check_choices(self, lr_schedule=LR_SCHEDULES, ranking_loss=RANKING_LOSSES,
+                       match_swap_kinds=MATCH_SWAP_KINDS)
 
     def dataset_kwargs(self) -> dict[str, Any]:
         """What ``load_dataset(self.dataset, split, ...)`` needs besides the split (styles, Karpathy paths)."""

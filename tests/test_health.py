@@ -172,6 +172,103 @@ def test_match_loss_needs_a_starting_checkpoint(tmp_path):
         _trainer(tmp_path, variant="t2i", w_match=1.0)
 
 
+def test_swap_a_word_changes_one_outline_and_keeps_the_rest():
+    """One shape noun changes, to another shape in the same number; a caption naming no shape has no swap."""
+    import random
+    import re
+
+    from lookimagine.data.shapes import PLURALS, SHAPES, swap_a_word
+
+    rng = random.Random(0)
+    nouns = {*SHAPES, *(PLURALS[s] for s in SHAPES)}
+    for caption in ("a small red circle left of two blue stars", "the green cross is above the gray square",
+                    "there are three crosses", "a yellow diamond"):
+        for _ in range(20):
+            swapped = swap_a_word(caption, rng)
+            a, b = caption.split(), swapped.split()
+            changed = [(x, y) for x, y in zip(a, b) if x != y]
+            assert len(a) == len(b) and len(changed) == 1
+            (old, new), = changed
+            assert old in nouns and new in nouns and (old in SHAPES) == (new in SHAPES)
+    assert swap_a_word("there are two shapes", rng) is None
+    assert re.fullmatch(r"a red (circle|triangle|star|diamond|cross)", swap_a_word("a red square", rng))
+    # colours: one colour word changes to another colour; either kind: one word of either
+    from lookimagine.config import MATCH_SWAP_KINDS
+    from lookimagine.data.shapes import _SWAP_WORDS, COLOURS
+
+    assert tuple(_SWAP_WORDS) == MATCH_SWAP_KINDS
+    caption = "a small red circle left of two blue stars"
+    for kinds, allowed in (("colours", set(COLOURS)), ("shapes+colours", set(COLOURS) | nouns)):
+        seen = set()
+        for _ in range(40):
+            (old, new), = [(x, y) for x, y in zip(caption.split(), swap_a_word(caption, rng, kinds).split()) if x != y]
+            assert old in allowed and new in allowed and (old in COLOURS) == (new in COLOURS)
+            seen.add(old in COLOURS)
+        assert seen == ({True} if kinds == "colours" else {True, False})
+    assert swap_a_word("there are two shapes", rng, "colours") is None
+
+
+def test_swapped_captions_are_false_of_their_scene_or_masked(tmp_path):
+    """training.data.swapped_captions: a valid row encodes a swapped caption the checker finds false of the pair's
+    scene; an invalid row (no shape named, or the swap is still true) is masked."""
+    import random
+
+    from lookimagine.data.shapes import caption_is_true
+    from lookimagine.training.data import swapped_captions
+
+    trainer = _trainer(tmp_path, variant="t2i")
+    batch = _batch(trainer)
+    tokens, lengths, valid = swapped_captions(trainer.train_split, trainer.train_ds, trainer.vocab, batch, 12,
+                                         random.Random(0), trainer.train_cfg.max_len)
+    assert tokens.shape[0] == lengths.shape[0] == valid.shape[0] == 12 and valid.any()
+    for j in range(12):
+        text = trainer.vocab.decode(tokens[j, :lengths[j]].tolist())
+        caption = trainer.train_split.captions[int(batch.caption_index[j])]
+        true_now = caption_is_true(text, trainer.train_ds.scene_of(int(batch.image_index[j])))
+        assert (not true_now and text != caption) if valid[j] else text == caption
+
+
+def test_the_swap_term_needs_the_critic_and_shapes_and_teaches_the_generator(tmp_path):
+    """w_match_swap: refused without init_from or off shapes; in a stage 2 it is logged, and minimising it
+    alone lowers it (the generator learns what tells the critic its caption from the swapped one)."""
+    with pytest.raises(ValueError, match="init_from"):
+        _trainer(tmp_path / "no-init", variant="t2i", w_match_swap=1.0)
+    with pytest.raises(ValueError, match="only shapes"):
+        _trainer(tmp_path / "emoji", variant="t2i", dataset="emoji", init_from="x", w_match_swap=1.0)
+    base = _trainer(tmp_path / "base", variant="baseline", epochs=1)
+    base.fit()
+    stage2 = _trainer(tmp_path / "stage2", variant="t2i", epochs=1, init_from=str(tmp_path / "base" / "best"),
+                      freeze_encoders=True, w_rank=0.0, w_match_swap=1.0)
+    assert stage2.critic is not None
+    logs = stage2.step(_batch(stage2), epoch=0)
+    assert logs["match_swap"] >= 0 and 0 <= logs["swap_won"] <= 1 and "match" not in logs
+
+    import random
+
+    from lookimagine.training.data import swapped_captions
+    from lookimagine.training.objectives import swap_term
+
+    batch = _batch(stage2)
+    swaps = swapped_captions(stage2.train_split, stage2.train_ds, stage2.vocab, batch, 8, random.Random(1),
+                        stage2.train_cfg.max_len)
+    critic, model = stage2.critic, stage2.model
+    c_txt = critic.encode_text(batch.tokens[:8], batch.lengths[:8])
+    t_l = model.encode_text(batch.tokens[:8], batch.lengths[:8]).t_l.detach()
+
+    def term() -> torch.Tensor:
+        fake = model.draw_gan(t_l, torch.Generator().manual_seed(3))[0]
+        c_img = critic.encode_image(fake)
+        return swap_term(critic, c_img, critic.similarity(c_img, c_txt).diagonal(), swaps, 0.2, {})
+
+    before = float(term().detach())
+    opt = torch.optim.Adam(model.gan.parameters(), lr=1e-2)
+    for _ in range(10):
+        opt.zero_grad()
+        term().backward()
+        opt.step()
+    assert float(term().detach()) < before
+
+
 def test_squared_error_reconstruction_is_logged_and_weighted(tmp_path):
     """w_mse adds mean((fake − real)²) to the generator's loss, logged as "mse"; w_l1 off leaves no "l1"."""
     epoch = _trainer(tmp_path, variant="t2i", epochs=1, w_mse=3.0, w_l1=0.0).fit()["history"][0]

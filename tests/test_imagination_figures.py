@@ -147,3 +147,23 @@ def test_exact_misses_splits_each_query_into_exact_another_true_or_false():
     truth = np.array([[1, 0, 0, 0], [1, 1, 0, 0], [0, 0, 1, 0]], dtype=bool)
     kind, winner = outcomes(scores, pools, truth)
     assert kind.tolist() == [0, 1, 2] and winner.tolist() == [0, 0, 0]
+
+
+def test_swap_readers_counts_where_the_swapped_caption_scores_at_least_as_high():
+    """scripts/imagination/swap_readers.py: per valid pair, does the reader prefer the shape-swapped caption
+    (ties count against the true caption, as in R-precision)? Invalid pairs are left out."""
+    import torch
+
+    swap_preference = _script("swap_readers").swap_preference
+
+    class Reader:  # scores a picture against a text by their dot product
+        encode_image = staticmethod(lambda x: x)
+        encode_text = staticmethod(lambda tokens, lengths: tokens.float())
+        similarity = staticmethod(lambda img, txt: img @ txt.T)
+
+    images = torch.tensor([[1.0, 0.0], [0.0, 1.0], [1.0, 1.0], [1.0, 0.0]])
+    true_text = torch.tensor([[1, 0], [1, 0], [1, 0], [1, 0]])
+    swapped = torch.tensor([[0, 1], [0, 1], [0, 1], [0, 1]])
+    valid = torch.tensor([True, True, True, False])
+    hits = swap_preference(Reader(), images, true_text, None, (swapped, None, valid))
+    assert hits.tolist() == [False, True, True]

@@ -359,6 +359,37 @@ def caption_type(caption: str) -> str:
     return _TYPE_OF_KIND[parse_caption(caption)[0]]
 
 
+# Counterfactual captions: the same sentence with one outline (or one colour) changed. A drawing with the right
+# colours in the right places but the wrong outlines is read as such a caption
+# (scripts/imagination/exact_misses.py), so the matching critic is asked to tell them apart
+# (``TrainConfig.w_match_swap``).
+_SHAPE_NOUNS = (*SHAPES, *(PLURALS[s] for s in SHAPES))
+_SWAP_WORDS = {"shapes": _SHAPE_NOUNS, "colours": tuple(COLOURS), "shapes+colours": (*_SHAPE_NOUNS, *COLOURS)}
+_SWAP_PATTERN = {kind: re.compile(r"\b(" + "|".join(sorted(words, key=len, reverse=True)) + r")\b")
+                 for kind, words in _SWAP_WORDS.items()}
+
+
+def _replacement(word: str, rng: random.Random) -> str:
+    """Another word of ``word``'s kind: a colour for a colour, a shape in the same number for a shape."""
+    if word in COLOURS:
+        return rng.choice([c for c in COLOURS if c != word])
+    shape = next(s for s in SHAPES if word in (s, PLURALS[s]))
+    other = rng.choice([s for s in SHAPES if s != shape])
+    return other if word in SHAPES else PLURALS[other]
+
+
+def swap_a_word(caption: str, rng: random.Random, kinds: str = "shapes") -> str | None:
+    """``caption`` with one of its shape nouns (``kinds="colours"``: colour words; ``"shapes+colours"``:
+    either), chosen by ``rng``, replaced by another of its kind, shapes keeping their number ("a red
+    circle left of two blue stars" → "a red circle left of two blue crosses"); None when it names none ("two
+    shapes"). The result may still be true of a scene: check it (``caption_is_true``)."""
+    found = list(_SWAP_PATTERN[kinds].finditer(caption))
+    if not found:
+        return None
+    m = rng.choice(found)
+    return caption[:m.start()] + _replacement(m.group(1), rng) + caption[m.end():]
+
+
 def truth_matrix(captions: list[str], scenes: list[Scene]) -> np.ndarray:
     """(len(scenes), len(captions)) bool: caption j is true of scene i, by the checker.
 

@@ -1,9 +1,11 @@
-"""What the trainer reads: the splits, a fresh training set per epoch (shapes), an epoch's batches, and the
-checker's truth for a batch (the in-batch "negatives" that are in fact true)."""
+"""What the trainer reads: the splits, a fresh training set per epoch (shapes), an epoch's batches, the
+checker's truth for a batch (the in-batch "negatives" that are in fact true), and captions with a word swapped
+that are false of their pictures (the matching critic's hard negatives, shapes)."""
 
 from __future__ import annotations
 
 import math
+import random
 from collections.abc import Iterable
 
 import numpy as np
@@ -14,7 +16,8 @@ from ..config import TrainConfig
 from ..data import load_dataset
 from ..data.batching import Batch, EncodedSplit, encode_split, epoch_rows, iterate_batches, make_batch
 from ..data.framing import cut_out, wild_frame
-from ..data.vocab import Vocabulary
+from ..data.shapes import caption_is_true, swap_a_word
+from ..data.vocab import PAD_ID, Vocabulary
 
 
 def train_dataset(cfg: TrainConfig, epoch: int = 0):
@@ -90,3 +93,24 @@ def true_pairs(cfg: TrainConfig, split: EncodedSplit, dataset, batch: Batch) -> 
     captions = [split.captions[r] for r in batch.caption_index.tolist()]
     truth: np.ndarray | None = dataset.truth_of(captions, batch.image_index.tolist())
     return None if truth is None else torch.from_numpy(truth)
+
+
+def swapped_captions(split: EncodedSplit, dataset, vocab: Vocabulary, batch: Batch, n: int,
+                     rng: random.Random, max_len: int,
+                     kinds: str = "shapes") -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Counterfactual captions for the first n pairs of a shapes batch: each caption with one shape noun (or
+    colour, ``kinds``) swapped (``data.shapes.swap_a_word``) → tokens (n, T), lengths (n,), valid (n,) bool.
+    A row is valid when its caption names such a word and the swapped caption is false of the pair's scene by
+    the checker; an invalid row holds the true caption again and must be masked out."""
+    rows, valid = [], []
+    for r, i in zip(batch.caption_index[:n].tolist(), batch.image_index[:n].tolist()):
+        caption = split.captions[r]
+        swapped = swap_a_word(caption, rng, kinds)
+        ok = swapped is not None and not caption_is_true(swapped, dataset.scene_of(i))
+        rows.append(vocab.encode(swapped if ok else caption, max_len=max_len))
+        valid.append(ok)
+    lengths = torch.tensor([len(r) for r in rows], dtype=torch.long)
+    tokens = torch.full((len(rows), int(lengths.max()) if rows else 0), PAD_ID, dtype=torch.long)
+    for j, row in enumerate(rows):
+        tokens[j, :len(row)] = torch.tensor(row, dtype=torch.long)
+    return tokens, lengths, torch.tensor(valid, dtype=torch.bool)

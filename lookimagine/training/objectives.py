@@ -3,6 +3,7 @@
     L = w_rank·L_rank                                          Look and Match, §3.1: ranking on s*
       + w_caption·[(1−γ)·L_xe + γ·L_rl]                        Imagine image → text, §3.2
       + w_gan·(L_G + w_kl·L_KL) + w_l1·L1 + w_mse·MSE + w_match·L_match + w_ms·L_ms    Imagine text → image, §3.3
+        + w_match_swap·L_swap
       + w_diffusion·L_diff                                     the diffusion branch (not in the paper)
 
 and the matching-aware discriminator's loss L_D, which its own optimiser minimises before L is formed.
@@ -40,6 +41,9 @@ class Judges:
     critic: GXN | None = None
     rewards: Callable[[list[list[int]], list[int]], np.ndarray] | None = None
     d_logs: dict[str, float] = field(default_factory=dict)
+    # the critic's hard negatives for this step's drawings (``training.data.swapped_captions``):
+    # tokens (G, T), lengths (G,), valid (G,) bool; None: none
+    swaps: tuple[torch.Tensor, torch.Tensor, torch.Tensor] | None = None
 
 
 def gan_targets(images: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
@@ -134,11 +138,32 @@ def generator_term(fake: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor, r
         critic = judges.critic
         with torch.no_grad():
             c_txt = critic.encode_text(tokens, lengths)
-        sims = critic.similarity(critic.encode_image(fake), c_txt)
-        match = losses.ranking_loss(sims, cfg.margin, cfg.ranking_loss, true_pairs)
-        logs["match"] = match.item()
-        term = term + cfg.w_match * match
+        c_img = critic.encode_image(fake)
+        sims = critic.similarity(c_img, c_txt)
+        if cfg.w_match > 0:
+            match = losses.ranking_loss(sims, cfg.margin, cfg.ranking_loss, true_pairs)
+            logs["match"] = match.item()
+            term = term + cfg.w_match * match
+        if judges.swaps is not None and cfg.w_match_swap > 0:
+            term = term + cfg.w_match_swap * swap_term(critic, c_img, sims.diagonal(), judges.swaps, cfg.margin, logs)
     return term
+
+
+def swap_term(critic, c_img, s_true: torch.Tensor, swaps: tuple[torch.Tensor, torch.Tensor, torch.Tensor],
+              margin: float, logs: dict) -> torch.Tensor:
+    """mean over valid rows of max(0, margin − s(drawing i, caption i) + s(drawing i, caption i shape-swapped)):
+    the critic must read drawing i's outlines, not only its colours and places. s_true (G,); swaps as in
+    ``Judges.swaps``; c_img the critic's embedding of the G drawings."""
+    tokens, lengths, valid = swaps
+    if not bool(valid.any()):
+        return s_true.new_zeros(())
+    with torch.no_grad():
+        c_swap = critic.encode_text(tokens, lengths)
+    s_swap = critic.similarity(c_img, c_swap).diagonal()  # (G,): drawing i against its own swapped caption
+    hinge = (margin - s_true + s_swap).clamp(min=0)[valid]
+    logs["match_swap"] = hinge.mean().item()
+    logs["swap_won"] = (s_swap >= s_true)[valid].float().mean().item()  # the critic read the wrong outline
+    return hinge.mean()
 
 
 def objective(out: PassOutputs, tokens: torch.Tensor, lengths: torch.Tensor, image_index: torch.Tensor,

@@ -25,6 +25,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import functools
+import random
 import sys
 import time
 from pathlib import Path
@@ -40,7 +41,8 @@ from ..evaluation.captions import reference_sets
 from ..evaluation.cider import CiderD
 from ..models.checkpoint import load_checkpoint
 from ..models.gxn import GXN
-from .data import epoch_batches, framed_images, framing_drawings, fresh_training_set, load_splits, true_pairs
+from .data import (epoch_batches, framed_images, framing_drawings, fresh_training_set, load_splits,
+                   swapped_captions, true_pairs)
 from .ema import Ema
 from .health import conditioning_probe, gradient_shares
 from .latents import LatentCache
@@ -62,8 +64,10 @@ __all__ = ["Trainer", "make_accelerator", "group_parameters", "validate"]
 def check_config(cfg: TrainConfig, accelerator) -> None:
     if cfg.grad_accum > 1 and accelerator is None:
         raise ValueError("grad_accum needs an accelerator (python -m lookimagine.train under accelerate launch)")
-    if cfg.w_match > 0 and not cfg.init_from:
+    if (cfg.w_match > 0 or cfg.w_match_swap > 0) and not cfg.init_from:
         raise ValueError("w_match needs init_from: the matching critic is a frozen copy of a trained model")
+    if cfg.w_match_swap > 0 and cfg.dataset != "shapes":
+        raise ValueError("w_match_swap swaps shape nouns; only shapes has them")
     if cfg.framing_augment > 0 and cfg.dataset == "shapes":
         raise ValueError("framing_augment moves drawings in the frame; on shapes the place is the meaning")
 
@@ -139,7 +143,7 @@ class Trainer:
         """Load the ``init_from`` checkpoint; with ``w_match``, keep it as the frozen critic that judges
         imagined images."""
         load_init_weights(self.model, init, self.train_cfg.init_from)
-        if self.train_cfg.w_match <= 0:
+        if self.train_cfg.w_match <= 0 and self.train_cfg.w_match_swap <= 0:
             return None
         fmt = self.memory_format if self.model_cfg.backbone == "pocket" else torch.contiguous_format
         return init.to(self.device, memory_format=fmt).eval().requires_grad_(False)
@@ -228,6 +232,11 @@ class Trainer:
             judges.d_logs = self.discriminator_step(real, out.fake, out.txt.t_l[:out.fake.shape[0]])
         # 3. the objective, its health, one backward, each group's clip and step
         logs: dict[str, float] = {}
+        if out.fake is not None and cfg.w_match_swap > 0:
+            rng = random.Random(int(torch.randint(2**62, (1,), generator=self.gen)))
+            judges.swaps = tuple(t.to(self.device) for t in swapped_captions(
+                self.train_split, self.train_ds, self.vocab, batch, out.fake.shape[0], rng, cfg.max_len,
+                cfg.match_swap_kinds))
         terms = objective(out, tokens, lengths, batch.image_index, real, pairs, gamma, cfg, judges, logs)
         if measure and "encoders" in self.group_params:
             health = gradient_shares(terms, self.group_params["encoders"])
