@@ -167,3 +167,11 @@ def test_swap_readers_counts_where_the_swapped_caption_scores_at_least_as_high()
     valid = torch.tensor([True, True, True, False])
     hits = swap_preference(Reader(), images, true_text, None, (swapped, None, valid))
     assert hits.tolist() == [False, True, True]
+
+
+def test_swap_gradient_measures_the_norm_of_a_terms_gradient_on_the_given_weights():
+    import torch
+
+    grad_norm = _script("swap_gradient").grad_norm
+    w, unused = torch.ones(4, requires_grad=True), torch.ones(3, requires_grad=True)
+    assert abs(grad_norm((3 * w).sum(), [w, unused]) - 6.0) < 1e-6  # |(3, 3, 3, 3)| = 6; unused weights add 0
