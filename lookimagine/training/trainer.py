@@ -67,7 +67,7 @@ def check_config(cfg: TrainConfig, accelerator) -> None:
     if (cfg.w_match > 0 or cfg.w_match_swap > 0) and not cfg.init_from:
         raise ValueError("w_match needs init_from: the matching critic is a frozen copy of a trained model")
     if cfg.w_match_swap > 0 and cfg.dataset != "shapes":
-        raise ValueError("w_match_swap swaps shape nouns; only shapes has them")
+        raise ValueError("w_match_swap swaps the shape and colour words of shapes captions; only shapes has them")
     if cfg.framing_augment > 0 and cfg.dataset == "shapes":
         raise ValueError("framing_augment moves drawings in the frame; on shapes the place is the meaning")
 
@@ -140,8 +140,8 @@ class Trainer:
         return model
 
     def _start_from(self, init: GXN) -> GXN | None:
-        """Load the ``init_from`` checkpoint; with ``w_match``, keep it as the frozen critic that judges
-        imagined images."""
+        """Load the ``init_from`` checkpoint; with ``w_match`` or ``w_match_swap``, keep it as the frozen critic
+        that judges imagined images."""
         load_init_weights(self.model, init, self.train_cfg.init_from)
         if self.train_cfg.w_match <= 0 and self.train_cfg.w_match_swap <= 0:
             return None
