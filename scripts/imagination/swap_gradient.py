@@ -27,7 +27,7 @@ from lookimagine.data import load_dataset  # noqa: E402
 from lookimagine.data.batching import encode_split, iterate_batches  # noqa: E402
 from lookimagine.evaluation.evaluate_checkpoint import resolve_checkpoint  # noqa: E402
 from lookimagine.models.checkpoint import load_checkpoint  # noqa: E402
-from lookimagine.training.data import swapped_captions  # noqa: E402
+from lookimagine.training.data import swapped_captions, true_pairs  # noqa: E402
 from lookimagine.training.objectives import swap_term  # noqa: E402
 
 
@@ -59,9 +59,8 @@ def main(argv: list[str] | None = None) -> None:
         fake = gxn.draw_gan(t_l, torch.Generator().manual_seed(b))[0]
         c_img = critic.encode_image(fake)
         sims = critic.similarity(c_img, critic.encode_text(batch.tokens, batch.lengths))
-        captions = [split.captions[r] for r in batch.caption_index.tolist()]
-        true_pairs = torch.from_numpy(ds.truth_of(captions, batch.image_index.tolist()))  # as the trainer masks them
-        norms["match"].append(grad_norm(losses.ranking_loss(sims, args.margin, "sum", true_pairs), params))
+        pairs = true_pairs(TrainConfig(mask_true_negatives=True), split, ds, batch)  # as the trainer masks them
+        norms["match"].append(grad_norm(losses.ranking_loss(sims, args.margin, "sum", pairs), params))
         norms["swap"].append(grad_norm(swap_term(critic, c_img, sims.diagonal(), swaps, args.margin, {}), params))
     command = "python scripts/imagination/swap_gradient.py " + " ".join(sys.argv[1:] if argv is None else argv)
     result = {"command": command, "batches": len(norms["match"]), **{f"{k}_grad_norm": float(np.mean(v)) for k, v in norms.items()}}

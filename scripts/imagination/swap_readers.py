@@ -6,7 +6,8 @@ For each val pair, one shape noun of the caption is swapped, and separately one 
 word, are left out), and each reader scores the picture against both captions. Two readers: the frozen critic
 the GAN trained against (stage 1 of the run's own seed) and the judge (stage 1 of another seed). If a term
 makes the critic read the right outline but not the judge, the generator learned what this one critic reads,
-not outlines.
+not outlines. The GAN draws as in training (the conditioning sampled, float pictures), since that is what the
+term trained on; ``tools.imagination`` draws from the conditioning's mean.
 
     python scripts/imagination/swap_readers.py --runs runs/final/shapes-s1/stage2 runs/swap/shapes-s1/stage2 \\
         --critic runs/stage1/shapes-s1 --judge runs/stage1/shapes-s2 \\
@@ -29,6 +30,7 @@ sys.path.insert(0, str(ROOT))
 from lookimagine.data import load_dataset  # noqa: E402
 from lookimagine.data.batching import encode_split, make_batch  # noqa: E402
 from lookimagine.evaluation.evaluate_checkpoint import resolve_checkpoint  # noqa: E402
+from lookimagine.evaluation.imagination import first_captions  # noqa: E402
 from lookimagine.models.checkpoint import load_checkpoint  # noqa: E402
 from lookimagine.training.data import swapped_captions  # noqa: E402
 
@@ -62,7 +64,7 @@ def main(argv: list[str] | None = None) -> None:
     vocab = load_checkpoint(resolve_checkpoint(args.runs[0]))[1]
     ds = load_dataset("shapes", "val", n=args.n)
     split = encode_split(ds, vocab, 64, 20)
-    batch = make_batch(split, torch.arange(0, 5 * args.n, 5))  # the first caption of each picture
+    batch = make_batch(split, torch.as_tensor(first_captions(split, args.n)[0]))  # each picture's first caption
     swaps = {kinds: swapped_captions(split, ds, vocab, batch, args.n, random.Random(0), 20, kinds)
              for kinds in ("shapes", "colours")}
     pictures = {"real": batch.images}
