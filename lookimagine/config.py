@@ -102,6 +102,11 @@ class ModelConfig:
     diffusion_cfg_drop: float = 0.1  # share of training pairs that see the null text (for guidance)
     diffusion_pooled: bool = False  # also add the pooled text to the UNet's timestep embedding
     diffusion_context_norm: bool = False  # layer-normalise the projected word states
+    # Imagine this many pictures for every one shown and show the one GXN's own s* ranks nearest the text
+    # (``GXN.draw_best_of``: DALL·E's reranking, with Match as the reader), when not training. A sampler
+    # setting like the DDIM steps: chosen on val (RESULTS.md, "Two more levers", point 13), it changes no
+    # weight. 1: every drawing shown as drawn.
+    imagine_best_of: int = 1
 
     def __post_init__(self) -> None:
         _check_choices(self, similarity=SIMILARITIES, pool=POOLS, t2i=T2I_BRANCHES,
@@ -110,6 +115,8 @@ class ModelConfig:
             raise ValueError(f"backbone must be one of {BACKBONES}, got {self.backbone!r}")
         if not 0.0 <= self.lam <= 1.0:
             raise ValueError(f"lam must be in [0, 1], got {self.lam}")
+        if self.imagine_best_of < 1:
+            raise ValueError(f"imagine_best_of must be at least 1, got {self.imagine_best_of}")
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
     python -m lookimagine.report ship --dataset emoji     # best-on-val staged GXN seed + its baseline → assets/checkpoints/
     python -m lookimagine.report grid --dataset emoji     # imagined images and captions → assets/figures/
+    python -m lookimagine.report sampler --dataset shapes --best-of 16   # a sampler chosen on val → the shipped GXN
     python -m lookimagine.report                          # RESULTS.md's tables, the verdict figure, differences
 
 The order of the whole reproduction is in RESULTS.md ("Reproduce the results").
@@ -72,8 +73,9 @@ def ship(dataset: str, runs_root: Path, assets: Path, command: str, rule: str = 
          results: Path | None = None, sampler: dict | None = None) -> dict:
     """Ship GXN and the control baseline of one staged seed, chosen on val (never test) by ``rule``
     (``SHIP_RULES``). ``results``: the folder of the pair's test evaluations for the model cards (default
-    ``assets/results/staged/<dataset>``). ``sampler``: a diffusion branch's sampler as chosen on val
-    (``diffusion_sample_steps``, ``diffusion_guidance``), written into the shipped GXN's config."""
+    ``assets/results/staged/<dataset>``). ``sampler``: the text→image sampler as chosen on val
+    (``diffusion_sample_steps``, ``diffusion_guidance``, ``imagine_best_of``), written into the shipped GXN's
+    config."""
     from .config import TrainConfig, from_dict
     from .models.checkpoint import load_checkpoint, save_checkpoint
     from .pipeline.layout import PipelineFolder
@@ -90,7 +92,7 @@ def ship(dataset: str, runs_root: Path, assets: Path, command: str, rule: str = 
         meta = {**config["meta"], "shipped_by": command, "seed_rule": SHIP_RULES[rule],
                 "val_rsum_of_gxn_seeds": candidates,
                 **({"val_rsum_of_stage1_seeds": stage1} if rule == "stage1-val" else {}),
-                **({"sampler": sampler} if sampler and model.diffusion is not None else {}),
+                **({"sampler": sampler} if sampler and model.can_draw else {}),
                 **({"val_rsum_of_baseline_seeds": val_rsums(runs_root, dataset, "baseline")}
                    if rule == "median-val-diff" else {})}
         # a diffusion UNet ships in int8 (weight-only, per output channel): the checkpoint's ≤ 8 MB budget, at a
@@ -115,6 +117,35 @@ def ship(dataset: str, runs_root: Path, assets: Path, command: str, rule: str = 
                            if rule == "median-val-diff" else {})}
         verdict_path.write_text(json.dumps(v, indent=1))
     return shipped
+
+
+SAMPLER_CARD = "\n## Sampler\n"
+
+
+def set_sampler(dataset: str, assets: Path, sampler: dict, command: str, chosen_on: str | None = None) -> dict:
+    """Write a sampler chosen on val (``imagine_best_of``; a diffusion branch's steps and guidance) into the
+    shipped GXN's config.json, and say so in its model card. No weight changes: what a sampler changes is how
+    pictures are drawn from the same network. Returns the shipped GXN's new model config."""
+    from .config import ModelConfig, from_dict
+    from .pipeline.layout import PipelineFolder
+
+    folder = PipelineFolder.shipped(dataset, assets).checkpoint("gxn")
+    config = json.loads((folder / "config.json").read_text())
+    model_cfg = from_dict(ModelConfig, {**config["model"], **sampler})  # validated: a bad value fails here
+    if model_cfg.t2i == "none":
+        raise SystemExit(f"the shipped {dataset} GXN has no text→image branch")
+    config["model"] = dataclasses.asdict(model_cfg)
+    config["meta"] = {**config["meta"], "sampler": {**config["meta"].get("sampler", {}), **sampler},
+                      "sampler_set_by": command, **({"sampler_chosen_on": chosen_on} if chosen_on else {})}
+    (folder / "config.json").write_text(json.dumps(config, indent=2))
+    card = (folder / "README.md").read_text().split(SAMPLER_CARD)[0].rstrip("\n") + "\n"
+    k = model_cfg.imagine_best_of
+    how = (f"each imagined picture is the best of {k} drawings, as GXN's own Match (s*) ranks them against the "
+           "sentence (DALL·E's reranking; the weights are the same)" if k > 1 else "each picture as drawn")
+    card += (f"{SAMPLER_CARD}\nText→image: {how}; set by `{command}`"
+             + (f", chosen on val in `{chosen_on}`" if chosen_on else "") + ".\n")
+    (folder / "README.md").write_text(card)
+    return config["model"]
 
 
 def seed_against_mean(verdict: dict, seed: int) -> str:
@@ -540,7 +571,7 @@ def grid(dataset: str, assets: Path, n: int = 8, seed: int = 0, checkpoint: Path
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m lookimagine.report", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("action", nargs="?", default="tables", choices=("tables", "ship", "grid"))
+    parser.add_argument("action", nargs="?", default="tables", choices=("tables", "ship", "grid", "sampler"))
     parser.add_argument("--dataset", default="emoji")
     parser.add_argument("--runs", default="runs/staged", help="ship: the staged runs (scripts/staged.sh)")
     parser.add_argument("--rule", default="gxn-val", choices=sorted(SHIP_RULES), help="ship: how the seed is chosen")
@@ -550,13 +581,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--results-md", default=str(ROOT / "RESULTS.md"), help="its results block is rewritten")
     parser.add_argument("--steps", type=int, help="ship: a diffusion branch's sampler steps, as chosen on val")
     parser.add_argument("--guidance", type=float, help="ship: a diffusion branch's guidance, as chosen on val")
+    parser.add_argument("--best-of", type=int, help="ship, sampler: show the best of k drawings by GXN's own s* "
+                                                    "(imagine_best_of), as chosen on val")
+    parser.add_argument("--chosen-on", help="sampler: the val measurement the choice rests on (a JSON path)")
     parser.add_argument("--checkpoint", help="grid: draw with this checkpoint instead of the shipped GXN")
     parser.add_argument("--out", help="grid: write the sheet here")
     args = parser.parse_args(argv)
     command = " ".join(["python -m lookimagine.report", *map(shlex.quote, sys.argv[1:] if argv is None else argv)])
-    if args.action == "ship":
-        sampler = {k: v for k, v in (("diffusion_sample_steps", args.steps), ("diffusion_guidance", args.guidance))
-                   if v is not None}
+    sampler = {k: v for k, v in (("diffusion_sample_steps", args.steps), ("diffusion_guidance", args.guidance),
+                                 ("imagine_best_of", args.best_of)) if v is not None}
+    if args.action == "sampler":
+        if not sampler:
+            parser.error("sampler: say what to set (--best-of, --steps, --guidance)")
+        print(json.dumps(set_sampler(args.dataset, Path(args.assets), sampler, command, args.chosen_on), indent=1))
+    elif args.action == "ship":
         print(json.dumps(ship(args.dataset, Path(args.runs), Path(args.assets), command, args.rule,
                               args.results and Path(args.results), sampler or None), indent=1))
     elif args.action == "grid":

@@ -36,5 +36,16 @@ def test_pictures_agree_within_the_tolerance_and_nothing_else_does():
     nudged = {**answer, "pictures": [[v + fingerprint.PIXEL_TOLERANCE for v in thumb]]}
     moved = {**answer, "pictures": [[v + fingerprint.PIXEL_TOLERANCE + 1 for v in thumb]]}
     assert fingerprint.same_answer(answer, nudged) and not fingerprint.same_answer(answer, moved)
-    assert not fingerprint.same_answer(answer, {**answer, "ranking": [["a", 0.5001]]})
+    assert not fingerprint.same_answer(answer, {**answer, "ranking": [["a", 0.5003]]})
+    assert fingerprint.same_answer(answer, {**answer, "ranking": [["a", 0.5001]]})  # one unit of the 4th decimal
+    assert not fingerprint.same_answer(answer, {**answer, "ranking": [["b", 0.4]]})
     assert not fingerprint.same_answer(answer, {**answer, "pictures": []})
+
+
+def test_a_tie_may_break_the_other_way_and_nothing_else_may_move():
+    ranking = [["openmoji/kiss", 0.6656], ["twemoji/kiss", 0.6656], ["heart", 0.6481]]
+    assert fingerprint.same_ranking(ranking, [ranking[1], ranking[0], ranking[2]])  # a tie, broken the other way
+    assert not fingerprint.same_ranking(ranking, [ranking[0], ranking[2], ranking[1]])  # 0.6481 is no tie
+    assert not fingerprint.same_ranking(ranking, ranking[:2])
+    assert not fingerprint.same_ranking(ranking, [["openmoji/kiss", 0.6656], ["other", 0.6655], ["heart", 0.6481]])
+

@@ -121,6 +121,41 @@ def test_drawing_is_deterministic_given_a_generator():
     assert torch.equal(a, b) and not torch.equal(a, c)
 
 
+def test_best_of_k_shows_each_texts_nearest_drawing_by_gxns_own_match():
+    model = GXN(tiny("t2i")).eval()
+    _, tokens, lengths = batch()
+    txt = model.encode_text(tokens, lengths)
+    k = 5
+    chosen = model.draw_best_of(txt, k, generator=torch.Generator().manual_seed(3))
+    # the same k drawings per text, drawn as draw_best_of draws them (text r's are rows r·k … r·k + k − 1)
+    many = type(txt)(*(x.repeat_interleave(k, 0) for x in (txt.t_h, txt.t_l, txt.states, txt.mask)))
+    with torch.no_grad():
+        all_k = model.draw(many, generator=torch.Generator().manual_seed(3)).view(6, k, *chosen.shape[1:])
+        own = torch.stack([model.similarity(model.encode_image(all_k[r]), txt)[:, r] for r in range(6)])  # (6, k)
+        shown = model.similarity(model.encode_image(chosen), txt).diagonal()
+    assert torch.allclose(shown, own.max(dim=1).values, atol=1e-5)  # no other of the k scores higher
+    picked = own.argmax(dim=1)
+    assert torch.equal(chosen, all_k[torch.arange(6), picked])
+    assert len(set(picked.tolist())) > 1  # the choice depends on the text, not a fixed slot
+    assert torch.equal(model.draw_best_of(txt, 1, torch.Generator().manual_seed(3)),
+                       model.draw(txt, generator=torch.Generator().manual_seed(3)))
+
+
+def test_the_sampler_setting_best_of_applies_outside_training_only():
+    model = GXN(tiny("t2i")).eval()
+    _, tokens, lengths = batch()
+    txt = model.encode_text(tokens, lengths)
+    model.set_sampler({"imagine_best_of": 4, "diffusion_guidance": 6.0})  # a GAN: the diffusion field is ignored
+    assert model.cfg.imagine_best_of == 4 and model.cfg.diffusion_guidance == ModelConfig().diffusion_guidance
+    drawn = model.draw(txt, generator=torch.Generator().manual_seed(1))
+    assert torch.equal(drawn, model.draw_best_of(txt, 4, torch.Generator().manual_seed(1)))
+    model.train()  # training draws once and stays differentiable
+    fake = model.draw(txt, generator=torch.Generator().manual_seed(1))
+    assert fake.requires_grad and fake.shape == drawn.shape
+    with pytest.raises(ValueError, match="imagine_best_of"):
+        dataclasses.replace(model.cfg, imagine_best_of=0)
+
+
 def test_greedy_and_beam_decoding_end_and_pad():
     model = GXN(tiny("i2t")).eval()
     img = model.encode_image(batch()[0])

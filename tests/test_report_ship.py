@@ -85,6 +85,38 @@ def test_ship_writes_the_sampler_chosen_on_val_into_the_shipped_diffusion_gxn(tm
     assert SHIP_RULES["stage1-val"] in card  # the card says by which rule its seed shipped
 
 
+def test_report_sampler_sets_best_of_in_the_shipped_gxn_without_touching_its_weights(tmp_path):
+    import shutil
+
+    from tests.conftest import build_tiny_checkpoint
+
+    from lookimagine.models.checkpoint import load_checkpoint
+    from lookimagine.report import main
+
+    shipped = tmp_path / "assets" / "checkpoints" / "shapes"
+    for variant, folder in (("gxn", "gxn"), ("baseline", "baseline")):
+        best = build_tiny_checkpoint(tmp_path / "runs" / folder, variant, 1)
+        shutil.copytree(best, shipped / folder)
+        (shipped / folder / "README.md").write_text("# card\n")
+    weights = (shipped / "gxn" / "model.safetensors").read_bytes()
+    args = ["sampler", "--dataset", "shapes", "--assets", str(tmp_path / "assets"), "--best-of", "4",
+            "--chosen-on", "val.json"]
+    assert main(args) == 0
+    assert main(args) == 0  # twice: the card's sampler section is replaced, not repeated
+    model, _, config = load_checkpoint(shipped / "gxn")
+    assert model.cfg.imagine_best_of == 4 and config["meta"]["sampler"] == {"imagine_best_of": 4}
+    assert config["meta"]["sampler_chosen_on"] == "val.json" and "--best-of 4" in config["meta"]["sampler_set_by"]
+    assert (shipped / "gxn" / "model.safetensors").read_bytes() == weights
+    card = (shipped / "gxn" / "README.md").read_text()
+    assert card.count("## Sampler") == 1 and "best of 4 drawings" in card
+    with pytest.raises(ValueError, match="imagine_best_of"):
+        main(["sampler", "--dataset", "shapes", "--assets", str(tmp_path / "assets"), "--best-of", "0"])
+    shutil.rmtree(shipped / "gxn")
+    shutil.copytree(shipped / "baseline", shipped / "gxn")  # a "GXN" that draws nothing refuses
+    with pytest.raises(SystemExit, match="no text→image branch"):
+        main(args)
+
+
 def test_the_model_card_sentence_compares_the_shipped_seed_with_the_mean_over_seeds():
     from lookimagine.report import seed_against_mean
 

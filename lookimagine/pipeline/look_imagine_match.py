@@ -293,7 +293,10 @@ class LookImagineMatch:
         emb_n = type(emb)(*(t.expand(n_images, *t.shape[1:]) for t in (emb.t_h, emb.t_l, emb.states, emb.mask)))
         images = model.draw(emb_n, generator=rng)
         branch = "GAN" if m.model_config.t2i == "gan" else "diffusion model"
-        return Imagined(images=tuple(from_tensor(x) for x in images), note=messages.DRAWING_NOTE.format(branch=branch))
+        note = messages.DRAWING_NOTE.format(branch=branch)
+        if model.cfg.imagine_best_of > 1:  # model.draw showed the best of k (GXN.draw_best_of)
+            note += messages.BEST_OF_NOTE.format(k=model.cfg.imagine_best_of)
+        return Imagined(images=tuple(from_tensor(x) for x in images), note=note)
 
     def _ground_truth(self, direction: Direction, q) -> tuple[set[int], SentenceCheck | None, np.ndarray | None]:
         """The query's ground truth among the gallery entries it is ranked against, the checker's reading of a

@@ -8,6 +8,7 @@ NO_CAPTION_DECODER = "This model has no caption decoder."
 NO_IMAGE_GENERATOR = "This model has no image generator."
 CAPTION_NOTE = "Caption decoded from the grounded image vector v_l."
 DRAWING_NOTE = "Drawn from the grounded text vector t_l by the {branch}."
+BEST_OF_NOTE = " Each is the best of {k} drawings, as GXN's own Match (s*) ranks them against the sentence."
 REFRAMED = ("Reframed as the training drawings are: background made white, the drawing centred. "
             "An emoji cropped to its edges or on a colour is matched far better so.")
 EMPTY_QUERY = "The query is empty: type a sentence that describes a picture."

@@ -176,9 +176,11 @@ def measure_app(checkpoint: str, device: str, cache: Path, text: str, timeout: f
 
 
 def benchmark(checkpoint: str, n_queries: int, device: str, app: bool, threads: int | None = None,
-              pictures: int = 1) -> dict:
+              pictures: int = 1, best_of: int | None = None) -> dict:
     """All figures, as a dict (see the module docstring); ``threads`` sets torch's threads for the queries;
-    ``pictures``: how many pictures each text query imagines."""
+    ``pictures``: how many pictures each text query imagines; ``best_of``: the timed queries' GXN shows the
+    best of that many drawings per picture (``ModelConfig.imagine_best_of``) instead of its checkpoint's
+    setting (the load and app figures keep the checkpoint's)."""
     cache = Path(tempfile.mkdtemp(prefix="lookimagine-bench-cache-"))
     saved_cache_env = os.environ.get("LOOKIMAGINE_CACHE")
     try:
@@ -196,6 +198,8 @@ def benchmark(checkpoint: str, n_queries: int, device: str, app: bool, threads: 
         pipeline = LookImagineMatch.from_pretrained(checkpoint, device=None if device == "auto" else device,
                                                     progress=False)
         load["in_process_s"] = round(time.perf_counter() - start, 3)
+        if best_of is not None:
+            pipeline.gxn.model.set_sampler({"imagine_best_of": best_of})
         mem_loaded = memory()
         texts = query_set(pipeline, "text_to_image", n_queries)
         images = query_set(pipeline, "image_to_text", n_queries)
@@ -218,8 +222,11 @@ def benchmark(checkpoint: str, n_queries: int, device: str, app: bool, threads: 
 
 
 def _sampler(pipeline) -> dict | None:
-    """The diffusion branch's sampler (DDIM steps, guidance), None for a GAN or no branch."""
-    cfg = pipeline.gxn.model_config
+    """The diffusion branch's sampler (DDIM steps, guidance), a GAN's best-of-k when k > 1 (``imagine_best_of``),
+    None for a plain GAN or no branch."""
+    cfg = pipeline.gxn.model.cfg  # what draws now (``benchmark``'s best_of may have changed it)
+    if cfg.t2i == "gan":
+        return {"name": "GAN", "best_of": cfg.imagine_best_of} if cfg.imagine_best_of > 1 else None
     if cfg.t2i != "diffusion":
         return None
     return {"name": "DDIM", "steps": cfg.diffusion_sample_steps, "guidance": cfg.diffusion_guidance,
@@ -247,7 +254,9 @@ def print_report(r: dict) -> None:
         run, b, g = q[direction]["run"], q[direction]["baseline"], q[direction]["gxn"]
         pictures = f", {q.get('pictures_per_text_query', 1)} pictures" if direction == "text_to_image" else ""
         sampler = q.get("sampler") if direction == "text_to_image" else None
-        pictures += f" by DDIM, {sampler['steps']} steps" if sampler else ""
+        if sampler:
+            pictures += (f" by DDIM, {sampler['steps']} steps" if sampler["name"] == "DDIM" else
+                         f", each the best of {sampler['best_of']} drawings")
         print(f"query {direction} ({run['n']} queries, both models, {q['t2i_branch']} branch{pictures}): "
               f"median {run['median_ms']:.1f} ms, p90 {run['p90_ms']:.1f} ms "
               f"(budget: median ≤ {r['budgets']['query_median_ms']} ms) — "
@@ -277,6 +286,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--app", action="store_true", help="also time app.py from launch to its first API answer")
     parser.add_argument("--threads", type=int, help="torch threads for the timed queries (default: torch's choice)")
     parser.add_argument("--pictures", type=int, default=1, help="pictures imagined per text query (default 1)")
+    parser.add_argument("--best-of", type=int, help="the timed queries' GXN shows the best of k drawings per "
+                                                    "picture (imagine_best_of) instead of its checkpoint's setting")
     parser.add_argument("--child-load", help=argparse.SUPPRESS)  # internal: the load-time child process
     args = parser.parse_args(argv)
 
@@ -288,7 +299,8 @@ def main(argv: list[str] | None = None) -> int:
     argv_used = sys.argv[1:] if argv is None else argv
     command = "python -m lookimagine.tools.benchmark " + shlex.join(argv_used)
     try:
-        result = benchmark(args.checkpoint, args.queries, args.device, args.app, args.threads, args.pictures)
+        result = benchmark(args.checkpoint, args.queries, args.device, args.app, args.threads, args.pictures,
+                           args.best_of)
     except RuntimeError as err:  # a child that could not load (missing checkpoint, ...): say why, no trace
         print(f"benchmark failed: {err}", file=sys.stderr)
         return 1

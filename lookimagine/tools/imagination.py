@@ -120,8 +120,9 @@ def branch_name(cfg: ModelConfig) -> str:
 
 
 def load_with_sampler(run: str, sampler: dict | None = None):
-    """``load_checkpoint`` of a run, its diffusion sampler set from ``sampler`` (ModelConfig fields
-    ``diffusion_sample_steps``, ``diffusion_guidance``) instead of the checkpoint's, as chosen on val."""
+    """``load_checkpoint`` of a run, its sampler set from ``sampler`` (ModelConfig fields
+    ``diffusion_sample_steps``, ``diffusion_guidance``, ``imagine_best_of``) instead of the checkpoint's, as
+    chosen on val."""
     model, vocab, config = load_checkpoint(resolve_checkpoint(run))
     model.set_sampler(sampler)
     return model, vocab, config
@@ -153,6 +154,8 @@ def run_figures(run: str, dataset: str, split_name: str, judge, judge_vocab, n: 
     out["sampler"] = ({"name": "DDIM", "steps": model_cfg.diffusion_sample_steps,
                        "guidance": model_cfg.diffusion_guidance} if model_cfg.t2i == "diffusion" else
                       {"name": "GAN", "steps": 1})
+    if model_cfg.imagine_best_of > 1:  # each picture the best of k drawings by GXN's own s* (GXN.draw_best_of)
+        out["sampler"]["best_of"] = model_cfg.imagine_best_of
     return out
 
 
@@ -183,7 +186,7 @@ def sheet(run: str, dataset: str, out: Path, rows_per_split: int = 5, sampler: d
     draw = ImageDraw.Draw(picture)
     cfg = model.cfg
     how = (f"{branch_name(cfg)}, DDIM {cfg.diffusion_sample_steps} steps, guidance {cfg.diffusion_guidance}"
-           if cfg.t2i == "diffusion" else "GAN")
+           if cfg.t2i == "diffusion" else "GAN") + (f", best of {cfg.imagine_best_of}" if cfg.imagine_best_of > 1 else "")
     draw.text((pad, 8), f"GXN imagines · {dataset} ({how}{label}) · {run}", fill="black", font=bold)
     draw.text((pad, 28), "real picture  |  four samples of its caption (seeds 0-3)  |  the caption (split)",
               fill=(110, 110, 110), font=font)
@@ -221,12 +224,14 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--steps", type=int, help="DDIM steps instead of the checkpoint's (choose on val)")
     p.add_argument("--guidance", type=float, help="guidance scale instead of the checkpoint's (choose on val)")
+    p.add_argument("--best-of", type=int, help="show the best of k drawings by GXN's own s* instead of the "
+                                               "checkpoint's setting (imagine_best_of; choose on val)")
     p.add_argument("--sheet", help="also write a picture of the first run's samples here (PNG)")
     p.add_argument("--quick", action="store_true",
                    help="R-precision and the probe only (no perfect sampler, diversity or sheet): for choosing on val")
     a = p.parse_args(argv)
-    sampler = {k: v for k, v in (("diffusion_sample_steps", a.steps), ("diffusion_guidance", a.guidance))
-               if v is not None}
+    sampler = {k: v for k, v in (("diffusion_sample_steps", a.steps), ("diffusion_guidance", a.guidance),
+                                 ("imagine_best_of", a.best_of)) if v is not None}
     torch.set_num_threads(a.threads)
     command = "python -m lookimagine.tools.imagination " + " ".join(argv if argv is not None else sys.argv[1:])
     judge_dir = resolve_checkpoint(a.judge)
