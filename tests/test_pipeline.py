@@ -645,3 +645,20 @@ def test_a_ground_truth_beyond_the_searched_depth_is_reported_as_such():
     assert found.rank({1}, 2) == ([0, 1], 2, None)
     assert found.rank({4}, 2) == ([0, 1], None, 3)  # entry 4 scores 1: not among the 3 searched
     assert found.rank(set(), 2) == ([0, 1], None, None)
+
+
+def test_the_shipped_shapes_gxn_shows_the_best_of_its_drawings_and_says_so(tmp_path, monkeypatch):
+    """The shipped sampler (``imagine_best_of``, chosen on val; RESULTS.md, "Two more levers", point 13) is what
+    a visitor gets: each picture is the drawing GXN's own s* ranks nearest the sentence, among k."""
+    from pathlib import Path
+
+    from lookimagine.pipeline.messages import BEST_OF_NOTE
+
+    folder = Path(__file__).resolve().parents[1] / "assets" / "checkpoints" / "shapes"
+    k = json.loads((folder / "gxn" / "config.json").read_text())["model"]["imagine_best_of"]
+    assert k > 1
+    monkeypatch.setenv(ENV_VAR, str(tmp_path))
+    pipe = LookImagineMatch.from_pretrained(folder, device="cpu", progress=False)
+    imagined = pipe.run("a small red circle", k=3, seed=0, n_images=2).gxn.imagined
+    assert imagined.best_of == k and len(imagined.images) == 2
+    assert imagined.note.endswith(BEST_OF_NOTE.format(k=k))

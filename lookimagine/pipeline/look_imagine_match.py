@@ -296,7 +296,7 @@ class LookImagineMatch:
         note = messages.DRAWING_NOTE.format(branch=branch)
         if model.cfg.imagine_best_of > 1:  # model.draw showed the best of k (GXN.draw_best_of)
             note += messages.BEST_OF_NOTE.format(k=model.cfg.imagine_best_of)
-        return Imagined(images=tuple(from_tensor(x) for x in images), note=note)
+        return Imagined(images=tuple(from_tensor(x) for x in images), note=note, best_of=model.cfg.imagine_best_of)
 
     def _ground_truth(self, direction: Direction, q) -> tuple[set[int], SentenceCheck | None, np.ndarray | None]:
         """The query's ground truth among the gallery entries it is ranked against, the checker's reading of a

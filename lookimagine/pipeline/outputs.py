@@ -66,11 +66,13 @@ class Imagined:
     caption: generated sentence (image → text queries).
     images:  generated pictures (text → image queries), one per sample.
     note:    a plain sentence for the UI, e.g. "The baseline has no generator."
+    best_of: each picture is the best of this many drawings by GXN's own s* (``ModelConfig.imagine_best_of``).
     """
 
     caption: str | None = None
     images: tuple[Image.Image, ...] = ()
     note: str = ""
+    best_of: int = 1
 
 
 @dataclass(frozen=True)
