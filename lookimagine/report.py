@@ -2,7 +2,7 @@
 
     python -m lookimagine.report ship --dataset emoji     # best-on-val staged GXN seed + its baseline → assets/checkpoints/
     python -m lookimagine.report grid --dataset emoji     # imagined images and captions → assets/figures/
-    python -m lookimagine.report sampler --dataset shapes --best-of 16   # a sampler chosen on val → the shipped GXN
+    python -m lookimagine.report sampler --dataset shapes --best-of 8   # a sampler chosen on val → the shipped GXN
     python -m lookimagine.report                          # RESULTS.md's tables, the verdict figure, differences
 
 The order of the whole reproduction is in RESULTS.md ("Reproduce the results").

@@ -7,10 +7,11 @@ For each shipped pocket pipeline (shapes, emoji) it runs ``--n`` gallery caption
 pictures (spread over the test split, as ``examples`` picks them) through both models with a fixed seed,
 and records every ranking (ids and scores to 4 decimals), the ground-truth ranks, the imagined captions,
 and each imagined picture as a 4×4 thumbnail of its mean pixel values (48 integers). ``--check`` runs the same
-queries and exits 1 naming the first difference. CPU, fp32, one thread: captions are exact, a ranking's scores
-may differ by one unit of their 4th decimal and its ties may break the other way (``same_ranking``; one emoji
-query did so on a second machine), and a picture may differ by ``PIXEL_TOLERANCE`` levels in its thumbnail, since another CPU's float rounding moves a
-few pixels by one level (a hash of the pixels failed on a second machine) and a sampler's 20 steps carry it.
+queries and exits 1 naming the first difference. CPU, fp32, one thread: captions are exact; a ranking's scores
+may differ by one unit of their 4th decimal and its ties may break the other way (``same_ranking``: three emoji
+queries did so on a second machine); a picture may differ by ``PIXEL_TOLERANCE`` levels in its thumbnail,
+since another CPU's float rounding moves a few pixels by one level (a hash of the pixels failed on a second
+machine) and a sampler's 20 steps carry it.
 """
 
 from __future__ import annotations
