@@ -114,7 +114,7 @@ def test_rank_badge(fake, text_result):
 def test_imagine_views(text_result, image_result):
     assert [c for _, c in views.imagined_gallery(text_result.gxn)] == ["sample 1", "sample 2", "sample 3"]
     chosen = dataclasses.replace(text_result.gxn, imagined=dataclasses.replace(text_result.gxn.imagined, best_of=8))
-    assert [c for _, c in views.imagined_gallery(chosen)][:2] == ["sample 1 · best of 8", "sample 2 · best of 8"]
+    assert [c for _, c in views.imagined_gallery(chosen)][:2] == ["1 · best of 8", "2 · best of 8"]
     assert views.imagined_gallery(text_result.baseline) == []
     assert BASELINE_NOTE in views.imagine_note_markdown(text_result.baseline)
     assert views.imagined_caption_markdown(image_result.gxn).startswith("> a ")

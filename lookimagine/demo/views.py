@@ -244,11 +244,11 @@ def imagined_caption_markdown(result: ModelResult) -> str:
 
 
 def imagined_gallery(result: ModelResult) -> list[tuple[Image.Image, str]]:
-    """GXN's generated pictures for ``gr.Gallery``, captioned "sample 1", "sample 2", ... and, where each is the
-    best of k drawings by GXN's own match, "sample 1 · best of 8", ..."""
+    """GXN's generated pictures for ``gr.Gallery``, captioned "sample 1", "sample 2", ... or, where each is the
+    best of k drawings by GXN's own match, "1 · best of 8", "2 · best of 8", ... (a caption wider than about 15
+    characters is cut off under the thumbnail)."""
     k = result.imagined.best_of
-    chosen = f" · best of {k}" if k > 1 else ""
-    return [(im, f"sample {i + 1}{chosen}") for i, im in enumerate(result.imagined.images)]
+    return [(im, f"{i + 1} · best of {k}" if k > 1 else f"sample {i + 1}") for i, im in enumerate(result.imagined.images)]
 
 
 def imagine_note_markdown(result: ModelResult) -> str:
