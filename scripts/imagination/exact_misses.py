@@ -10,6 +10,9 @@ candidates, the first caption of each of the first n images, one sample each fro
 
     python scripts/imagination/exact_misses.py --runs runs/final/shapes-s1/gxn runs/longgan60/shapes-s1/gxn \\
         --judge runs/stage1/shapes-s2 --split val --out assets/results/imagination/exact_misses_shapes.json
+
+``--best-of 1 8``: every run drawn with each of those samplers (``ModelConfig.imagine_best_of``: the best of k
+drawings by the run's own s*), named "<run>, best of <k>"; without it, with each run's own setting.
 """
 
 from __future__ import annotations
@@ -89,6 +92,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--n", type=int, default=1000)
     p.add_argument("--threads", type=int, default=1)
     p.add_argument("--out", required=True)
+    p.add_argument("--best-of", type=int, nargs="+", help="draw every run with each of these k (imagine_best_of)")
     a = p.parse_args(argv)
     torch.set_num_threads(a.threads)
     judge, judge_vocab, judge_config = load_checkpoint(resolve_checkpoint(a.judge))
@@ -103,8 +107,10 @@ def main(argv: list[str] | None = None) -> None:
     pictures = {"real pictures": split.images[:n],
                 "a perfect sampler": perfect_sampler(ds, [split.captions[r] for r in first], rng)[0]}
     for run in a.runs:
-        model, vocab, _ = load_with_sampler(run)  # its own vocabulary reads the captions it draws from
-        pictures[run] = imagine(model, encode_split(ds, vocab, image_size=64, max_len=20), first, seed=0)
+        for k in a.best_of or [None]:
+            model, vocab, _ = load_with_sampler(run, k and {"imagine_best_of": k})  # its vocabulary reads the captions
+            name = run if k is None else f"{run}, best of {k}"
+            pictures[name] = imagine(model, encode_split(ds, vocab, image_size=64, max_len=20), first, seed=0)
     result = {"what": __doc__.split("\n")[0], "command": "python scripts/imagination/exact_misses.py "
               + " ".join(sys.argv[1:] if argv is None else argv), "split": a.split, "n_queries": n,
               "judge": str(resolve_checkpoint(a.judge)), "pictures": {}}
