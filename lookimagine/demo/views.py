@@ -248,7 +248,8 @@ def imagined_gallery(result: ModelResult) -> list[tuple[Image.Image, str]]:
     best of k drawings by GXN's own match, "1 · best of 8", "2 · best of 8", ... (a caption wider than about 15
     characters is cut off under the thumbnail)."""
     k = result.imagined.best_of
-    return [(im, f"{i + 1} · best of {k}" if k > 1 else f"sample {i + 1}") for i, im in enumerate(result.imagined.images)]
+    return [(im, f"{i + 1} · best of {k}" if k > 1 else f"sample {i + 1}")
+            for i, im in enumerate(result.imagined.images)]
 
 
 def imagine_note_markdown(result: ModelResult) -> str:
