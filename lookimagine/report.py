@@ -86,16 +86,13 @@ def ship(dataset: str, runs_root: Path, assets: Path, command: str, rule: str = 
     for variant in ("gxn", "baseline"):
         run = runs_root / f"{dataset}-s{seed}" / variant
         model, vocab, config = load_checkpoint(run / "best")
-        model.set_sampler(sampler)
-        # what applies to this model: a GAN has no DDIM steps or guidance
-        applied = {k: v for k, v in (sampler or {}).items()
-                   if model.diffusion is not None or not k.startswith("diffusion_")}
+        applied = model.set_sampler(sampler)  # what applies to this model: a GAN has no DDIM steps or guidance
         out = PipelineFolder.shipped(dataset, assets).checkpoint(variant)
         shutil.rmtree(out, ignore_errors=True)
         meta = {**config["meta"], "shipped_by": command, "seed_rule": SHIP_RULES[rule],
                 "val_rsum_of_gxn_seeds": candidates,
                 **({"val_rsum_of_stage1_seeds": stage1} if rule == "stage1-val" else {}),
-                **({"sampler": applied} if applied and model.can_draw else {}),
+                **({"sampler": applied} if applied else {}),
                 **({"val_rsum_of_baseline_seeds": val_rsums(runs_root, dataset, "baseline")}
                    if rule == "median-val-diff" else {})}
         # a diffusion UNet ships in int8 (weight-only, per output channel): the checkpoint's ≤ 8 MB budget, at a

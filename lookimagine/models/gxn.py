@@ -105,21 +105,22 @@ class GXN(nn.Module):
             return self.caption_decoder.beam_search(img.v_l, self.cfg.max_caption_len, beam)
         return self.caption_decoder.sample(img.v_l, self.cfg.max_caption_len, greedy=True)[0]
 
-    def set_sampler(self, sampler: dict | None) -> None:
+    def set_sampler(self, sampler: dict | None) -> dict:
         """Set the sampler from ModelConfig fields (``diffusion_sample_steps``, ``diffusion_guidance``,
         ``imagine_best_of``), as chosen on val, in both ``cfg`` (what a saved checkpoint records) and the
         diffusion branch. A no-op for models without a text→image branch or an empty ``sampler``; the diffusion
-        fields are ignored without a diffusion branch."""
+        fields are ignored without a diffusion branch. Returns the fields it set."""
         if not self.can_draw or not sampler:
-            return
+            return {}
         if self.diffusion is None:
             sampler = {k: v for k, v in sampler.items() if not k.startswith("diffusion_")}
         self.cfg = dataclasses.replace(self.cfg, **sampler)
         if self.diffusion is None:
             self._fit_gan_to_sampler()
-            return
+            return sampler
         self.diffusion.sample_steps = self.cfg.diffusion_sample_steps
         self.diffusion.guidance = self.cfg.diffusion_guidance
+        return sampler
 
     def _fit_gan_to_sampler(self) -> None:
         """The generator's convs in NHWC (channels_last), as the trainer's are, when it draws k > 1 pictures for
